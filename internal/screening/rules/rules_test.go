@@ -49,6 +49,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		{ID: "IB-1", Category: InpatientBehaviour, Template: Readmission, VisitType: Outpatient, Params: Params{}},
 		{ID: "BPS-001", Category: BeyondPaymentScope, Template: AgeRestriction, Params: Params{Items: []string{}, MinAge: int32p(40), MaxAge: int32p(20)}},
 		{Category: "Nope", Template: "Nope"},
+		{ID: "AO-1", Category: FictitiousCharge, Template: AddOnWithoutPrimary, Params: Params{Items: []string{"A", "B"}, PrimaryItems: []string{"B"}}},
 		{ID: "MU-1", Category: ExcessQuantity, Template: MaxUnits, Params: Params{Items: []string{"A", "B C"}, MaxUnits: "2", Per: "Week"}},
 	}
 	err := Validate(rs)
@@ -70,6 +71,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		`rules[4]: id: required`,
 		`rules[4]: template: unknown template "Nope"`,
 		`rules[4]: category: unknown category "Nope"`,
+		`rule "AO-1": params.primaryItems[0]: code "B" is also in params.items`,
 		`rule "MU-1": params.items[1]: invalid code "B C"`,
 		`rule "MU-1": params.per: must be one of [Day Stay Course]`,
 	} {

@@ -186,6 +186,23 @@ func (r *Rule) validate(index int) []FieldError {
 	checkCodes(ParamDiagCodes, p.DiagCodes, 32)
 	checkCodes(ParamDiagPrefixes, p.DiagPrefixes, 32)
 
+	// The two item lists of a pair template must not overlap, so that "the
+	// other item" is never the line itself (docs/rules.md relies on this).
+	disjoint := func(a, b string, x, y []string) {
+		in := map[string]bool{}
+		for _, c := range x {
+			in[c] = true
+		}
+		for i, c := range y {
+			if in[c] {
+				bad(fmt.Sprintf("params.%s[%d]", b, i), "code %q is also in params.%s", c, a)
+			}
+		}
+	}
+	disjoint(ParamItems, ParamPrimaryItems, p.Items, p.PrimaryItems)
+	disjoint(ParamItems, ParamIncludedItems, p.Items, p.IncludedItems)
+	disjoint(ParamItems, ParamComponentItems, p.Items, p.ComponentItems)
+
 	if p.Gender != "" && p.Gender != Male && p.Gender != Female {
 		bad("params.gender", "must be Male or Female, not %q", p.Gender)
 	}
