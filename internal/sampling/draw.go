@@ -206,11 +206,11 @@ func (d *drawing) city(city string, members []*candidate) {
 	quota := p.CityQuota(size)
 	if uncapped > size {
 		d.shortfall(Shortfall{Kind: ShortfallCity, CityCode: city, Wanted: uncapped, Available: size,
-			Message: fmt.Sprintf("city %s has %d institutions, fewer than its quota of %d; all are selected", city, size, uncapped)})
+			Message: fmt.Sprintf("city %s: %d institution(s) in the frame, fewer than its quota of %d; all are selected", city, size, uncapped)})
 	}
 	if tertiary < p.MinTertiaryPerCity {
 		d.shortfall(Shortfall{Kind: ShortfallTertiary, CityCode: city, Wanted: p.MinTertiaryPerCity, Available: tertiary,
-			Message: fmt.Sprintf("city %s has %d tertiary hospitals, policy asks for %d; all %d are selected", city, tertiary, p.MinTertiaryPerCity, tertiary)})
+			Message: fmt.Sprintf("city %s: %d tertiary hospital(s) in the frame, policy asks for %d per city; all are selected", city, tertiary, p.MinTertiaryPerCity)})
 	}
 
 	// 4a. Tertiary quota, random order.
@@ -277,7 +277,7 @@ func (d *drawing) topUp(all []*candidate) {
 	p := d.policy
 	if len(all) < p.MinTotal {
 		d.shortfall(Shortfall{Kind: ShortfallFrame, Wanted: p.MinTotal, Available: len(all),
-			Message: fmt.Sprintf("frame has %d institutions, fewer than minTotal %d; all are selected", len(all), p.MinTotal)})
+			Message: fmt.Sprintf("frame: %d institution(s), fewer than minTotal %d; all are selected", len(all), p.MinTotal)})
 	}
 	total := len(d.res.Selected)
 	if total >= p.MinTotal {
