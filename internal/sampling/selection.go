@@ -22,6 +22,9 @@ type Recorded struct {
 	Seed      string
 	Digest    string
 	Algorithm string
+	// Policy is the policy the file records (a draw's "policy", an
+	// InspectionSample's spec.policy); nil when it records none.
+	Policy *Policy
 }
 
 // SelectionHeader is the header of the CSV form of a selection.
@@ -35,7 +38,7 @@ var SelectionHeader = []string{"code", "name", "cityCode", "level", "ownership",
 //   - a JSON object with "selected" — a [Result] as `flycheck sample draw`
 //     prints it, or an InspectionSample status;
 //   - a JSON object with "status" — a whole InspectionSample as
-//     `kubectl get isample X -o json` prints it;
+//     `kubectl get isample X -o json` prints it (its spec.policy is read too);
 //   - CSV with the header [SelectionHeader].
 //
 // riskScore may be a decimal string or a JSON number.
@@ -67,6 +70,7 @@ type statusJSON struct {
 	Frame     struct {
 		Digest string `json:"digest"`
 	} `json:"frame"`
+	Policy *Policy `json:"policy"` // a Result records its policy beside the selection
 }
 
 func parseSelectionObject(data []byte) (Recorded, error) {
@@ -74,6 +78,9 @@ func parseSelectionObject(data []byte) (Recorded, error) {
 		statusJSON
 		Kind   string      `json:"kind"`
 		Status *statusJSON `json:"status"`
+		Spec   struct {
+			Policy *Policy `json:"policy"`
+		} `json:"spec"`
 	}
 	if err := json.Unmarshal(data, &obj); err != nil {
 		return Recorded{}, fmt.Errorf("selection JSON object: %w", err)
@@ -81,6 +88,7 @@ func parseSelectionObject(data []byte) (Recorded, error) {
 	st := obj.statusJSON
 	if obj.Status != nil {
 		st = *obj.Status
+		st.Policy = obj.Spec.Policy
 	}
 	if st.Selected == nil {
 		if obj.Kind == "List" {
@@ -88,7 +96,8 @@ func parseSelectionObject(data []byte) (Recorded, error) {
 		}
 		return Recorded{}, errors.New(`selection JSON object has no "selected" (nor "status.selected") field`)
 	}
-	return Recorded{Selected: *st.Selected, Seed: st.Seed, Digest: st.Frame.Digest, Algorithm: st.Algorithm}, nil
+	return Recorded{Selected: *st.Selected, Seed: st.Seed, Digest: st.Frame.Digest,
+		Algorithm: st.Algorithm, Policy: st.Policy}, nil
 }
 
 func parseSelectionCSV(data []byte) (Recorded, error) {

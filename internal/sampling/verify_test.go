@@ -83,6 +83,7 @@ func TestParseSelectionForms(t *testing.T) {
 	isample, _ := json.Marshal(map[string]any{
 		"apiVersion": "flycheck.medfund.io/v1alpha1", "kind": "InspectionSample",
 		"metadata": map[string]any{"name": "x"},
+		"spec":     map[string]any{"purpose": "Recheck", "policy": res.Policy},
 		"status":   map[string]any{"seed": "sel", "algorithm": Algorithm, "frame": map[string]any{"digest": res.Frame.Digest}, "selected": res.Selected},
 	})
 	var csvBuf bytes.Buffer
@@ -109,8 +110,13 @@ func TestParseSelectionForms(t *testing.T) {
 		if !slices.Equal(rec.Selected, res.Selected) {
 			t.Errorf("%s: selection changed in the round trip", name)
 		}
-		if (name == "draw" || name == "isample") && (rec.Seed != "sel" || rec.Digest != res.Frame.Digest || rec.Algorithm != Algorithm) {
-			t.Errorf("%s: provenance %+v", name, rec)
+		if name == "draw" || name == "isample" {
+			if rec.Seed != "sel" || rec.Digest != res.Frame.Digest || rec.Algorithm != Algorithm ||
+				rec.Policy == nil || *rec.Policy != res.Policy {
+				t.Errorf("%s: provenance %+v", name, rec)
+			}
+		} else if rec.Policy != nil || rec.Seed != "" {
+			t.Errorf("%s: provenance invented: %+v", name, rec)
 		}
 	}
 
