@@ -91,6 +91,9 @@ func parseSelectionObject(data []byte) (Recorded, error) {
 		st.Policy = obj.Spec.Policy
 	}
 	if st.Selected == nil {
+		if obj.Status != nil {
+			return Recorded{}, errors.New("the object has no status.selected: not drawn yet?")
+		}
 		if obj.Kind == "List" {
 			return Recorded{}, errors.New("selection JSON is a List of objects; give one InspectionSample (kubectl get isample NAME -o json)")
 		}
