@@ -1,18 +1,76 @@
 package main
 
 import (
-	"errors"
+	"flag"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+	"github.com/medfund/flycheck-operator/controllers"
 )
 
-// newManagerCommand runs the operator. Filled in by the foundation work.
+// managerFlags are the operator's command-line settings.
+type managerFlags struct {
+	metricsAddr string
+	probeAddr   string
+	leaderElect bool
+	zap         zap.Options
+}
+
+func newScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := flycheckv1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// newManagerCommand runs the operator's controllers against the cluster of
+// the in-cluster config or the current kubeconfig.
 func newManagerCommand() *cobra.Command {
-	return &cobra.Command{
+	var f managerFlags
+	cmd := &cobra.Command{
 		Use:   "manager",
 		Short: "Run the operator's controllers",
-		RunE: func(*cobra.Command, []string) error {
-			return errors.New("not built yet")
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctrl.SetLogger(zap.New(zap.UseFlagOptions(&f.zap)))
+			mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+				Scheme:                 newScheme(),
+				Metrics:                metricsserver.Options{BindAddress: f.metricsAddr},
+				HealthProbeBindAddress: f.probeAddr,
+				LeaderElection:         f.leaderElect,
+				LeaderElectionID:       "flycheck.medfund.io",
+			})
+			if err != nil {
+				return err
+			}
+			if err := controllers.SetupWithManager(mgr, controllers.Options{}); err != nil {
+				return err
+			}
+			if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+				return err
+			}
+			if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+				return err
+			}
+			return mgr.Start(ctrl.SetupSignalHandler())
 		},
 	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
+	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz probes")
+	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader so that only one replica reconciles")
+	zapFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
+	f.zap.BindFlags(zapFlags)
+	fs.AddGoFlagSet(zapFlags)
+	return cmd
 }

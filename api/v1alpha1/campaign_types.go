@@ -1,0 +1,261 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// CampaignSpec is a province's dated plan for one anti-fraud campaign
+// (打击欺诈骗保专项治理工作方案): its phases, the cities in scope and the claims
+// data under review.
+// +kubebuilder:validation:XValidation:rule="self.phases.all(p, !has(p.sampling) || p.sampling.purpose != 'FlyCheck') || (has(self.provinceNamespace) && self.provinceNamespace != '')",message="spec.provinceNamespace is required when a phase samples for FlyCheck",fieldPath=".provinceNamespace"
+// +kubebuilder:validation:XValidation:rule="self.phases.all(p, !has(p.screening) || has(p.screening.source)) || has(self.dataSource)",message="spec.dataSource (or the phase's screening.source) is required when a phase has screening",fieldPath=".dataSource"
+type CampaignSpec struct {
+	// Human-readable title, e.g. "2020年全省医疗保障基金监管源头治理".
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	DisplayName string `json:"displayName,omitempty"`
+
+	// IANA time zone in which dates are read; a date starts at local midnight.
+	// +optional
+	// +kubebuilder:default="Asia/Shanghai"
+	// +kubebuilder:validation:MaxLength=64
+	TimeZone string `json:"timeZone,omitempty"`
+
+	// Suspend freezes phase transitions and the creation of screening jobs
+	// and samples until it is cleared; missed transitions are caught up then.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+
+	// Claims period under review.
+	// +optional
+	DataWindow *DataWindow `json:"dataWindow,omitempty"`
+
+	// Namespace of the provincial bureau; province-wide fly-check samples are
+	// kept here, out of sight of the city bureaus.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	ProvinceNamespace string `json:"provinceNamespace,omitempty"`
+
+	// Prefecture-level cities (设区市) in scope.
+	// +listType=atomic
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:XValidation:rule="self.all(c, self.exists_one(d, d.name == c.name))",message="city names must be unique"
+	// +kubebuilder:validation:XValidation:rule="self.all(c, self.exists_one(d, d.__namespace__ == c.__namespace__))",message="city namespaces must be unique"
+	// +kubebuilder:validation:XValidation:rule="self.all(c, self.exists_one(d, d.code == c.code))",message="city codes must be unique"
+	Cities []City `json:"cities"`
+
+	// Default claims extract for phases with screening.
+	// +optional
+	DataSource *DataSource `json:"dataSource,omitempty"`
+
+	// The dated phases. They may overlap (Jiangsu 2020: spot-check Jul–Aug,
+	// fly-check Jul–Nov).
+	// +listType=atomic
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:XValidation:rule="self.all(p, self.exists_one(q, q.name == p.name))",message="phase names must be unique"
+	Phases []Phase `json:"phases"`
+}
+
+// City is one prefecture-level city and the namespace its bureau works in.
+type City struct {
+	// Short name used in child object names, e.g. "nanjing".
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=30
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+	// e.g. "南京市".
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	DisplayName string `json:"displayName,omitempty"`
+	// Namespace of the city bureau; it must exist.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Namespace string `json:"namespace"`
+	// Administrative division code (admdvs) of the city, e.g. "320100"; the
+	// screening scope and the sampling frame are filtered by it.
+	// +kubebuilder:validation:Pattern=`^[0-9]{6}$`
+	// +kubebuilder:validation:MaxLength=6
+	Code string `json:"code"`
+}
+
+// Phase is one dated stage of the campaign.
+// +kubebuilder:validation:XValidation:rule="size(self.start) == 10 && size(self.end) == 10 ? self.start <= self.end : (size(self.start) > 10 && size(self.end) > 10 ? timestamp(self.start) <= timestamp(self.end) : self.start.substring(0, 10) <= self.end.substring(0, 10))",message="phase start must not be after its end",fieldPath=".end"
+// +kubebuilder:validation:XValidation:rule="!has(self.screening) || !has(self.sampling)",message="a phase either screens or samples; split it into two phases that may overlap"
+type Phase struct {
+	// Short name, unique in the campaign and used in child object names,
+	// e.g. "selfinspection", "spotcheck", "flycheck".
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=40
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+	// e.g. "自查自纠".
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	DisplayName string `json:"displayName,omitempty"`
+	// First day (or instant) of the phase.
+	Start Date `json:"start"`
+	// Last day of the phase, included; or the instant it ends.
+	End Date `json:"end"`
+	// Run rule screening over each city's claims when the phase starts.
+	// +optional
+	Screening *PhaseScreening `json:"screening,omitempty"`
+	// Draw the inspection sample when the phase starts.
+	// +optional
+	Sampling *PhaseSampling `json:"sampling,omitempty"`
+}
+
+// PhaseScreening asks for one ScreeningJob per city when the phase starts.
+type PhaseScreening struct {
+	// Names of the RuleSets to run.
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=253
+	RuleSets []string `json:"ruleSets"`
+	// Parallel shards per city, partitioned by institution.
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=256
+	Shards int32 `json:"shards,omitempty"`
+	// Claims extract; defaults to spec.dataSource.
+	// +optional
+	Source *DataSource `json:"source,omitempty"`
+	// Where findings are written; defaults to the source volume's claim.
+	// +optional
+	Output *OutputLocation `json:"output,omitempty"`
+	// Resources of each screening pod.
+	// +optional
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+}
+
+// OutputLocation is a directory on a PersistentVolumeClaim.
+type OutputLocation struct {
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	PersistentVolumeClaim string `json:"persistentVolumeClaim"`
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Path string `json:"path,omitempty"`
+}
+
+// PhaseSampling asks for an inspection sample when the phase starts: one per
+// city for a Recheck, one province-wide for a FlyCheck.
+type PhaseSampling struct {
+	Purpose        SamplingPurpose `json:"purpose"`
+	SamplingPolicy `json:",inline"`
+	// Fixed seed, for drills and audits. When empty, the seed is derived from
+	// the operator's secret sampling key, so institutions cannot predict it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	Seed string `json:"seed,omitempty"`
+}
+
+// PhaseState is where a phase stands.
+// +kubebuilder:validation:Enum=Pending;Active;Completed
+type PhaseState string
+
+const (
+	PhasePending   PhaseState = "Pending"
+	PhaseActive    PhaseState = "Active"
+	PhaseCompleted PhaseState = "Completed"
+)
+
+// PhaseStatus is the state of one phase, recomputed from the spec and the clock.
+type PhaseStatus struct {
+	Name  string     `json:"name"`
+	State PhaseState `json:"state"`
+	// The scheduled start, once reached.
+	// +optional
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+	// The scheduled end, once reached.
+	// +optional
+	CompletedAt *metav1.Time `json:"completedAt,omitempty"`
+}
+
+// CityStatus counts a city's progress. Counts only: which institutions were
+// drawn is in the InspectionSample, readable by those allowed to read it.
+type CityStatus struct {
+	Name string `json:"name"`
+	// Designated institutions in the city's screening frame.
+	// +optional
+	Institutions int32 `json:"institutions,omitempty"`
+	// +optional
+	ScreenedLines int64 `json:"screenedLines,omitempty"`
+	// Institutions with at least one finding.
+	// +optional
+	FlaggedInstitutions int32 `json:"flaggedInstitutions,omitempty"`
+	// Institutions drawn for the city's recheck.
+	// +optional
+	Sampled int32 `json:"sampled,omitempty"`
+	// +optional
+	TertiarySampled int32 `json:"tertiarySampled,omitempty"`
+}
+
+// CampaignStatus is what the operator observed.
+type CampaignStatus struct {
+	// The generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=20
+	Phases []PhaseStatus `json:"phases,omitempty"`
+	// The active phase that started last.
+	// +optional
+	CurrentPhase string `json:"currentPhase,omitempty"`
+	// When the next phase starts or ends; empty when suspended or finished.
+	// +optional
+	NextTransitionAt *metav1.Time `json:"nextTransitionAt,omitempty"`
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Cities []CityStatus `json:"cities,omitempty"`
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Campaign is a province's anti-fraud campaign (打击欺诈骗保专项治理): phases
+// advance on schedule and launch screening and sampling in the cities.
+//
+// A phase that has started can be neither renamed nor moved in time: its
+// name and start are read from the previous object's status (CEL has no
+// clock, but it can see what the controller recorded).
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=camp,categories=flycheck
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.currentPhase`
+// +kubebuilder:printcolumn:name="Next transition",type=date,JSONPath=`.status.nextTransitionAt`
+// +kubebuilder:printcolumn:name="Suspended",type=boolean,JSONPath=`.spec.suspend`,priority=1
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.status) || !has(oldSelf.status.phases) || oldSelf.status.phases.all(s, s.state == 'Pending' || self.spec.phases.exists(p, p.name == s.name && oldSelf.spec.phases.exists(o, o.name == s.name && o.start == p.start)))",message="a phase that has started cannot be renamed, removed or have its start moved",fieldPath=".spec.phases",reason=FieldValueForbidden
+type Campaign struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   CampaignSpec   `json:"spec"`
+	Status CampaignStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// CampaignList contains a list of Campaign.
+type CampaignList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Campaign `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Campaign{}, &CampaignList{})
+}

@@ -1,0 +1,113 @@
+package v1alpha1
+
+// Labels put on every object a Campaign creates, so that `kubectl get -l`
+// finds a campaign's children and city bureaus can filter by phase.
+const (
+	LabelCampaign = "flycheck.medfund.io/campaign"
+	LabelPhase    = "flycheck.medfund.io/phase"
+	LabelCity     = "flycheck.medfund.io/city"
+)
+
+// Condition types shared by every kind. Ready is the summary a human or
+// `kubectl wait` reads; Reconciling and Stalled follow the kstatus
+// "abnormal-true" convention so Argo CD and Flux judge health correctly.
+const (
+	ConditionReady       = "Ready"
+	ConditionReconciling = "Reconciling"
+	ConditionStalled     = "Stalled"
+)
+
+// Date is a calendar date ("2020-05-01", the start of that day in the
+// campaign's time zone; as an end, the whole day is included) or an RFC 3339
+// date-time ("2026-11-22T10:00:00+08:00", for compressed schedules).
+// +kubebuilder:validation:Pattern=`^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?$`
+// +kubebuilder:validation:MaxLength=40
+type Date string
+
+// DataWindow is the claims period under review (e.g. 2019-01-01 to
+// 2019-12-31); screening only looks at visits that began inside it.
+// +kubebuilder:validation:XValidation:rule="self.from.substring(0, 10) <= self.to.substring(0, 10)",message="dataWindow.from must not be after dataWindow.to"
+type DataWindow struct {
+	From Date `json:"from"`
+	To   Date `json:"to"`
+}
+
+// DataFormat is how a claims extract is stored.
+// +kubebuilder:validation:Enum=Parquet;CSV
+type DataFormat string
+
+const (
+	FormatParquet DataFormat = "Parquet"
+	FormatCSV     DataFormat = "CSV"
+)
+
+// Encoding of CSV extracts; Chinese platforms usually export GB18030.
+// +kubebuilder:validation:Enum=UTF-8;GB18030
+type Encoding string
+
+const (
+	EncodingUTF8    Encoding = "UTF-8"
+	EncodingGB18030 Encoding = "GB18030"
+)
+
+// DataSource says where a claims extract lives: a directory on a
+// PersistentVolumeClaim holding the tables of docs/data-format.md.
+type DataSource struct {
+	// PersistentVolumeClaim in the screening namespace that holds the extract;
+	// mounted read-only.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	PersistentVolumeClaim string `json:"persistentVolumeClaim"`
+	// Path of the extract's directory inside the volume.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Path string `json:"path,omitempty"`
+	// +optional
+	// +kubebuilder:default=Parquet
+	Format DataFormat `json:"format,omitempty"`
+	// Encoding of CSV files; ignored for Parquet.
+	// +optional
+	// +kubebuilder:default=UTF-8
+	Encoding Encoding `json:"encoding,omitempty"`
+}
+
+// SamplingPurpose says which kind of inspection a draw is for.
+// +kubebuilder:validation:Enum=Recheck;FlyCheck
+type SamplingPurpose string
+
+const (
+	// PurposeRecheck is a city's spot-check after self-inspection (抽查复查).
+	PurposeRecheck SamplingPurpose = "Recheck"
+	// PurposeFlyCheck is the province's unannounced inspection (飞行检查).
+	PurposeFlyCheck SamplingPurpose = "FlyCheck"
+)
+
+// SamplingPolicy is the quota of a draw (DESIGN §4). Jiangsu 2020: a recheck
+// takes ≥10 % of each city's designated institutions, ≥2 of them tertiary,
+// ≥26 province-wide; a fly-check ≥2 tertiary per city and ≥30 in all.
+type SamplingPolicy struct {
+	// Minimum share of each city's institutions, in percent (0 for fly-checks,
+	// which have only per-city tertiary and total minimums).
+	// +optional
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	MinPercent int32 `json:"minPercent"`
+	// Minimum tertiary (三级) hospitals per city.
+	// +optional
+	// +kubebuilder:default=2
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	MinTertiaryPerCity int32 `json:"minTertiaryPerCity"`
+	// Minimum institutions across the whole draw (province-wide).
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100000
+	MinTotal int32 `json:"minTotal,omitempty"`
+	// Share, in percent, of each city's non-quota picks taken in order of
+	// screening risk rather than at random.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	RiskBasedPercent int32 `json:"riskBasedPercent,omitempty"`
+}

@@ -1,0 +1,27 @@
+// Package controllers holds one reconciler per kind. They are thin adapters
+// between the Kubernetes API and the domain packages under internal/.
+package controllers
+
+import (
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+)
+
+// Options configures every controller of the operator.
+type Options struct {
+	// Clock drives phase transitions; nil means the real clock. Tests and
+	// the demo inject their own.
+	Clock clock.Clock
+}
+
+// SetupWithManager registers all controllers with mgr.
+func SetupWithManager(mgr ctrl.Manager, opts Options) error {
+	if opts.Clock == nil {
+		opts.Clock = clock.RealClock{}
+	}
+	return (&CampaignReconciler{
+		Client:   mgr.GetClient(),
+		Clock:    opts.Clock,
+		Recorder: mgr.GetEventRecorder("flycheck-campaign-controller"),
+	}).SetupWithManager(mgr)
+}
