@@ -29,6 +29,7 @@ func newRootCommand() *cobra.Command {
 	root.AddCommand(
 		newManagerCommand(),
 		newSampleCommand(),
+		newGenerateCommand(),
 	)
 	return root
 }

@@ -1,0 +1,701 @@
+package synth
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/medfund/flycheck-operator/internal/screening/rules"
+)
+
+// A scenario is one injected violation: one or two visits of a fresh person
+// (a person no background visit uses), built to respect every rule of the
+// catalogue except the target rule, which they break in a way that yields
+// exactly the findings recorded in the ground truth (docs/rules.md).
+//
+// The recipe for every visit: bill a clinical profile, sanitize it against the
+// whole catalogue, remove the lines of the items the violation will use, add
+// the violating lines ("fixed": sanitize leaves them alone), and sanitize again
+// skipping the target rule, so that the rest of the visit adapts to the new
+// lines instead of producing collateral findings. Collateral findings remain
+// possible only between several rules on the same item (e.g. a second PriceCap
+// on the same code); the default catalogue avoids that and the generated
+// benchmark catalogue too.
+type scenario struct {
+	index  int
+	rule   *crule
+	city   *cityPlan
+	visits []*visitBuf
+}
+
+// ctx is what a scenario visit must look like.
+type ctx struct {
+	inpatient        bool
+	minLevel         int
+	maxLevel         int
+	gender           byte
+	minAge, maxAge   int
+	needDiag         []*crule // CoveredIndication rules to satisfy
+	avoidDiag        *crule   // CoveredIndication rule to break
+	preferOutpatient bool
+}
+
+type injector struct {
+	prov *province
+	pol  *policy
+	seed uint64
+}
+
+// errSkip explains why a rule could not be injected.
+type errSkip struct{ reason string }
+
+func (e errSkip) Error() string { return e.reason }
+
+func skipf(format string, args ...any) error { return errSkip{fmt.Sprintf(format, args...)} }
+
+// natively reports the setting of the first profile that bills code.
+func nativeSetting(code string) (setting, bool) {
+	for i := range profiles {
+		for _, u := range profiles[i].uses {
+			if u.code == code {
+				return profiles[i].setting, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// baseCtx derives the context from the scope rules of the items the
+// violation bills (every rule on them except the target).
+func (inj *injector) baseCtx(target *crule, codes ...string) (*ctx, error) {
+	c := &ctx{maxLevel: 3, maxAge: 95, minAge: 0}
+	setting := ""
+	switch {
+	case rules.Spec(target.Template).InpatientOnly:
+		setting = "I"
+	case target.EffectiveVisitType() == rules.Inpatient:
+		setting = "I"
+	case target.EffectiveVisitType() == rules.Outpatient:
+		setting = "O"
+	}
+	for _, code := range codes {
+		for _, cr := range inj.pol.byItem[code] {
+			if cr == target {
+				continue
+			}
+			switch cr.Template {
+			case rules.GenderRestriction:
+				g := byte(1)
+				if cr.Params.Gender == rules.Female {
+					g = 2
+				}
+				if c.gender != 0 && c.gender != g {
+					return nil, skipf("items restricted to both genders")
+				}
+				c.gender = g
+			case rules.AgeRestriction:
+				c.minAge = max(c.minAge, cr.minAge)
+				c.maxAge = min(c.maxAge, cr.maxAge)
+			case rules.CareSettingRestriction:
+				want := "O"
+				if cr.Params.AllowedVisitType == rules.Inpatient {
+					want = "I"
+				}
+				if setting != "" && setting != want {
+					return nil, skipf("rule %s restricts %s to %s visits", cr.ID, code, cr.Params.AllowedVisitType)
+				}
+				setting = want
+			case rules.FacilityLevelRestriction:
+				c.minLevel = max(c.minLevel, cr.minLevel)
+			case rules.CoveredIndication:
+				c.needDiag = append(c.needDiag, cr)
+			}
+		}
+	}
+	if setting == "" && len(codes) > 0 {
+		if s, ok := nativeSetting(codes[0]); ok && s == settingInpatient {
+			setting = "I"
+		}
+	}
+	c.inpatient = setting == "I"
+	if c.minAge > c.maxAge {
+		return nil, skipf("empty age range")
+	}
+	return c, nil
+}
+
+// pickInstitution chooses an institution of the city within the context's
+// levels (hospitals for stays; clinics count as level 0).
+func (inj *injector) pickInstitution(r randSource, cp *cityPlan, c *ctx, not *Institution) *Institution {
+	var cands []*Institution
+	for _, in := range cp.insts {
+		if in == not || in.Level < c.minLevel || in.Level > c.maxLevel {
+			continue
+		}
+		if in.Type == "pharmacy" || (c.inpatient && in.Type != "hospital") {
+			continue
+		}
+		cands = append(cands, in)
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	return cands[r.IntN(len(cands))]
+}
+
+// pickProfile chooses a clinical profile compatible with the context and
+// the institution, preferring one that bills code natively. It narrows the
+// context's age range and gender to the profile's.
+func pickProfile(r randSource, c *ctx, in *Institution, code string) (*profile, int, byte) {
+	var native, other []*profile
+	for i := range profiles {
+		p := &profiles[i]
+		if p.setting == settingPharmacy || (p.setting == settingInpatient) != c.inpatient {
+			continue
+		}
+		if p.minLevel > in.Level || (in.Type == "clinic" && p.minLevel > 0) {
+			continue
+		}
+		if c.gender != 0 && p.gender != 0 && c.gender != p.gender {
+			continue
+		}
+		if max(c.minAge, p.minAge) > min(c.maxAge, p.maxAge) {
+			continue
+		}
+		if c.avoidDiag != nil && c.avoidDiag.matchesDiag([]string{p.diag}) {
+			continue
+		}
+		uses := false
+		for _, u := range p.uses {
+			uses = uses || u.code == code
+		}
+		if uses {
+			native = append(native, p)
+		} else {
+			other = append(other, p)
+		}
+	}
+	cands := native
+	if len(cands) == 0 {
+		cands = other
+	}
+	if len(cands) == 0 {
+		return nil, 0, 0
+	}
+	p := cands[r.IntN(len(cands))]
+	g := c.gender
+	if g == 0 {
+		g = p.gender
+	}
+	if g == 0 {
+		g = byte(1 + r.IntN(2))
+	}
+	lo, hi := max(c.minAge, p.minAge), min(c.maxAge, p.maxAge)
+	return p, between(r, lo, hi), g
+}
+
+// newPerson makes a fresh scenario person of the given gender who is age
+// years old on day d.
+func (inj *injector) newPerson(cp *cityPlan, gender byte, age, d int) *person {
+	idx := cp.nextScenarioPerson
+	cp.nextScenarioPerson++
+	ps := &person{psnNo: psnNo(cp.Code, idx), gender: gender, deathDay: noDeath}
+	ps.birthDay = d - age*36525/100 - 30
+	for ps.ageAt(d) > age {
+		ps.birthDay++
+	}
+	for ps.ageAt(d) < age {
+		ps.birthDay--
+	}
+	cp.scenarioPersons = append(cp.scenarioPersons, ps)
+	return ps
+}
+
+// visitFor builds a clean visit for the context: profile billed, diagnoses
+// fixed up for the indication rules, sanitized against the whole catalogue.
+func (inj *injector) visitFor(r randSource, c *ctx, in *Institution, ps *person, prof *profile, start, block, los int) *visitBuf {
+	v := buildEpisode(r, in, ps, prof, start, block, los)
+	v.age = ps.ageAt(start)
+	for _, cr := range c.needDiag {
+		if !cr.matchesDiag(v.diags) {
+			v.diags = append(v.diags, coveredCode(cr))
+		}
+	}
+	if c.avoidDiag != nil {
+		kept := v.diags[:1]
+		for _, d := range v.diags[1:] {
+			if !c.avoidDiag.matchesDiag([]string{d}) {
+				kept = append(kept, d)
+			}
+		}
+		v.diags = kept
+	}
+	inj.pol.sanitize(v, nil, r)
+	return v
+}
+
+// coveredCode returns a diagnosis code that satisfies an indication rule: a
+// listed code, else a catalogue diagnosis with a listed prefix, else the
+// prefix itself.
+func coveredCode(cr *crule) string {
+	if len(cr.Params.DiagCodes) > 0 {
+		return cr.Params.DiagCodes[0]
+	}
+	for _, pf := range cr.Params.DiagPrefixes {
+		for _, d := range Diagnoses {
+			if strings.HasPrefix(d.Code, pf) {
+				return d.Code
+			}
+		}
+	}
+	return cr.Params.DiagPrefixes[0]
+}
+
+// strip removes every non-fixed line of the codes.
+func (v *visitBuf) strip(codes ...string) {
+	m := set(codes)
+	v.filter(func(l *line) bool { return l.fixed || !m[l.item.Code] })
+}
+
+// addFixed adds a violating line; truth > 0 marks it as an expected finding
+// (1 + index into v.truths).
+func (v *visitBuf) addFixed(it *Item, day int, sec int32, cnt, price int64, setl uint8, truth int32) *line {
+	v.lines = append(v.lines, line{item: it, day: day, sec: sec, cnt: cnt, price: price, setl: setl, fixed: true, truth: truth, amount6: -1})
+	return &v.lines[len(v.lines)-1]
+}
+
+func (v *visitBuf) mark(cr *crule, scn int, visitLevel bool) int32 {
+	v.truths = append(v.truths, truthMark{rule: cr, scenario: scn, visit: visitLevel})
+	return int32(len(v.truths))
+}
+
+// midSec is a fee time inside the visit on day d.
+func (v *visitBuf) midSec(r randSource, d int) int32 {
+	lo, hi := int32(8*3600), int32(20*3600)
+	if d == v.beginDay {
+		lo = v.beginSec + 60
+	}
+	if d == v.endDay {
+		hi = v.endSec - 60
+	}
+	if hi <= lo {
+		return lo
+	}
+	return lo + int32(r.IntN(int(hi-lo)))
+}
+
+// safePrice is the list price lowered under every PriceCap on the item
+// except the target.
+func (inj *injector) safePrice(it *Item, target *crule) int64 {
+	p := it.Price
+	for _, cr := range inj.pol.byItem[it.Code] {
+		if cr != target && cr.Template == rules.PriceCap {
+			p = min(p, cr.maxPrice)
+		}
+	}
+	return p
+}
+
+// unit is one unit (cnt 1) unless a MaxUnits rule on the item allows less.
+func (inj *injector) unitCnt(it *Item, target *crule) int64 {
+	c := int64(100)
+	for _, cr := range inj.pol.byItem[it.Code] {
+		if cr != target && cr.Template == rules.MaxUnits {
+			c = min(c, cr.maxUnits4/100)
+		}
+	}
+	return c
+}
+
+// neutralItem picks an item for templates whose items param is optional.
+func (inj *injector) neutralItem(r randSource, cr *crule, k int) *Item {
+	if len(cr.Params.Items) > 0 {
+		return lookupItem(cr.Params.Items[k%len(cr.Params.Items)])
+	}
+	if len(inj.pol.fillers) > 0 {
+		return inj.pol.fillers[r.IntN(len(inj.pol.fillers))]
+	}
+	return itemByCode[saline]
+}
+
+// build plans and builds scenario k for rule cr in city cp.
+func (inj *injector) build(k int, cr *crule, cp *cityPlan) (*scenario, error) {
+	r := newRand(inj.seed, 0x5c3a, uint64(k))
+	nb := inj.prov.nBlocks
+	sc := &scenario{index: k, rule: cr, city: cp}
+	round := k / len(inj.pol.rules) // rotates the item used by a rule
+	pickItem := func(codes []string) *Item { return lookupItem(codes[round%len(codes)]) }
+
+	var x *Item
+	switch cr.Template {
+	case rules.OverlappingStays, rules.Readmission:
+	case rules.ChargeAfterDischarge, rules.ChargeAfterDeath, rules.DuplicateLine:
+		x = inj.neutralItem(r, cr, round)
+	default:
+		x = pickItem(cr.Params.Items)
+	}
+	codes := []string{}
+	if x != nil {
+		codes = append(codes, x.Code)
+	}
+	c, err := inj.baseCtx(cr, codes...)
+	if err != nil {
+		return nil, err
+	}
+	// The violation itself, part 1: bend the context.
+	switch cr.Template {
+	case rules.GenderRestriction:
+		want := byte(2)
+		if cr.Params.Gender == rules.Female {
+			want = 1
+		}
+		if c.gender != 0 && c.gender != want {
+			return nil, skipf("another rule requires the other gender")
+		}
+		c.gender = want
+	case rules.AgeRestriction:
+		if cr.Params.MinAge != nil && cr.minAge > 0 {
+			c.minAge, c.maxAge = cr.minAge-1, cr.minAge-1
+		} else if cr.maxAge < 150 {
+			c.minAge, c.maxAge = cr.maxAge+1, cr.maxAge+1
+		} else {
+			return nil, skipf("age range covers every age")
+		}
+	case rules.CareSettingRestriction:
+		c.inpatient = cr.Params.AllowedVisitType == rules.Outpatient
+		if (c.inpatient && cr.EffectiveVisitType() == rules.Outpatient) || (!c.inpatient && cr.EffectiveVisitType() == rules.Inpatient) {
+			return nil, skipf("visitType %s cannot see a violation of allowedVisitType %s", cr.VisitType, cr.Params.AllowedVisitType)
+		}
+	case rules.FacilityLevelRestriction:
+		c.maxLevel = cr.minLevel - 1
+	case rules.CoveredIndication:
+		c.avoidDiag = cr
+		for _, o := range c.needDiag {
+			if cr.matchesDiag([]string{coveredCode(o)}) {
+				return nil, skipf("indication rule %s needs a diagnosis that %s covers", o.ID, cr.ID)
+			}
+		}
+	}
+	if c.minLevel > c.maxLevel {
+		return nil, skipf("no institution level satisfies the other rules")
+	}
+	if c.inpatient && c.maxLevel < 1 {
+		return nil, skipf("a stay needs a hospital, but the level must be below 1")
+	}
+	in := inj.pickInstitution(r, cp, c, nil)
+	for i := 1; in == nil && i < len(inj.prov.cities); i++ {
+		// e.g. no clinic in this city: take the next city
+		cp = inj.prov.cities[(cp.index+1)%len(inj.prov.cities)]
+		sc.city = cp
+		in = inj.pickInstitution(r, cp, c, nil)
+	}
+	if in == nil {
+		return nil, skipf("city %s has no institution of level %d..%d", cp.Code, c.minLevel, c.maxLevel)
+	}
+	prof, age, gender := pickProfile(r, c, in, codes0(codes))
+	if prof == nil {
+		return nil, skipf("no clinical profile fits the context")
+	}
+	// Length of stay: room for bed-only days and repeat exams.
+	los := 0
+	if c.inpatient {
+		los = between(r, prof.los[0], prof.los[1])
+		if cr.Template == rules.BedOnlyDays {
+			los = max(los, cr.minDays+2)
+		}
+		if los > blockDays-marginDays-2 {
+			return nil, skipf("stay of %d days does not fit a block", los)
+		}
+	}
+	block := r.IntN(nb)
+	if (cr.Template == rules.MaxUnits && cr.Params.Per == rules.Course) || cr.Template == rules.Readmission {
+		// two visits in different blocks, the first one not in the last block
+		if nb < 2 {
+			return nil, skipf("needs a window of at least two blocks")
+		}
+		block = r.IntN(nb - 1)
+	}
+	start := block*blockDays + r.IntN(max(1, blockDays-marginDays-los-1))
+	ps := inj.newPerson(cp, gender, age, start)
+	v := inj.visitFor(r, c, in, ps, prof, start, block, los)
+	sc.visits = append(sc.visits, v)
+	day := v.beginDay
+	if v.inpatient && v.los() >= 2 {
+		day = v.beginDay + 1
+	}
+
+	// Part 2: the violating lines.
+	switch cr.Template {
+	case rules.GenderRestriction, rules.AgeRestriction, rules.CareSettingRestriction,
+		rules.FacilityLevelRestriction, rules.CoveredIndication:
+		cnt := inj.unitCnt(x, cr)
+		if cnt <= 0 {
+			return nil, skipf("a MaxUnits rule allows no unit of %s", x.Code)
+		}
+		inj.prepare(v, cr, x.Code)
+		v.addFixed(x, day, v.midSec(r, day), cnt, inj.safePrice(x, cr), 1, v.mark(cr, k, false))
+
+	case rules.PriceCap:
+		inj.prepare(v, cr, x.Code)
+		cnt := inj.unitCnt(x, cr)
+		price := cr.maxPrice + max(100, cr.maxPrice/10)
+		l := v.addFixed(x, day, v.midSec(r, day), cnt, price, 1, v.mark(cr, k, false))
+		l.amount6 = (price*100 - cr.maxPrice4) * cnt
+
+	case rules.MaxUnits:
+		inj.prepare(v, cr, cr.Params.Items...)
+		whole := cr.maxUnits4 / 10000 * 100 // whole units within the limit, in 1/100
+		price := inj.safePrice(x, nil)
+		excess := min(int64(10000), whole*100+10000-cr.maxUnits4) // 1e-4 units
+		switch cr.Params.Per {
+		case rules.Day, rules.Stay:
+			d2 := day
+			if cr.Params.Per == rules.Stay && v.inpatient && v.endDay-1 > day {
+				d2 = v.endDay - 1
+			}
+			s1 := v.midSec(r, day)
+			if whole > 0 {
+				v.addFixed(x, day, s1, whole, price, 1, 0)
+			}
+			s2 := v.midSec(r, d2)
+			if d2 == day && s2 <= s1 {
+				s2 = s1 + 1
+			}
+			l := v.addFixed(x, d2, s2, 100, price, 1, v.mark(cr, k, false))
+			l.amount6 = excess * price
+		case rules.Course:
+			// The units within the limit in a first visit, the excess in a
+			// later visit (last block) of the same institution: the course
+			// spans visits.
+			if whole > 0 {
+				v.addFixed(x, day, v.midSec(r, day), whole, price, 1, 0)
+			}
+			start2 := (nb-1)*blockDays + r.IntN(max(1, blockDays-marginDays-los-1))
+			v2 := inj.visitFor(r, c, in, ps, prof, start2, nb-1, los)
+			inj.prepare(v2, cr, cr.Params.Items...)
+			d2 := v2.beginDay
+			if v2.inpatient && v2.los() >= 2 {
+				d2++
+			}
+			l := v2.addFixed(x, d2, v2.midSec(r, d2), 100, price, 1, v2.mark(cr, k, false))
+			l.amount6 = excess * price
+			sc.visits = append(sc.visits, v2)
+		}
+
+	case rules.PerDayExceedsStay:
+		inj.prepare(v, cr, cr.Params.Items...)
+		price := inj.safePrice(x, nil)
+		for d := v.beginDay; d < v.endDay; d++ {
+			v.addFixed(x, d, v.midSec(r, d), 100, price, 1, 0)
+		}
+		extra := int64(cr.extraDays+1) * 100
+		l := v.addFixed(x, v.endDay, v.endSec-1, extra, price, 1, v.mark(cr, k, false))
+		l.amount6 = 10000 * price
+
+	case rules.ChargeAfterDischarge:
+		inj.prepare(v, cr, x.Code)
+		d := v.endDay + cr.graceDays + 1
+		v.addFixed(x, d, int32(9*3600+r.IntN(3600)), inj.unitCnt(x, cr), inj.safePrice(x, cr), 1, v.mark(cr, k, false))
+
+	case rules.ChargeAfterDeath:
+		ps.deathDay = v.beginDay - 1 - r.IntN(3)
+		if len(cr.Params.Items) > 0 && !v.has(x.Code) {
+			inj.prepare(v, cr, x.Code)
+			v.addFixed(x, day, v.midSec(r, day), inj.unitCnt(x, cr), inj.safePrice(x, cr), 1, 0)
+		}
+		// Marked after the last sanitize, below: every line of items.
+
+	case rules.OverlappingStays:
+		in2 := inj.pickInstitution(r, cp, c, in)
+		if in2 == nil {
+			return nil, skipf("city %s has only one hospital", cp.Code)
+		}
+		prof2, _, _ := pickProfile(r, &ctx{inpatient: true, minLevel: c.minLevel, maxLevel: 3, gender: ps.gender,
+			minAge: v.age, maxAge: v.age}, in2, "")
+		if prof2 == nil {
+			return nil, skipf("no profile for the second stay")
+		}
+		start2 := v.beginDay + 1 + r.IntN(max(1, v.los()-1))
+		v2 := inj.visitFor(r, c, in2, ps, prof2, start2, block, 0)
+		v.mark(cr, k, true)
+		v2.mark(cr, k, true)
+		sc.visits = append(sc.visits, v2)
+
+	case rules.AddOnWithoutPrimary:
+		inj.prepare(v, cr, append([]string{x.Code}, cr.Params.PrimaryItems...)...)
+		v.addFixed(x, day, v.midSec(r, day), inj.unitCnt(x, cr), inj.safePrice(x, cr), 1, v.mark(cr, k, false))
+
+	case rules.InclusivePair:
+		b := pickItem(cr.Params.IncludedItems)
+		inj.prepare(v, cr, x.Code, b.Code)
+		inj.addWithPrimary(v, r, x, day, cr)
+		d2 := day
+		if cr.Params.Per == rules.Stay && v.inpatient && v.endDay-1 > day {
+			d2 = v.endDay - 1
+		}
+		inj.addWithPrimary(v, r, b, d2, cr).truth = v.mark(cr, k, false)
+
+	case rules.DuplicateLine:
+		inj.prepare(v, cr, x.Code)
+		sec := v.midSec(r, day)
+		cnt, price := inj.unitCnt(x, cr), inj.safePrice(x, cr)
+		v.addFixed(x, day, sec, cnt, price, 1, 0)
+		v.addFixed(x, day, sec, cnt, price, 2, v.mark(cr, k, false))
+
+	case rules.UnbundledPackage:
+		comps := cr.Params.ComponentItems
+		inj.prepare(v, cr, append([]string{x.Code}, comps...)...)
+		inj.addWithPrimary(v, r, x, day, cr)
+		t := v.mark(cr, k, false)
+		for i := 0; i < cr.minComp; i++ {
+			ci := lookupItem(comps[(round+i)%len(comps)])
+			inj.addWithPrimary(v, r, ci, day, cr).truth = t
+		}
+
+	case rules.RepeatExamination:
+		inj.prepare(v, cr, cr.Params.Items...)
+		cnt, price := inj.unitCnt(x, cr), inj.safePrice(x, cr)
+		if v.inpatient {
+			d2 := v.beginDay + min(cr.withinDays, v.los()-1)
+			v.addFixed(x, v.beginDay, v.midSec(r, v.beginDay), cnt, price, 1, 0)
+			l := v.addFixed(x, d2, v.midSec(r, d2), cnt, price, 1, v.mark(cr, k, false))
+			if d2 == v.beginDay {
+				l.sec = min(86399, v.lines[len(v.lines)-2].sec+600)
+			}
+		} else {
+			// A second outpatient visit within the window.
+			v.addFixed(x, v.beginDay, v.midSec(r, v.beginDay), cnt, price, 1, 0)
+			gap := min(cr.withinDays, 3)
+			v2 := inj.visitFor(r, c, in, ps, prof, v.beginDay+gap, block, 0)
+			v2.strip(inj.pol.gatedItems()...)
+			inj.prepare(v2, cr, cr.Params.Items...)
+			if gap == 0 {
+				v2.beginSec = max(v2.beginSec, v.endSec+60)
+				v2.endSec = max(v2.endSec, v2.beginSec+1800)
+				for i := range v2.lines {
+					v2.lines[i].sec = max(v2.lines[i].sec, v2.beginSec+1)
+				}
+			}
+			v2.addFixed(x, v2.beginDay, v2.midSec(r, v2.beginDay), cnt, price, 1, v2.mark(cr, k, false))
+			inj.pol.sanitize(v2, cr, r)
+			sc.visits = append(sc.visits, v2)
+		}
+
+	case rules.Readmission:
+		// First stay ends on the last day of its block, the readmission
+		// starts gap days later.
+		end := (block+1)*blockDays - 1
+		v = inj.visitFor(r, c, in, ps, prof, end-los, block, los)
+		sc.visits[0] = v
+		gap := min(cr.withinDays, 2)
+		start2 := end + gap
+		v2 := inj.visitFor(r, c, in, ps, prof, start2, start2/blockDays, 0)
+		v2.strip(inj.pol.gatedItems()...)
+		v2.diags[0] = v.diags[0]
+		v2.mark(cr, k, true)
+		sc.visits = append(sc.visits, v2)
+
+	case rules.BedOnlyDays:
+		if !v.inpatient || v.los() < cr.minDays+2 {
+			return nil, skipf("stay too short for %d bed-only days", cr.minDays)
+		}
+		t := v.mark(cr, k, true)
+		v.truths[t-1].bedOnly = map[int]bool{}
+		for d := v.beginDay + 1; d <= v.beginDay+cr.minDays; d++ {
+			v.truths[t-1].bedOnly[d] = true
+			v.filter(func(l *line) bool { return l.day != d || cr.items[l.item.Code] })
+			n := 0
+			for i := range v.lines {
+				if l := &v.lines[i]; l.day == d {
+					l.fixed = true
+					n++
+				}
+			}
+			if n == 0 {
+				it := lookupItem(cr.Params.Items[0])
+				v.addFixed(it, d, v.midSec(r, d), 100, inj.safePrice(it, cr), 1, 0)
+			}
+		}
+
+	default:
+		return nil, skipf("template %s has no injector", cr.Template)
+	}
+	for _, sv := range sc.visits {
+		inj.pol.sanitize(sv, cr, r)
+		sv.sortLines()
+	}
+	if cr.Template == rules.ChargeAfterDeath {
+		t := v.mark(cr, k, false)
+		for i := range v.lines {
+			if len(cr.items) == 0 || cr.items[v.lines[i].item.Code] {
+				v.lines[i].truth = t
+			}
+		}
+	}
+	return sc, nil
+}
+
+func codes0(c []string) string {
+	if len(c) == 0 {
+		return ""
+	}
+	return c[0]
+}
+
+// prepare removes from a visit the lines of the codes the violation is about
+// to bill, and of the items tied to them by pair rules, so that nothing but
+// the violation reacts to the new lines.
+func (inj *injector) prepare(v *visitBuf, target *crule, codes ...string) {
+	related := map[string]bool{}
+	for _, c := range codes {
+		related[c] = true
+		for _, cr := range inj.pol.byItem[c] {
+			for o := range cr.included {
+				related[o] = true
+			}
+			for o := range cr.components {
+				related[o] = true
+			}
+		}
+		for _, cr := range inj.pol.byIncluded[c] {
+			for o := range cr.items {
+				related[o] = true
+			}
+		}
+		for _, cr := range inj.pol.byComponent[c] {
+			for o := range cr.items {
+				related[o] = true
+			}
+		}
+		for _, cr := range inj.pol.byPrimary[c] {
+			for o := range cr.items {
+				related[o] = true
+			}
+		}
+	}
+	v.filter(func(l *line) bool { return l.fixed || !related[l.item.Code] })
+}
+
+// addWithPrimary adds a fixed line of it and, if it is an add-on under some
+// other rule, one of its primary items the same day.
+func (inj *injector) addWithPrimary(v *visitBuf, r randSource, it *Item, day int, target *crule) *line {
+	for _, cr := range inj.pol.byItem[it.Code] {
+		if cr != target && cr.Template == rules.AddOnWithoutPrimary && len(v.daysWith(cr.primaries)) == 0 {
+			p := lookupItem(cr.Params.PrimaryItems[0])
+			v.addFixed(p, day, v.midSec(r, day), inj.unitCnt(p, target), inj.safePrice(p, target), 1, 0)
+		}
+	}
+	v.addFixed(it, day, v.midSec(r, day), inj.unitCnt(it, target), inj.safePrice(it, target), 1, 0)
+	return &v.lines[len(v.lines)-1]
+}
+
+// gatedItems are the items of RepeatExamination and per-Course MaxUnits
+// rules: a second visit of a scenario person must not bill them.
+func (pol *policy) gatedItems() []string {
+	var out []string
+	for _, cr := range pol.rules {
+		if cr.Template == rules.RepeatExamination || (cr.Template == rules.MaxUnits && cr.Params.Per == rules.Course) {
+			out = append(out, cr.Params.Items...)
+		}
+	}
+	return out
+}
