@@ -1,0 +1,160 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// FrameSource is where a draw's frame comes from: the frame of a
+// ScreeningJob, or a roster ConfigMap (key frame.csv) when sampling without
+// screening. Both live in the InspectionSample's namespace.
+// +kubebuilder:validation:XValidation:rule="has(self.screeningJob) != has(self.configMap)",message="set exactly one of screeningJob and configMap"
+type FrameSource struct {
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	ScreeningJob string `json:"screeningJob,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	ConfigMap string `json:"configMap,omitempty"`
+}
+
+// InspectionSampleSpec is the policy of one draw. Immutable: a draw is made
+// once, and re-applying the same manifest must give the same selection.
+type InspectionSampleSpec struct {
+	// +optional
+	CampaignRef *CampaignReference `json:"campaignRef,omitempty"`
+	Purpose     SamplingPurpose    `json:"purpose"`
+	// +optional
+	Policy SamplingPolicy `json:"policy,omitempty"`
+	// The frames drawn from; several (a fly-check over all cities) are merged.
+	// +listType=atomic
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	Frames []FrameSource `json:"frames"`
+	// Fixed seed. When empty the seed is derived from the operator's secret
+	// sampling key, the campaign, the purpose and the scope.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	Seed string `json:"seed,omitempty"`
+	// What the draw covers, for deriving the seed: the city code for a
+	// recheck, "province" for a fly-check. Defaults to the namespace.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	Scope string `json:"scope,omitempty"`
+}
+
+// SelectionReason says why an institution was drawn (DESIGN §4).
+// +kubebuilder:validation:Enum=TertiaryQuota;Risk;Random;MinimumTopUp
+type SelectionReason string
+
+// SelectedInstitution is one drawn institution.
+type SelectedInstitution struct {
+	Code     string `json:"code"`
+	Name     string `json:"name,omitempty"`
+	CityCode string `json:"cityCode"`
+	// Hospital level 1..3 (3 = tertiary, 三级); 0 when not graded.
+	Level     int32           `json:"level"`
+	Ownership string          `json:"ownership,omitempty"`
+	Reason    SelectionReason `json:"reason"`
+	// Screening risk, decimal with 6 places.
+	RiskScore string `json:"riskScore"`
+}
+
+// FrameSummary identifies the frame a draw was made from.
+type FrameSummary struct {
+	Size     int32 `json:"size"`
+	Tertiary int32 `json:"tertiary"`
+	// sha256 of the canonical frame (DESIGN §4.1).
+	Digest string `json:"digest"`
+}
+
+// CitySampleCount is the draw's result for one city.
+type CitySampleCount struct {
+	CityCode     string `json:"cityCode"`
+	Institutions int32  `json:"institutions"`
+	// The city's quota n (DESIGN §4 step 4).
+	Quota    int32 `json:"quota"`
+	Selected int32 `json:"selected"`
+	Tertiary int32 `json:"tertiary"`
+}
+
+// SampleCounts totals the selection.
+type SampleCounts struct {
+	Selected int32 `json:"selected"`
+	Tertiary int32 `json:"tertiary"`
+	// +optional
+	// +listType=map
+	// +listMapKey=cityCode
+	ByCity []CitySampleCount `json:"byCity,omitempty"`
+}
+
+// Shortfall is a quota the frame could not meet; reported, never hidden.
+type Shortfall struct {
+	// TertiaryBelowMinimum, CityBelowQuota or FrameBelowMinTotal.
+	Kind string `json:"kind"`
+	// +optional
+	CityCode  string `json:"cityCode,omitempty"`
+	Wanted    int32  `json:"wanted"`
+	Available int32  `json:"available"`
+	Message   string `json:"message"`
+}
+
+// InspectionSampleStatus is the draw, recorded once.
+type InspectionSampleStatus struct {
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// +optional
+	DrawnAt *metav1.Time `json:"drawnAt,omitempty"`
+	// e.g. flycheck-sample/v1.
+	// +optional
+	Algorithm string `json:"algorithm,omitempty"`
+	// The seed used; with the frame and policy anyone can re-derive the draw.
+	// +optional
+	Seed string `json:"seed,omitempty"`
+	// +optional
+	Frame *FrameSummary `json:"frame,omitempty"`
+	// +optional
+	// +listType=atomic
+	Selected []SelectedInstitution `json:"selected,omitempty"`
+	// +optional
+	Counts *SampleCounts `json:"counts,omitempty"`
+	// +optional
+	// +listType=atomic
+	Shortfalls []Shortfall `json:"shortfalls,omitempty"`
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// InspectionSample is an auditable draw of institutions to inspect: a city's
+// recheck (抽查复查) or the province's fly-check (飞行检查).
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=isample,categories=flycheck
+// +kubebuilder:printcolumn:name="Purpose",type=string,JSONPath=`.spec.purpose`
+// +kubebuilder:printcolumn:name="Selected",type=integer,JSONPath=`.status.counts.selected`
+// +kubebuilder:printcolumn:name="Tertiary",type=integer,JSONPath=`.status.counts.tertiary`
+// +kubebuilder:printcolumn:name="Drawn at",type=date,JSONPath=`.status.drawnAt`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+type InspectionSample struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec is immutable: a draw is made once; create a new InspectionSample instead"
+	Spec   InspectionSampleSpec   `json:"spec"`
+	Status InspectionSampleStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// InspectionSampleList contains a list of InspectionSample.
+type InspectionSampleList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []InspectionSample `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&InspectionSample{}, &InspectionSampleList{})
+}

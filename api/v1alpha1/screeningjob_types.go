@@ -1,0 +1,182 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// CampaignReference names the (cluster-scoped) Campaign an object belongs to.
+type CampaignReference struct {
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
+}
+
+// ScreeningJobSpec says which claims to screen with which rules. It cannot
+// change once created: the audit trail must say exactly what ran.
+type ScreeningJobSpec struct {
+	// +optional
+	CampaignRef *CampaignReference `json:"campaignRef,omitempty"`
+	// Only institutions of this city (admdvs code) are screened.
+	// +optional
+	// +kubebuilder:validation:Pattern=`^[0-9]{6}$`
+	// +kubebuilder:validation:MaxLength=6
+	CityCode string `json:"cityCode,omitempty"`
+	// Only visits that began in this period are screened.
+	// +optional
+	DataWindow *DataWindow `json:"dataWindow,omitempty"`
+	// The claims extract (mounted read-only).
+	Source DataSource `json:"source"`
+	// Where the findings files are written.
+	Output OutputLocation `json:"output"`
+	// Names of the RuleSets to run; snapshotted when the job starts.
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=253
+	RuleSets []string `json:"ruleSets"`
+	// Parallel shards, partitioned by institution.
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=256
+	Shards int32 `json:"shards,omitempty"`
+	// Screener image; defaults to the operator's --screener-image.
+	// +optional
+	// +kubebuilder:validation:MaxLength=512
+	Image string `json:"image,omitempty"`
+	// Resources of each shard's pod.
+	// +optional
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+	// Wall-clock limit of the whole Job.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	ActiveDeadlineSeconds *int64 `json:"activeDeadlineSeconds,omitempty"`
+	// Retries of each shard before it counts as failed.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=10
+	BackoffLimitPerIndex *int32 `json:"backoffLimitPerIndex,omitempty"`
+}
+
+// ScreeningState is where a ScreeningJob stands.
+// +kubebuilder:validation:Enum=Pending;Running;Succeeded;Failed
+type ScreeningState string
+
+const (
+	ScreeningPending   ScreeningState = "Pending"
+	ScreeningRunning   ScreeningState = "Running"
+	ScreeningSucceeded ScreeningState = "Succeeded"
+	ScreeningFailed    ScreeningState = "Failed"
+)
+
+// ShardCounts counts the Job's shards.
+type ShardCounts struct {
+	Total int32 `json:"total"`
+	// Shards whose result has been read.
+	Succeeded int32 `json:"succeeded"`
+	Failed    int32 `json:"failed"`
+}
+
+// FindingCounts summarises findings (疑点).
+type FindingCounts struct {
+	Total int64 `json:"total"`
+	// Findings per rule category.
+	// +optional
+	ByCategory map[string]int64 `json:"byCategory,omitempty"`
+	// Money at risk, yuan, decimal string.
+	// +optional
+	SuspectAmount string `json:"suspectAmount,omitempty"`
+}
+
+// InstitutionCounts counts the institutions in scope.
+type InstitutionCounts struct {
+	Total int32 `json:"total"`
+	// With at least one finding.
+	Flagged int32 `json:"flagged"`
+}
+
+// ShardFailure records why a shard failed.
+type ShardFailure struct {
+	Index  int32  `json:"index"`
+	Reason string `json:"reason"`
+}
+
+// ScreeningJobStatus is what the screening produced so far.
+type ScreeningJobStatus struct {
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// +optional
+	State ScreeningState `json:"state,omitempty"`
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+	// The batch/v1 Job running the shards.
+	// +optional
+	JobName string `json:"jobName,omitempty"`
+	// +optional
+	Shards ShardCounts `json:"shards,omitempty"`
+	// +optional
+	LinesScanned int64 `json:"linesScanned,omitempty"`
+	// Malformed lines, quarantined.
+	// +optional
+	LinesRejected int64 `json:"linesRejected,omitempty"`
+	// +optional
+	Findings FindingCounts `json:"findings,omitempty"`
+	// +optional
+	Institutions InstitutionCounts `json:"institutions,omitempty"`
+	// sha256 of the rules snapshot the shards ran.
+	// +optional
+	RulesDigest string `json:"rulesDigest,omitempty"`
+	// The immutable ConfigMap holding that snapshot.
+	// +optional
+	RulesConfigMap string `json:"rulesConfigMap,omitempty"`
+	// The sampling frame: every institution in scope with its risk (key
+	// frame.csv), written when all shards succeeded.
+	// +optional
+	FrameConfigMap string `json:"frameConfigMap,omitempty"`
+	// +optional
+	// +listType=map
+	// +listMapKey=index
+	FailedShards []ShardFailure `json:"failedShards,omitempty"`
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// ScreeningJob screens one city's claims with a set of rules, as a batch/v1
+// Indexed Job of `flycheck screen` shards, and produces the sampling frame.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=sj,categories=flycheck
+// +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
+// +kubebuilder:printcolumn:name="Done",type=integer,JSONPath=`.status.shards.succeeded`
+// +kubebuilder:printcolumn:name="Shards",type=integer,JSONPath=`.status.shards.total`
+// +kubebuilder:printcolumn:name="Lines",type=integer,JSONPath=`.status.linesScanned`
+// +kubebuilder:printcolumn:name="Findings",type=integer,JSONPath=`.status.findings.total`
+// +kubebuilder:printcolumn:name="Flagged",type=integer,JSONPath=`.status.institutions.flagged`
+// +kubebuilder:printcolumn:name="Suspect",type=string,JSONPath=`.status.findings.suspectAmount`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type ScreeningJob struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec is immutable: the audit trail must say exactly what ran; create a new ScreeningJob instead"
+	Spec   ScreeningJobSpec   `json:"spec"`
+	Status ScreeningJobStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// ScreeningJobList contains a list of ScreeningJob.
+type ScreeningJobList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []ScreeningJob `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&ScreeningJob{}, &ScreeningJobList{})
+}
