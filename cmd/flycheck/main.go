@@ -28,6 +28,7 @@ func newRootCommand() *cobra.Command {
 	}
 	root.AddCommand(
 		newManagerCommand(),
+		newScreenCommand(),
 		newSampleCommand(),
 		newGenerateCommand(),
 	)

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/medfund/flycheck-operator/internal/screening"
+)
+
+// newScreenCommand runs the screening engine over a claims extract: one
+// shard of one city's data, findings and summaries to --output. It is what
+// a ScreeningJob's pods run.
+func newScreenCommand() *cobra.Command {
+	var o screening.Options
+	var format, encoding string
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "screen --input DIR --rules FILE... --output DIR",
+		Short: "Screen a claims extract with rule sets (筛查疑点)",
+		Long: `Screen reads a claims extract (institutions, visits, fee_lines, optional
+diagnoses and persons; CSV or Parquet, see docs/data-format.md), applies every
+rule of the given RuleSet files in one pass (docs/rules.md) and writes:
+
+  findings.csv, findings.parquet   one row per finding
+  summary.json                     every institution in scope with its risk score
+  stats.json                       rows read and rejected, findings by rule, time
+  quarantine.csv                   rejected rows with file, line and reason
+
+A sharded run (--shards n) writes to OUTPUT/shard-<i>-of-<n>/ and screens the
+institutions with FNV-1a-32(fixmedins_code) mod n = i. Input clustered by
+institution (all fee lines of an institution together, e.g. sorted by
+fixmedins_code) is streamed; other orders are handled through temporary
+partition files (slower; see docs/screening.md).`,
+		Example: `  flycheck screen --input /data/2024 --rules config/rules/default.yaml --output /out
+  flycheck screen --input /data/2024 --rules a.yaml --rules b.yaml --output /out --shard 0 --shards 4 --city 320100 --from 2024-01-01 --to 2024-12-31`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Input == "" || len(o.RuleFiles) == 0 || o.Output == "" {
+				return fmt.Errorf("--input, --rules and --output are required")
+			}
+			o.Format = screening.Format(strings.ToLower(format))
+			switch strings.ToUpper(encoding) {
+			case "UTF-8", "UTF8":
+				o.Encoding = screening.EncodingUTF8
+			case "GB18030":
+				o.Encoding = screening.EncodingGB18030
+			default:
+				return fmt.Errorf("--encoding %q: expected UTF-8 or GB18030", encoding)
+			}
+			stderr := cmd.ErrOrStderr()
+			if !quiet {
+				o.Progress = func(p screening.Progress) {
+					fmt.Fprintf(stderr, "screen: %-18s %12d lines read %10d findings %8.1fs\n",
+						p.Phase, p.LinesRead, p.Findings, p.Elapsed.Seconds())
+				}
+				o.ProgressInterval = 5 * time.Second
+			}
+			res, err := screening.Run(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			printScreenSummary(cmd.OutOrStdout(), res)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Input, "input", "", "directory with the claims tables (<table>.csv or <table>.parquet)")
+	f.StringArrayVar(&o.RuleFiles, "rules", nil, "RuleSet manifest file (repeatable; multi-document YAML allowed)")
+	f.StringVar(&o.Output, "output", "", "directory for findings, summary.json, stats.json and quarantine.csv")
+	f.StringVar(&format, "format", "auto", "input format: auto (by file extension), csv or parquet")
+	f.StringVar(&encoding, "encoding", "UTF-8", "CSV encoding: UTF-8 (a BOM is skipped) or GB18030")
+	f.IntVar(&o.Shard, "shard", 0, "index of this shard, 0 ≤ shard < shards")
+	f.IntVar(&o.Shards, "shards", 1, "number of shards; institutions are partitioned by FNV-1a-32(fixmedins_code) mod shards")
+	f.StringVar(&o.City, "city", "", "only institutions whose admdvs (city code) equals this, e.g. 320100")
+	f.StringVar(&o.From, "from", "", "only visits whose endtime is on or after this date (YYYY-MM-DD)")
+	f.StringVar(&o.To, "to", "", "only visits whose endtime is on or before this date (YYYY-MM-DD)")
+	f.IntVar(&o.Workers, "workers", 0, "decoding goroutines (default: number of CPUs)")
+	f.StringVar(&o.TempDir, "temp-dir", "", "directory for spill files when the input is not clustered by institution (default: --output)")
+	f.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
+	return cmd
+}
+
+func printScreenSummary(w io.Writer, res *screening.Result) {
+	s := res.Stats
+	fmt.Fprintf(w, "screened %d lines of %d institutions in %.1fs (%.0f lines/s, %s mode)\n",
+		s.LinesInScope, s.Institutions, s.Seconds, s.LinesPerSecond, s.Mode)
+	fmt.Fprintf(w, "rejected %d fee lines", s.LinesRejected)
+	var other int64
+	for t, n := range s.RowsRejected {
+		if t != "fee_lines" {
+			other += n
+		}
+	}
+	if other > 0 {
+		fmt.Fprintf(w, " and %d other rows", other)
+	}
+	fmt.Fprintln(w, " (see quarantine.csv)")
+	fmt.Fprintf(w, "%d findings, %s yuan at risk, %d of %d institutions flagged\n",
+		s.Findings, s.AmountAtRisk, s.FlaggedInsts, s.Institutions)
+	cats := make([]string, 0, len(s.FindingsByCat))
+	for c := range s.FindingsByCat {
+		cats = append(cats, c)
+	}
+	sort.Strings(cats)
+	for _, c := range cats {
+		fmt.Fprintf(w, "  %-20s %d\n", c, s.FindingsByCat[c])
+	}
+	if len(s.SkippedRules) > 0 {
+		fmt.Fprintf(w, "skipped rules (needed table absent): %s\n", strings.Join(s.SkippedRules, ", "))
+	}
+	fmt.Fprintf(w, "output: %s\n", res.OutputDir)
+}

@@ -1,0 +1,134 @@
+package screening
+
+// Date-times in the claims data are local wall-clock times without a zone
+// ("2006-01-02 15:04:05"). They are kept as seconds since 1970-01-01 00:00:00
+// of the same wall clock, so day(t) = t / 86400 is the calendar day as
+// written and no time-zone arithmetic ever happens (docs/rules.md §2).
+
+const secondsPerDay = 86400
+
+// parseDateTime parses exactly "YYYY-MM-DD HH:MM:SS".
+func parseDateTime(b []byte) (int64, bool) {
+	if len(b) != 19 || b[10] != ' ' || b[13] != ':' || b[16] != ':' {
+		return 0, false
+	}
+	d, ok := parseDate(b[:10])
+	if !ok {
+		return 0, false
+	}
+	h, ok1 := two(b[11], b[12])
+	m, ok2 := two(b[14], b[15])
+	s, ok3 := two(b[17], b[18])
+	if !ok1 || !ok2 || !ok3 || h > 23 || m > 59 || s > 59 {
+		return 0, false
+	}
+	return int64(d)*secondsPerDay + int64(h*3600+m*60+s), true
+}
+
+// parseDate parses exactly "YYYY-MM-DD" into days since 1970-01-01.
+func parseDate(b []byte) (int32, bool) {
+	if len(b) != 10 || b[4] != '-' || b[7] != '-' {
+		return 0, false
+	}
+	y := 0
+	for _, c := range b[:4] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		y = y*10 + int(c-'0')
+	}
+	mo, ok1 := two(b[5], b[6])
+	d, ok2 := two(b[8], b[9])
+	if !ok1 || !ok2 || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) {
+		return 0, false
+	}
+	return daysFromCivil(y, mo, d), true
+}
+
+func two(a, b byte) (int, bool) {
+	if a < '0' || a > '9' || b < '0' || b > '9' {
+		return 0, false
+	}
+	return int(a-'0')*10 + int(b-'0'), true
+}
+
+func daysIn(y, m int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// daysFromCivil is the proleptic Gregorian day number (1970-01-01 = 0).
+func daysFromCivil(y, m, d int) int32 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int32(era*146097 + doe - 719468)
+}
+
+// civilFromDays is the inverse of daysFromCivil.
+func civilFromDays(z int32) (y, m, d int) {
+	zz := int(z) + 719468
+	era := zz / 146097
+	if zz < 0 && zz%146097 != 0 {
+		era--
+	}
+	doe := zz - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	y = yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	d = doy - (153*mp+2)/5 + 1
+	if mp < 10 {
+		m = mp + 3
+	} else {
+		m = mp - 9
+	}
+	if m <= 2 {
+		y++
+	}
+	return
+}
+
+// dayOf returns the calendar day of a date-time (floor division).
+func dayOf(t int64) int32 {
+	if t < 0 {
+		return int32((t - secondsPerDay + 1) / secondsPerDay)
+	}
+	return int32(t / secondsPerDay)
+}
+
+func formatDate(day int32) string {
+	y, m, d := civilFromDays(day)
+	b := []byte("0000-00-00")
+	b[0], b[1], b[2], b[3] = byte('0'+y/1000%10), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10)
+	b[5], b[6] = byte('0'+m/10), byte('0'+m%10)
+	b[8], b[9] = byte('0'+d/10), byte('0'+d%10)
+	return string(b)
+}
+
+func formatDateTime(t int64) string {
+	day := dayOf(t)
+	s := int(t - int64(day)*secondsPerDay)
+	b := []byte(formatDate(day) + " 00:00:00")
+	h, m, sec := s/3600, s/60%60, s%60
+	b[11], b[12] = byte('0'+h/10), byte('0'+h%10)
+	b[14], b[15] = byte('0'+m/10), byte('0'+m%10)
+	b[17], b[18] = byte('0'+sec/10), byte('0'+sec%10)
+	return string(b)
+}

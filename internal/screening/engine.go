@@ -1,0 +1,662 @@
+package screening
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/medfund/flycheck-operator/internal/screening/rules"
+)
+
+// Options configure one screening run (one shard).
+type Options struct {
+	// Input is the directory with the claims tables (docs/data-format.md).
+	Input string
+	// RuleFiles are RuleSet manifests; if empty, Rules is used.
+	RuleFiles []string
+	Rules     []rules.Rule
+	// Output is the directory for findings, summary, stats and quarantine;
+	// a sharded run writes to Output/shard-<i>-of-<n>/. Empty: nothing is
+	// written, the Result is only returned.
+	Output   string
+	Format   Format
+	Encoding Encoding
+	// Shard i of Shards (institutions by FNV-1a 32 of fixmedins_code).
+	Shard, Shards int
+	// City keeps institutions whose admdvs equals it ("" = all).
+	City string
+	// From and To ("YYYY-MM-DD", inclusive, "" = open) keep visits whose
+	// endtime falls in the window.
+	From, To string
+	// Workers decoding in parallel (default GOMAXPROCS).
+	Workers int
+	// TempDir for spill files (default Output, else os.TempDir()).
+	TempDir string
+	// Spill forces spill mode (for tests and inputs known to be
+	// unclustered); normally it is chosen automatically.
+	Spill bool
+	// Progress, if set, is called every ProgressInterval (default 2s) and
+	// at the end of each phase.
+	Progress         func(Progress)
+	ProgressInterval time.Duration
+}
+
+// Progress is a snapshot of a running screening.
+type Progress struct {
+	Phase     string // "reference tables", "fee lines", "fee lines (spill)", "grouped rules", "done"
+	LinesRead int64
+	Findings  int64
+	Elapsed   time.Duration
+}
+
+// Result is what a run produced, also written as summary.json and
+// stats.json.
+type Result struct {
+	Summary   *Summary
+	Stats     *Stats
+	OutputDir string
+}
+
+// runConfig is the resolved scope.
+type runConfig struct {
+	shard, shards int
+	city          string
+	from, to      int32
+	workers       int
+}
+
+type engine struct {
+	opts    Options
+	cfg     runConfig
+	m       *model
+	c       *compiled
+	gidx    []int // rule slot → index in c.groupRules
+	bidx    []int // rule slot → index in c.bedRules
+	feeFile string
+
+	lineWorkers []*lineWorker
+	visitAmt    []int64 // units, screened lines
+	instLines   []int64
+	instAmt     []int64
+	finalized   []bool
+
+	partnerStart, partnerVisits []int32
+
+	linesRead atomic.Int64
+	findings  atomic.Int64
+	start     time.Time
+	phase     atomic.Value
+}
+
+// Run screens one shard of the input with the given rules.
+func Run(ctx context.Context, opts Options) (*Result, error) {
+	e := &engine{opts: opts, start: time.Now()}
+	e.phase.Store("reference tables")
+	cfg, err := resolve(opts)
+	if err != nil {
+		return nil, err
+	}
+	e.cfg = cfg
+	var rs []rules.Rule
+	if len(opts.RuleFiles) > 0 {
+		cat, err := rules.LoadFiles(opts.RuleFiles...)
+		if err != nil {
+			return nil, err
+		}
+		rs = cat.Rules
+	} else {
+		if err := rules.Validate(opts.Rules); err != nil {
+			return nil, err
+		}
+		rs = opts.Rules
+	}
+	outDir := opts.Output
+	if outDir != "" {
+		if cfg.shards > 1 {
+			outDir = filepath.Join(outDir, fmt.Sprintf("shard-%d-of-%d", cfg.shard, cfg.shards))
+		}
+		if err := os.MkdirAll(outDir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	q, err := newQuarantine(outDir)
+	if err != nil {
+		return nil, err
+	}
+	defer q.close()
+
+	stopProgress := e.startProgress()
+	defer stopProgress()
+
+	m := &model{opts: &e.cfg, q: q, rowsRead: map[string]int64{}}
+	e.m = m
+	needDiag, needPersons := false, false
+	for _, r := range rs {
+		switch rules.Spec(r.Template).Needs {
+		case "diagnoses":
+			needDiag = true
+		case "persons":
+			needPersons = true
+		}
+	}
+	// Open every table first, so that a missing column anywhere fails fast.
+	open := func(def tableDef, need bool) (source, error) {
+		if !need {
+			return nil, nil
+		}
+		s, err := openTable(opts.Input, def, opts.Format, opts.Encoding)
+		if errors.Is(err, errTableAbsent) {
+			return nil, nil
+		}
+		return s, err
+	}
+	srcInst, err := open(tInstitutions, true)
+	if err != nil {
+		return nil, err
+	}
+	defer srcInst.close()
+	srcVisits, err := open(tVisits, true)
+	if err != nil {
+		return nil, err
+	}
+	defer srcVisits.close()
+	srcFee, err := open(tFeeLines, true)
+	if err != nil {
+		return nil, err
+	}
+	srcFee.close() // reopened per pass
+	e.feeFile = srcFee.file()
+	srcDiag, err := open(tDiagnoses, needDiag)
+	if err != nil {
+		return nil, err
+	}
+	srcPersons, err := open(tPersons, needPersons)
+	if err != nil {
+		return nil, err
+	}
+
+	if err := m.loadInstitutions(ctx, srcInst); err != nil {
+		return nil, err
+	}
+	if err := m.loadVisits(ctx, srcVisits, cfg.workers); err != nil {
+		return nil, err
+	}
+	if srcDiag != nil {
+		defer srcDiag.close()
+		if err := m.loadDiagnoses(ctx, srcDiag, cfg.workers); err != nil {
+			return nil, err
+		}
+	}
+	if srcPersons != nil {
+		defer srcPersons.close()
+		if err := m.loadPersons(ctx, srcPersons, cfg.workers); err != nil {
+			return nil, err
+		}
+	}
+	e.c = compileRules(rs, m)
+	e.gidx = make([]int, len(e.c.rules))
+	e.bidx = make([]int, len(e.c.rules))
+	for g, r := range e.c.groupRules {
+		e.gidx[r.slot] = g
+	}
+	for b, r := range e.c.bedRules {
+		e.bidx[r.slot] = b
+	}
+	if e.c.needsOverlap {
+		e.buildPartners()
+	}
+
+	// The fee-line pass: streamed institution by institution; if the input
+	// turns out not to be clustered by institution, rerun in spill mode.
+	mode := "clustered"
+	qOff, qCounts := q.mark()
+	fw, err := e.feePass(ctx, outDir, opts.Spill)
+	if errors.Is(err, errNotClustered) {
+		if err := q.truncate(qOff, qCounts); err != nil {
+			return nil, err
+		}
+		fw, err = e.feePass(ctx, outDir, true)
+		mode = "spill"
+	} else if opts.Spill {
+		mode = "spill"
+	}
+	if err != nil {
+		return nil, err
+	}
+	e.phase.Store("done")
+	res := e.result(fw, mode, outDir)
+	if outDir != "" {
+		if err := writeJSON(filepath.Join(outDir, "summary.json"), res.Summary); err != nil {
+			return nil, err
+		}
+		if err := writeJSON(filepath.Join(outDir, "stats.json"), res.Stats); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func resolve(o Options) (runConfig, error) {
+	c := runConfig{shard: o.Shard, shards: o.Shards, city: o.City, from: math.MinInt32, to: math.MaxInt32, workers: o.Workers}
+	if c.shards <= 0 {
+		c.shards = 1
+	}
+	if c.shard < 0 || c.shard >= c.shards {
+		return c, fmt.Errorf("shard %d out of range for %d shard(s)", c.shard, c.shards)
+	}
+	if c.workers <= 0 {
+		c.workers = runtime.GOMAXPROCS(0)
+	}
+	if o.From != "" {
+		d, ok := parseDate([]byte(o.From))
+		if !ok {
+			return c, fmt.Errorf("--from %q is not YYYY-MM-DD", o.From)
+		}
+		c.from = d
+	}
+	if o.To != "" {
+		d, ok := parseDate([]byte(o.To))
+		if !ok {
+			return c, fmt.Errorf("--to %q is not YYYY-MM-DD", o.To)
+		}
+		c.to = d
+	}
+	if c.from > c.to {
+		return c, fmt.Errorf("--from %s is after --to %s", o.From, o.To)
+	}
+	if o.Input == "" {
+		return c, errors.New("no input directory")
+	}
+	return c, nil
+}
+
+func (e *engine) startProgress() func() {
+	if e.opts.Progress == nil {
+		return func() {}
+	}
+	iv := e.opts.ProgressInterval
+	if iv <= 0 {
+		iv = 2 * time.Second
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(iv)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				e.opts.Progress(e.progress())
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+		e.opts.Progress(e.progress())
+	}
+}
+
+func (e *engine) progress() Progress {
+	return Progress{Phase: e.phase.Load().(string), LinesRead: e.linesRead.Load(), Findings: e.findings.Load(), Elapsed: time.Since(e.start)}
+}
+
+// finalizeJob is an institution handed to the finalizer pool; its findings
+// are delivered on res, which the writer reads in order.
+type finalizeJob struct {
+	inst int32
+	st   *instState
+	res  chan []finding
+}
+
+// feePass reads the fee lines once. In clustered mode grouped rules are
+// evaluated each time an institution's run of lines ends; a line of an
+// institution whose run already ended aborts with errNotClustered. In spill
+// mode the lines grouped rules need go to partition files, evaluated after
+// the pass.
+func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findingsWriter, error) {
+	m, c := e.m, e.c
+	if spill {
+		e.phase.Store("fee lines (spill)")
+	} else {
+		e.phase.Store("fee lines")
+	}
+	e.visitAmt = make([]int64, len(m.visits))
+	e.instLines = make([]int64, len(m.insts))
+	e.instAmt = make([]int64, len(m.insts))
+	e.finalized = make([]bool, len(m.insts))
+	e.linesRead.Store(0)
+	e.findings.Store(0)
+	m.rowsRead[tFeeLines.name] = 0
+	e.lineWorkers = make([]*lineWorker, e.cfg.workers)
+	for i := range e.lineWorkers {
+		e.lineWorkers[i] = e.newLineWorker()
+	}
+	src, err := openTable(e.opts.Input, tFeeLines, e.opts.Format, e.opts.Encoding)
+	if err != nil {
+		return nil, err
+	}
+	defer src.close()
+	fw, err := newFindingsWriter(e, outDir)
+	if err != nil {
+		return nil, err
+	}
+
+	// Writer: findings in order.
+	results := make(chan chan []finding, 256)
+	writeErr := make(chan error, 1)
+	go func() {
+		var err error
+		for ch := range results {
+			fs := <-ch
+			if err == nil {
+				err = fw.write(fs)
+				e.findings.Add(int64(len(fs)))
+			}
+		}
+		writeErr <- err
+	}()
+	ready := func(fs []finding) {
+		ch := make(chan []finding, 1)
+		ch <- fs
+		results <- ch
+	}
+	// Finalizer pool.
+	jobs := make(chan finalizeJob, e.cfg.workers)
+	var pool sync.WaitGroup
+	for w := 0; w < e.cfg.workers; w++ {
+		pool.Add(1)
+		go func() {
+			defer pool.Done()
+			for j := range jobs {
+				j.res <- e.finalize(j.inst, j.st)
+			}
+		}()
+	}
+	submit := func(inst int32, st *instState) {
+		e.finalized[inst] = true
+		ch := make(chan []finding, 1)
+		results <- ch
+		jobs <- finalizeJob{inst, st, ch}
+	}
+	shutdown := func() error {
+		close(jobs)
+		pool.Wait()
+		close(results)
+		return <-writeErr
+	}
+
+	var sp *spiller
+	if spill && c.anyGroup {
+		dir := e.opts.TempDir
+		if dir == "" {
+			dir = outDir
+		}
+		if sp, err = newSpiller(dir); err != nil {
+			shutdown()
+			fw.abort()
+			return nil, err
+		}
+		defer sp.remove()
+	}
+
+	cur := int32(-1)
+	var st *instState
+	closed := make([]bool, len(m.insts))
+	consume := func(lb *lineBatch) error {
+		m.rowsRead[tFeeLines.name] += int64(lb.rows + len(lb.syntax))
+		e.linesRead.Add(int64(lb.rows + len(lb.syntax)))
+		if e.cfg.shard == 0 {
+			for _, r := range lb.syntax {
+				m.q.add(tFeeLines.name, r)
+			}
+		}
+		for _, r := range lb.rejects {
+			m.q.add(tFeeLines.name, r)
+		}
+		for i := range lb.lines {
+			l := &lb.lines[i]
+			v := &m.visits[l.visit]
+			if v.inst != cur {
+				if c.anyGroup && sp == nil {
+					if closed[v.inst] {
+						return errNotClustered
+					}
+					if cur >= 0 {
+						closed[cur] = true
+						submit(cur, st)
+					}
+					st = e.newInstState(v.inst)
+				}
+				cur = v.inst
+			}
+			e.instLines[v.inst]++
+			if l.cnt > 0 {
+				e.visitAmt[l.visit] += l.amt
+				e.instAmt[v.inst] += l.amt
+				if c.anyGroup {
+					if sp != nil {
+						if e.relevant(l, v) {
+							if err := sp.write(v.inst, l, lb.arena); err != nil {
+								return err
+							}
+						}
+					} else {
+						e.retain(st, l, lb.arena)
+					}
+				}
+			}
+		}
+		if len(lb.findings) > 0 {
+			ready(lb.findings)
+		}
+		return ctx.Err()
+	}
+	err = scan(ctx, src, e.cfg.workers, e.convertLines, consume)
+	if err == nil && c.anyGroup && sp == nil && cur >= 0 {
+		submit(cur, st)
+	}
+	if err == nil && sp != nil {
+		e.phase.Store("grouped rules")
+		err = sp.replay(e, submit)
+	}
+	if err == nil {
+		// Institutions whose grouped state is complete or empty: visit-level
+		// rules (and nothing else) remain.
+		for i := range m.insts {
+			if m.insts[i].inScope && !e.finalized[i] {
+				submit(int32(i), nil)
+			}
+		}
+	}
+	if werr := shutdown(); err == nil {
+		err = werr
+	}
+	if err != nil {
+		fw.abort()
+		return nil, err
+	}
+	if err := fw.close(); err != nil {
+		return nil, err
+	}
+	return fw, nil
+}
+
+// result assembles the summary and statistics.
+func (e *engine) result(fw *findingsWriter, mode, outDir string) *Result {
+	m := e.m
+	sum := &Summary{Institutions: []InstitutionSummary{}}
+	st := &Stats{Shard: e.cfg.shard, Shards: e.cfg.shards, Mode: mode, Rules: len(e.c.rules),
+		SkippedRules: []string{}, RowsRead: m.rowsRead, RowsRejected: map[string]int64{},
+		FindingsByRule: map[string]int64{}, FindingsByCat: map[string]int64{},
+		DiagnosesPresent: m.hasDiagnoses, PersonsPresent: m.hasPersons, InputFormat: filepath.Ext(e.feeFile)[1:]}
+	for k, v := range m.q.count {
+		st.RowsRejected[k] = v
+	}
+	st.LinesRead = m.rowsRead[tFeeLines.name]
+	st.LinesRejected = m.q.count[tFeeLines.name]
+	for i := range m.insts {
+		in := &m.insts[i]
+		if !in.inScope {
+			continue
+		}
+		cats := 0
+		byCat := map[string]int64{}
+		for k, cat := range rules.Categories {
+			if n := fw.instByCat[i][k]; n > 0 {
+				byCat[string(cat)] = n
+				cats++
+			}
+		}
+		screened := roundUnitsToFen(e.instAmt[i])
+		sum.Institutions = append(sum.Institutions, InstitutionSummary{
+			Code: in.code, Name: in.name, CityCode: in.city, Level: int(in.level), Ownership: in.ownership, Type: in.typ,
+			Lines: e.instLines[i], ScreenedAmount: formatFen(screened), Findings: fw.instFindings[i],
+			FindingsByCategory: byCat, AmountAtRisk: formatFen(fw.instAtRisk[i]),
+			RiskScore: formatMicro(RiskScore(fw.instAtRisk[i], screened, cats)),
+		})
+		st.Institutions++
+		st.LinesInScope += e.instLines[i]
+		if fw.instFindings[i] > 0 {
+			st.FlaggedInsts++
+		}
+	}
+	sort.Slice(sum.Institutions, func(i, j int) bool { return sum.Institutions[i].Code < sum.Institutions[j].Code })
+	for _, v := range m.visits {
+		if v.inScope {
+			st.VisitsInScope++
+		}
+	}
+	for _, r := range e.c.rules {
+		if r.skipped {
+			st.SkippedRules = append(st.SkippedRules, r.id)
+		}
+		st.FindingsByRule[r.id] = fw.byRule[r.slot]
+		st.FindingsByCat[string(r.cat)] += fw.byRule[r.slot]
+	}
+	st.Findings = fw.total
+	st.AmountAtRisk = formatFen(fw.atRisk)
+	st.Seconds = time.Since(e.start).Seconds()
+	if st.Seconds > 0 {
+		st.LinesPerSecond = float64(st.LinesInScope) / st.Seconds
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	st.PeakHeapBytes = ms.HeapSys
+	return &Result{Summary: sum, Stats: st, OutputDir: outDir}
+}
+
+// spiller partitions the lines grouped rules need by institution into
+// temporary files, for input that is not clustered by institution. Each
+// partition is then read back whole (≈ 1/spillParts of the retained lines)
+// and evaluated institution by institution.
+type spiller struct {
+	dir   string
+	files []*os.File
+	bufs  []*bufio.Writer
+	hdr   [56]byte
+}
+
+const spillParts = 64
+
+func newSpiller(dir string) (*spiller, error) {
+	d, err := os.MkdirTemp(dir, "flycheck-spill-")
+	if err != nil {
+		return nil, err
+	}
+	s := &spiller{dir: d}
+	for i := 0; i < spillParts; i++ {
+		f, err := os.Create(filepath.Join(d, fmt.Sprintf("part-%02d", i)))
+		if err != nil {
+			s.remove()
+			return nil, err
+		}
+		s.files = append(s.files, f)
+		s.bufs = append(s.bufs, bufio.NewWriterSize(f, 64<<10))
+	}
+	return s, nil
+}
+
+func (s *spiller) remove() {
+	for _, f := range s.files {
+		f.Close()
+	}
+	os.RemoveAll(s.dir)
+}
+
+// Record: inst, visit, item int32; time, cnt, pric, amt int64; sn and setl
+// lengths uint32; then the bytes.
+func (s *spiller) write(inst int32, l *lineRec, arena []byte) error {
+	h := s.hdr[:]
+	le := binary.LittleEndian
+	le.PutUint32(h[0:], uint32(inst))
+	le.PutUint32(h[4:], uint32(l.visit))
+	le.PutUint32(h[8:], uint32(l.item))
+	le.PutUint64(h[12:], uint64(l.time))
+	le.PutUint64(h[20:], uint64(l.cnt))
+	le.PutUint64(h[28:], uint64(l.pric))
+	le.PutUint64(h[36:], uint64(l.amt))
+	le.PutUint32(h[44:], l.sn.n)
+	le.PutUint32(h[48:], l.setl.n)
+	w := s.bufs[uint32(inst)%spillParts]
+	w.Write(h[:52])
+	w.Write(l.sn.in(arena))
+	_, err := w.Write(l.setl.in(arena))
+	return err
+}
+
+func (s *spiller) replay(e *engine, submit func(int32, *instState)) error {
+	for i, w := range s.bufs {
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		f := s.files[i]
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		data, err := io.ReadAll(f)
+		if err != nil {
+			return err
+		}
+		f.Truncate(0)
+		states := map[int32]*instState{}
+		var order []int32
+		le := binary.LittleEndian
+		for p := 0; p < len(data); {
+			h := data[p:]
+			inst := int32(le.Uint32(h[0:]))
+			l := lineRec{visit: int32(le.Uint32(h[4:])), item: int32(le.Uint32(h[8:])),
+				time: int64(le.Uint64(h[12:])), cnt: int64(le.Uint64(h[20:])), pric: int64(le.Uint64(h[28:])), amt: int64(le.Uint64(h[36:]))}
+			sn, setl := le.Uint32(h[44:]), le.Uint32(h[48:])
+			l.sn = strRef{uint32(p + 52), sn}
+			l.setl = strRef{uint32(p+52) + sn, setl}
+			p += 52 + int(sn) + int(setl)
+			st := states[inst]
+			if st == nil {
+				st = e.newInstState(inst)
+				states[inst] = st
+				order = append(order, inst)
+			}
+			e.retain(st, &l, data)
+		}
+		for _, inst := range order {
+			submit(inst, states[inst])
+		}
+	}
+	return nil
+}

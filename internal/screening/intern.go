@@ -1,0 +1,151 @@
+package screening
+
+import (
+	"bytes"
+	"hash/maphash"
+	"sync"
+)
+
+// interner maps byte strings to dense int32 ids. It stores every string once
+// in one arena, so millions of visit ids cost ~16 bytes each plus their
+// length (a map[string]int32 costs several times that), and lookups do not
+// allocate. Not safe for concurrent mutation; concurrent lookups are safe
+// once building is finished.
+type interner struct {
+	arena  []byte
+	offs   []uint32 // id → start in arena; offs[id+1] = end
+	hashes []uint32 // id → hash, so growing does not rehash the strings
+	table  []int32  // open addressing; 0 = empty, else id+1
+	mask   uint32
+}
+
+var internSeed = maphash.MakeSeed()
+
+func newInterner(capacity int) *interner {
+	t := &interner{offs: make([]uint32, 1, capacity+1)}
+	size := 16
+	for size < capacity*2 {
+		size <<= 1
+	}
+	t.table = make([]int32, size)
+	t.mask = uint32(size - 1)
+	t.hashes = make([]uint32, 0, capacity)
+	return t
+}
+
+func hashBytes(b []byte) uint32 {
+	h := maphash.Bytes(internSeed, b)
+	return uint32(h ^ h>>32)
+}
+
+// len returns the number of strings interned.
+func (t *interner) len() int { return len(t.hashes) }
+
+// get returns the bytes of id (valid until the next intern call grows the
+// arena; callers that keep it copy it).
+func (t *interner) get(id int32) []byte { return t.arena[t.offs[id]:t.offs[id+1]] }
+
+func (t *interner) str(id int32) string { return string(t.get(id)) }
+
+// lookup returns the id of b or -1.
+func (t *interner) lookup(b []byte) int32 {
+	h := hashBytes(b)
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		e := t.table[i]
+		if e == 0 {
+			return -1
+		}
+		id := e - 1
+		if t.hashes[id] == h && bytes.Equal(t.get(id), b) {
+			return id
+		}
+	}
+}
+
+// intern returns the id of b, adding it if needed.
+func (t *interner) intern(b []byte) (id int32, added bool) {
+	h := hashBytes(b)
+	i := h & t.mask
+	for ; ; i = (i + 1) & t.mask {
+		e := t.table[i]
+		if e == 0 {
+			break
+		}
+		id := e - 1
+		if t.hashes[id] == h && bytes.Equal(t.get(id), b) {
+			return id, false
+		}
+	}
+	id = int32(len(t.hashes))
+	t.arena = append(t.arena, b...)
+	t.offs = append(t.offs, uint32(len(t.arena)))
+	t.hashes = append(t.hashes, h)
+	t.table[i] = id + 1
+	if uint32(len(t.hashes))*2 > t.mask {
+		t.grow()
+	}
+	return id, true
+}
+
+func (t *interner) grow() {
+	size := len(t.table) * 2
+	t.table = make([]int32, size)
+	t.mask = uint32(size - 1)
+	for id, h := range t.hashes {
+		i := h & t.mask
+		for t.table[i] != 0 {
+			i = (i + 1) & t.mask
+		}
+		t.table[i] = int32(id) + 1
+	}
+}
+
+// syncInterner is an interner shared by decoding workers (item codes,
+// diagnosis codes: few distinct values). Workers front it with a private
+// cache so the lock is taken only for codes they have not seen yet.
+type syncInterner struct {
+	mu sync.RWMutex
+	t  *interner
+}
+
+func newSyncInterner() *syncInterner { return &syncInterner{t: newInterner(1024)} }
+
+func (s *syncInterner) intern(b []byte) int32 {
+	s.mu.Lock()
+	id, _ := s.t.intern(b)
+	s.mu.Unlock()
+	return id
+}
+
+func (s *syncInterner) lookup(b []byte) int32 {
+	s.mu.RLock()
+	id := s.t.lookup(b)
+	s.mu.RUnlock()
+	return id
+}
+
+func (s *syncInterner) str(id int32) string {
+	s.mu.RLock()
+	v := s.t.str(id)
+	s.mu.RUnlock()
+	return v
+}
+
+// localCache is a worker's private front of a syncInterner.
+type localCache struct {
+	shared *syncInterner
+	m      map[string]int32
+}
+
+func newLocalCache(s *syncInterner) *localCache {
+	return &localCache{shared: s, m: make(map[string]int32, 1024)}
+}
+
+func (c *localCache) intern(b []byte) int32 {
+	if id, ok := c.m[string(b)]; ok { // no allocation: map lookup by []byte conversion
+		return id
+	}
+	id := c.shared.intern(b)
+	c.m[string(b)] = id
+	return id
+}

@@ -1,0 +1,464 @@
+package screening
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sort"
+)
+
+// The in-memory model of the reference tables. Visits of the whole input
+// are kept (ids interned in one arena, records of 32 bytes): every shard
+// needs all of them to validate fee lines, to apply the --from/--to window
+// and to find OverlappingStays partners in other institutions. Fee lines are
+// never all in memory (see engine.go).
+
+type institution struct {
+	code, name, city, ownership, typ string
+	level                            int8
+	inScope                          bool // shard and city
+}
+
+type visit struct {
+	begin, end int64 // date-times (seconds, wall clock)
+	inst       int32
+	psn        int32 // id in model.psn
+	age        int16
+	gend       byte // '1', '2', or 0 for anything else
+	inpatient  bool
+	inScope    bool // institution in scope and inside the window
+	inWindow   bool
+}
+
+type model struct {
+	opts   *runConfig
+	insts  []institution
+	instBy map[string]int32
+
+	visits []visit
+	mdtrt  *interner // mdtrt_id → visit index
+	psn    *interner // psn_no → person id (persons who have visits)
+
+	// per-institution in-scope visits (CSR), built after loading visits
+	instVisitStart []int32
+	instVisits     []int32
+
+	// diagnoses (CSR by visit), only for in-scope visits
+	hasDiagnoses bool
+	diagStart    []int32 // len(visits)+1
+	diagCodes    []int32 // ids in diag
+	diag         *interner
+	principalCat []int32 // visit → category id in diagCat, -1 = none
+	diagCat      *interner
+
+	hasPersons bool
+	deathDay   map[int32]int32 // person id → death day
+
+	q        *quarantine
+	rowsRead map[string]int64
+}
+
+// shardOf is the documented partition function: FNV-1a 32 of the code.
+func shardOf(code []byte, shards int) int {
+	if shards <= 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	h.Write(code)
+	return int(h.Sum32() % uint32(shards))
+}
+
+// owned reports whether this shard counts a rejection of a row with this
+// raw institution code (docs/rules.md §2).
+func (m *model) owned(code []byte) bool {
+	if shardOf(code, m.opts.shards) != m.opts.shard {
+		return false
+	}
+	if m.opts.city != "" {
+		if i, ok := m.instBy[string(code)]; ok && m.insts[i].city != m.opts.city {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *model) reject(table string, r reject) { m.q.add(table, r) }
+
+// loadInstitutions reads the whole institutions table (small).
+func (m *model) loadInstitutions(ctx context.Context, src source) error {
+	m.instBy = map[string]int32{}
+	type row struct {
+		f    [6][]byte
+		line int64
+		raw  string
+	}
+	file := src.file()
+	return scan(ctx, src, 1, func(_ int, b *batch) loaded[row] {
+		rows := make([]row, b.n)
+		for i := 0; i < b.n; i++ {
+			for c := 0; c < 6; c++ {
+				rows[i].f[c] = bytes.Clone(b.cols[c].at(i))
+			}
+			rows[i].line = b.lineOf(i)
+			rows[i].raw = b.raw(i)
+		}
+		return loaded[row]{rows, b.rejects, b.n}
+	}, func(l loaded[row]) error {
+		m.syntaxRejects(tInstitutions.name, l.syntax)
+		for _, r := range l.rows {
+			m.rowsRead[tInstitutions.name]++
+			code := r.f[0]
+			var reason string
+			lv := int8(-1)
+			if len(r.f[3]) == 1 && r.f[3][0] >= '0' && r.f[3][0] <= '3' {
+				lv = int8(r.f[3][0] - '0')
+			}
+			switch {
+			case len(code) == 0:
+				reason = "fixmedins_code is empty"
+			case lv < 0:
+				reason = fmt.Sprintf("hosp_lv %q is not 0, 1, 2 or 3", r.f[3])
+			default:
+				if _, dup := m.instBy[string(code)]; dup {
+					reason = "duplicate fixmedins_code"
+				}
+			}
+			if reason != "" {
+				// An invalid row is not a valid institution, so the city
+				// filter cannot exempt it; a duplicate is owned like the
+				// first row.
+				if shardOf(code, m.opts.shards) == m.opts.shard &&
+					(reason != "duplicate fixmedins_code" || m.opts.city == "" || m.insts[m.instBy[string(code)]].city == m.opts.city) {
+					m.reject(tInstitutions.name, reject{file, r.line, reason, r.raw})
+				}
+				continue
+			}
+			in := institution{code: string(code), name: string(r.f[1]), city: string(r.f[2]),
+				level: lv, ownership: string(r.f[4]), typ: string(r.f[5])}
+			in.inScope = shardOf(code, m.opts.shards) == m.opts.shard && (m.opts.city == "" || in.city == m.opts.city)
+			m.instBy[in.code] = int32(len(m.insts))
+			m.insts = append(m.insts, in)
+		}
+		return nil
+	})
+}
+
+// loaded is what a loader's workers hand to its in-order consumer: parsed
+// rows and the rows rejected as malformed CSV records.
+type loaded[T any] struct {
+	rows   []T
+	syntax []reject
+	n      int // rows in the batch (when rows holds only some of them)
+}
+
+// syntaxRejects counts rows that are not valid CSV records. Their
+// institution cannot be known, so shard 0 reports them (docs/rules.md §2).
+func (m *model) syntaxRejects(table string, rs []reject) {
+	m.rowsRead[table] += int64(len(rs))
+	if m.opts.shard == 0 {
+		for _, r := range rs {
+			m.reject(table, r)
+		}
+	}
+}
+
+type visitRow struct {
+	mdtrt, psn, code []byte
+	begin, end       int64
+	age              int16
+	gend             byte
+	inpatient        bool
+	reason           string
+	line             int64
+	raw              string
+}
+
+// loadVisits reads the visits table: rows are parsed by workers, then
+// validated and interned in order (duplicates are decided by input order).
+func (m *model) loadVisits(ctx context.Context, src source, workers int) error {
+	m.mdtrt = newInterner(1 << 16)
+	m.psn = newInterner(1 << 16)
+	file := src.file()
+	type out struct {
+		rows    []visitRow
+		arena   []byte
+		rejects []reject
+	}
+	err := scan(ctx, src, workers, func(_ int, b *batch) out {
+		o := out{rows: make([]visitRow, b.n), rejects: b.rejects}
+		size := 0
+		for i := 0; i < b.n; i++ {
+			size += len(b.cols[0].at(i)) + len(b.cols[1].at(i)) + len(b.cols[2].at(i))
+		}
+		o.arena = make([]byte, 0, size)
+		keep := func(v []byte) []byte {
+			s := len(o.arena)
+			o.arena = append(o.arena, v...)
+			return o.arena[s:len(o.arena):len(o.arena)]
+		}
+		for i := 0; i < b.n; i++ {
+			r := &o.rows[i]
+			r.mdtrt, r.psn, r.code = keep(b.cols[0].at(i)), keep(b.cols[1].at(i)), keep(b.cols[2].at(i))
+			r.line = b.lineOf(i)
+			med := b.cols[3].at(i)
+			var ok1, ok2 bool
+			r.begin, ok1 = parseDateTime(b.cols[4].at(i))
+			r.end, ok2 = parseDateTime(b.cols[5].at(i))
+			g := b.cols[6].at(i)
+			if len(g) == 1 && (g[0] == '1' || g[0] == '2') {
+				r.gend = g[0]
+			}
+			age, okAge := parseSmallInt(b.cols[7].at(i))
+			r.age = int16(age)
+			r.inpatient = len(med) > 0 && med[0] == '2'
+			switch {
+			case len(r.mdtrt) == 0:
+				r.reason = "mdtrt_id is empty"
+			case len(r.psn) == 0:
+				r.reason = "psn_no is empty"
+			case len(r.code) == 0:
+				r.reason = "fixmedins_code is empty"
+			case len(med) == 0:
+				r.reason = "med_type is empty"
+			case !ok1:
+				r.reason = fmt.Sprintf("begntime %q is not YYYY-MM-DD HH:MM:SS", b.cols[4].at(i))
+			case !ok2:
+				r.reason = fmt.Sprintf("endtime %q is not YYYY-MM-DD HH:MM:SS", b.cols[5].at(i))
+			case r.end < r.begin:
+				r.reason = "endtime before begntime"
+			case !okAge || age > 150:
+				r.reason = fmt.Sprintf("age %q is not an integer 0..150", b.cols[7].at(i))
+			}
+			if r.reason != "" {
+				r.raw = b.raw(i)
+			}
+		}
+		return o
+	}, func(o out) error {
+		m.syntaxRejects(tVisits.name, o.rejects)
+		for i := range o.rows {
+			r := &o.rows[i]
+			m.rowsRead[tVisits.name]++
+			inst := int32(-1)
+			if r.reason == "" {
+				if id, ok := m.instBy[string(r.code)]; ok {
+					inst = id
+				} else {
+					r.reason = "fixmedins_code is not a valid institution"
+				}
+			}
+			if r.reason == "" {
+				if m.mdtrt.lookup(r.mdtrt) >= 0 {
+					r.reason = "duplicate mdtrt_id"
+				}
+			}
+			if r.reason != "" {
+				if m.owned(r.code) {
+					if r.raw == "" {
+						r.raw = string(r.mdtrt) + ",…"
+					}
+					m.reject(tVisits.name, reject{file, r.line, r.reason, r.raw})
+				}
+				continue
+			}
+			m.mdtrt.intern(r.mdtrt)
+			pid, _ := m.psn.intern(r.psn)
+			v := visit{begin: r.begin, end: r.end, inst: inst, psn: pid, age: r.age, gend: r.gend, inpatient: r.inpatient}
+			d := dayOf(r.end)
+			v.inWindow = d >= m.opts.from && d <= m.opts.to
+			v.inScope = v.inWindow && m.insts[inst].inScope
+			m.visits = append(m.visits, v)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// CSR of in-scope visits per institution, in input order.
+	m.instVisitStart = make([]int32, len(m.insts)+1)
+	for _, v := range m.visits {
+		if v.inScope {
+			m.instVisitStart[v.inst+1]++
+		}
+	}
+	for i := 1; i < len(m.instVisitStart); i++ {
+		m.instVisitStart[i] += m.instVisitStart[i-1]
+	}
+	m.instVisits = make([]int32, m.instVisitStart[len(m.insts)])
+	fill := append([]int32(nil), m.instVisitStart[:len(m.insts)]...)
+	for i, v := range m.visits {
+		if v.inScope {
+			m.instVisits[fill[v.inst]] = int32(i)
+			fill[v.inst]++
+		}
+	}
+	return nil
+}
+
+func parseSmallInt(b []byte) (int, bool) {
+	if len(b) == 0 || len(b) > 4 {
+		return 0, false
+	}
+	v := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, true
+}
+
+// loadDiagnoses reads diagnoses of in-scope visits into a CSR by visit and
+// computes each visit's principal-diagnosis category (docs/rules.md,
+// Readmission).
+func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) error {
+	m.hasDiagnoses = true
+	m.diag = newInterner(1024)
+	m.diagCat = newInterner(1024)
+	type pair struct {
+		visit, code int32
+		main        bool
+	}
+	var pairs []pair
+	type row struct {
+		visit int32
+		code  []byte
+		main  bool
+		bad   string
+		line  int64
+		raw   string
+	}
+	file := src.file()
+	err := scan(ctx, src, workers, func(_ int, b *batch) loaded[row] {
+		rows := make([]row, b.n)
+		for i := 0; i < b.n; i++ {
+			md, code := b.cols[0].at(i), b.cols[1].at(i)
+			r := &rows[i]
+			r.visit = -1
+			switch {
+			case len(md) == 0:
+				r.bad = "mdtrt_id is empty"
+			case len(code) == 0:
+				r.bad = "diag_code is empty"
+			}
+			if r.bad != "" {
+				r.line, r.raw = b.lineOf(i), b.raw(i)
+				continue
+			}
+			if v := m.mdtrt.lookup(md); v >= 0 && m.visits[v].inScope {
+				r.visit = v
+				r.code = bytes.Clone(code)
+				f := b.cols[2].at(i)
+				r.main = len(f) == 1 && f[0] == '1'
+			}
+		}
+		return loaded[row]{rows, b.rejects, b.n}
+	}, func(l loaded[row]) error {
+		m.syntaxRejects(tDiagnoses.name, l.syntax)
+		for _, r := range l.rows {
+			m.rowsRead[tDiagnoses.name]++
+			if r.bad != "" {
+				if m.opts.shard == 0 {
+					m.reject(tDiagnoses.name, reject{file, r.line, r.bad, r.raw})
+				}
+				continue
+			}
+			if r.visit >= 0 {
+				id, _ := m.diag.intern(r.code)
+				pairs = append(pairs, pair{r.visit, id, r.main})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	sort.SliceStable(pairs, func(i, j int) bool { return pairs[i].visit < pairs[j].visit })
+	m.diagStart = make([]int32, len(m.visits)+1)
+	m.diagCodes = make([]int32, len(pairs))
+	m.principalCat = make([]int32, len(m.visits))
+	for i := range m.principalCat {
+		m.principalCat[i] = -1
+	}
+	principal := make(map[int32][]byte)
+	for i, p := range pairs {
+		m.diagStart[p.visit+1]++
+		m.diagCodes[i] = p.code
+		if p.main {
+			c := m.diag.get(p.code)
+			if cur, ok := principal[p.visit]; !ok || bytes.Compare(c, cur) < 0 {
+				principal[p.visit] = c
+			}
+		}
+	}
+	for i := 1; i < len(m.diagStart); i++ {
+		m.diagStart[i] += m.diagStart[i-1]
+	}
+	for v, c := range principal {
+		if len(c) > 3 {
+			c = c[:3]
+		}
+		id, _ := m.diagCat.intern(c)
+		m.principalCat[v] = id
+	}
+	return nil
+}
+
+// loadPersons reads death dates of persons who have visits. A person's death
+// date is the earliest non-empty death_date among its valid rows.
+func (m *model) loadPersons(ctx context.Context, src source, workers int) error {
+	m.hasPersons = true
+	m.deathDay = map[int32]int32{}
+	type row struct {
+		psn  int32
+		day  int32
+		bad  string
+		line int64
+		raw  string
+	}
+	file := src.file()
+	return scan(ctx, src, workers, func(_ int, b *batch) loaded[row] {
+		rows := make([]row, 0, 16)
+		for i := 0; i < b.n; i++ {
+			p, d := b.cols[0].at(i), b.cols[1].at(i)
+			r := row{psn: -1}
+			if len(p) == 0 {
+				r.bad = "psn_no is empty"
+			} else if len(d) > 0 {
+				day, ok := parseDate(d)
+				if !ok {
+					r.bad = fmt.Sprintf("death_date %q is not YYYY-MM-DD", d)
+				} else {
+					r.psn, r.day = m.psn.lookup(p), day
+				}
+			}
+			if r.bad != "" {
+				r.line, r.raw = b.lineOf(i), b.raw(i)
+			}
+			if r.bad != "" || r.psn >= 0 {
+				rows = append(rows, r)
+			}
+		}
+		return loaded[row]{rows, b.rejects, b.n}
+	}, func(l loaded[row]) error {
+		m.syntaxRejects(tPersons.name, l.syntax)
+		m.rowsRead[tPersons.name] += int64(l.n)
+		for _, r := range l.rows {
+			if r.bad != "" {
+				if m.opts.shard == 0 {
+					m.reject(tPersons.name, reject{file, r.line, r.bad, r.raw})
+				}
+				continue
+			}
+			if cur, ok := m.deathDay[r.psn]; !ok || r.day < cur {
+				m.deathDay[r.psn] = r.day
+			}
+		}
+		return nil
+	})
+}
+
+var errNotClustered = errors.New("fee lines are not clustered by institution")

@@ -1,0 +1,382 @@
+package screening
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// Parquet input is read page by page, column by column, without building
+// rows: a batch is the run of rows for which every needed column still has
+// values in its current page, and its columns are views into the decoded
+// pages (dictionary pages stay indexes into their dictionary, so per-entry
+// work such as interning an item code is done once per dictionary entry).
+// Work is split into row ranges of at most parquetTaskRows rows (seeking
+// inside large row groups), which are decoded by several workers at once.
+//
+// Accepted column types: BYTE_ARRAY/STRING (the contract), INT32/INT64
+// (plain, DECIMAL(scale ≤ 4), DATE, TIMESTAMP as local wall clock), FLOAT/
+// DOUBLE (formatted exactly as Go's strconv 'f' -1 and then parsed like
+// text, so 0.1 stays 0.1). Required and optional (nullable) columns are
+// accepted; a null is an empty value.
+
+const parquetTaskRows = 256 << 10
+
+type parquetSource struct {
+	path string
+	f    *os.File
+	pf   *parquet.File
+	cols []parquetCol // required columns in order
+}
+
+type parquetCol struct {
+	name   string
+	index  int
+	maxDef int
+	kind   parquet.Kind
+	logic  *format.LogicalType
+}
+
+func openParquet(path string, required, presence []string) (source, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipBloomFilters(true), parquet.ReadBufferSize(256<<10))
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: not a readable Parquet file: %w", path, err)
+	}
+	s := &parquetSource{path: path, f: f, pf: pf}
+	schema := pf.Schema()
+	for _, name := range presence {
+		if _, ok := schema.Lookup(name); !ok {
+			f.Close()
+			return nil, fmt.Errorf("%s: missing column %q", path, name)
+		}
+	}
+	for _, name := range required {
+		leaf, ok := schema.Lookup(name)
+		if !ok {
+			f.Close()
+			return nil, fmt.Errorf("%s: missing column %q", path, name)
+		}
+		if leaf.MaxRepetitionLevel > 0 {
+			f.Close()
+			return nil, fmt.Errorf("%s: column %q is repeated; expected a flat column", path, name)
+		}
+		typ := leaf.Node.Type()
+		c := parquetCol{name: name, index: leaf.ColumnIndex, maxDef: leaf.MaxDefinitionLevel, kind: typ.Kind(), logic: typ.LogicalType()}
+		switch c.kind {
+		case parquet.ByteArray, parquet.Int32, parquet.Int64, parquet.Float, parquet.Double:
+		default:
+			f.Close()
+			return nil, fmt.Errorf("%s: column %q has unsupported type %s", path, name, typ)
+		}
+		if c.logic != nil {
+			if d, ok := c.logic.Value.(*format.DecimalType); ok && d.Scale > 4 {
+				f.Close()
+				return nil, fmt.Errorf("%s: column %q is DECIMAL with scale %d; at most 4 is supported", path, name, d.Scale)
+			}
+		}
+		s.cols = append(s.cols, c)
+	}
+	return s, nil
+}
+
+func (s *parquetSource) file() string { return s.path }
+func (s *parquetSource) close() error { return s.f.Close() }
+
+func (s *parquetSource) tasks(ctx context.Context, ch chan<- task) error {
+	defer close(ch)
+	var first int64
+	for _, rg := range s.pf.RowGroups() {
+		n := rg.NumRows()
+		for start := int64(0); start < n; start += parquetTaskRows {
+			end := min(n, start+parquetTaskRows)
+			t := &parquetTask{src: s, rg: rg, start: start, end: end, firstRow: first + start + 1}
+			select {
+			case ch <- t:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		first += n
+	}
+	return nil
+}
+
+type parquetTask struct {
+	src        *parquetSource
+	rg         parquet.RowGroup
+	start, end int64
+	firstRow   int64
+}
+
+var dictCounter atomic.Uint64
+
+// colReader walks the pages of one column.
+type colReader struct {
+	c      *parquetCol
+	pages  parquet.Pages
+	page   parquet.Page
+	view   column // the whole current page
+	n, pos int
+	// conversion buffers, reused across pages
+	text     []byte
+	starts   []uint32
+	ends     []uint32
+	idx      []int32
+	lastDict parquet.Dictionary
+	dictView column
+}
+
+func (t *parquetTask) run(ctx context.Context, emit func(*batch) error) error {
+	s := t.src
+	chunks := t.rg.ColumnChunks()
+	readers := make([]*colReader, len(s.cols))
+	defer func() {
+		for _, r := range readers {
+			if r != nil {
+				if r.page != nil {
+					parquet.Release(r.page)
+				}
+				r.pages.Close()
+			}
+		}
+	}()
+	for i := range s.cols {
+		pages := chunks[s.cols[i].index].Pages()
+		readers[i] = &colReader{c: &s.cols[i], pages: pages}
+		if t.start > 0 {
+			if err := pages.SeekToRow(t.start); err != nil {
+				return fmt.Errorf("%s: column %s: seek to row %d: %w", s.path, s.cols[i].name, t.start, err)
+			}
+		}
+	}
+	b := &batch{cols: make([]column, len(s.cols))}
+	row := t.start
+	for row < t.end {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		k := int(t.end - row)
+		for _, r := range readers {
+			if r.pos == r.n {
+				if err := r.next(s.path); err != nil {
+					return err
+				}
+			}
+			k = min(k, r.n-r.pos)
+		}
+		for i, r := range readers {
+			b.cols[i] = r.view.slice(r.pos, r.pos+k)
+			r.pos += k
+		}
+		b.n = k
+		b.firstRow = t.firstRow + (row - t.start)
+		if err := emit(b); err != nil {
+			return err
+		}
+		row += int64(k)
+	}
+	return nil
+}
+
+func (c column) slice(i, j int) column {
+	if c.idx != nil {
+		c.idx = c.idx[i:j]
+		return c
+	}
+	c.starts, c.ends = c.starts[i:j], c.ends[i:j]
+	return c
+}
+
+// next reads the next page of the column and prepares its view.
+func (r *colReader) next(path string) error {
+	if r.page != nil {
+		parquet.Release(r.page)
+		r.page = nil
+	}
+	for {
+		p, err := r.pages.ReadPage()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return fmt.Errorf("%s: column %s: fewer rows than the row group declares", path, r.c.name)
+			}
+			return fmt.Errorf("%s: column %s: %w", path, r.c.name, err)
+		}
+		if p.NumRows() == 0 {
+			parquet.Release(p)
+			continue
+		}
+		r.page = p
+		break
+	}
+	p := r.page
+	r.n, r.pos = int(p.NumRows()), 0
+	values := p.Data()
+	var defs []byte
+	if r.c.maxDef > 0 {
+		defs = p.DefinitionLevels()
+	}
+	if dict := p.Dictionary(); dict != nil {
+		if dict != r.lastDict {
+			r.lastDict = dict
+			dv := dict.Page().Data()
+			// The dictionary's text must outlive r.text (reused per page).
+			data, starts, ends := r.c.toText(&dv, dict.Len(), nil, nil, nil)
+			r.dictView = column{data: data, starts: starts, ends: ends, dictID: dictCounter.Add(1)}
+		}
+		ix := values.Int32()
+		r.view = r.dictView
+		if defs != nil {
+			r.idx = expandIndexes(r.idx[:0], ix, defs, r.c.maxDef)
+			r.view.idx = r.idx
+		} else {
+			r.view.idx = ix[:r.n]
+		}
+		return nil
+	}
+	nv := int(p.NumValues() - p.NumNulls())
+	var data []byte
+	var starts, ends []uint32
+	data, starts, ends = r.c.toText(&values, nv, r.text[:0], r.starts[:0], r.ends[:0])
+	if r.c.kind != parquet.ByteArray {
+		r.text, r.starts, r.ends = data, starts, ends
+	}
+	r.view = column{data: data, starts: starts, ends: ends}
+	if defs != nil {
+		r.view.starts, r.view.ends = expandNulls(r.view.starts, r.view.ends, defs, r.c.maxDef, &r.idx)
+	}
+	return nil
+}
+
+// toText returns n values as a text column. BYTE_ARRAY values are returned
+// as views (no copy); numbers are formatted into text.
+func (c *parquetCol) toText(v *encoding.Values, n int, text []byte, starts, ends []uint32) ([]byte, []uint32, []uint32) {
+	if c.kind == parquet.ByteArray {
+		data, offs := v.ByteArray()
+		return data, offs[:n], offs[1 : n+1]
+	}
+	add := func(from int) {
+		starts = append(starts, uint32(from))
+		ends = append(ends, uint32(len(text)))
+	}
+	var dec *format.DecimalType
+	var date, ts bool
+	var unit int64 = 1
+	if c.logic != nil {
+		switch l := c.logic.Value.(type) {
+		case *format.DecimalType:
+			dec = l
+		case *format.DateType:
+			date = true
+		case *format.TimestampType:
+			ts = true
+			switch l.Unit.Value.(type) {
+			case *format.MilliSeconds:
+				unit = 1000
+			case *format.MicroSeconds:
+				unit = 1000000
+			case *format.NanoSeconds:
+				unit = 1000000000
+			}
+		}
+	}
+	appendInt := func(x int64) {
+		from := len(text)
+		switch {
+		case dec != nil && dec.Scale > 0:
+			neg := x < 0
+			if neg {
+				x = -x
+				text = append(text, '-')
+			}
+			p := int64(math.Pow10(int(dec.Scale)))
+			text = strconv.AppendInt(text, x/p, 10)
+			f := strconv.FormatInt(x%p+p, 10)[1:]
+			text = append(text, '.')
+			text = append(text, f...)
+		case date:
+			text = append(text, formatDate(int32(x))...)
+		case ts:
+			sec := x / unit
+			if x%unit < 0 {
+				sec--
+			}
+			text = append(text, formatDateTime(sec)...)
+		default:
+			text = strconv.AppendInt(text, x, 10)
+		}
+		add(from)
+	}
+	switch c.kind {
+	case parquet.Int32:
+		for _, x := range v.Int32()[:n] {
+			appendInt(int64(x))
+		}
+	case parquet.Int64:
+		for _, x := range v.Int64()[:n] {
+			appendInt(x)
+		}
+	case parquet.Float:
+		for _, x := range v.Float()[:n] {
+			from := len(text)
+			text = strconv.AppendFloat(text, float64(x), 'f', -1, 32)
+			add(from)
+		}
+	case parquet.Double:
+		for _, x := range v.Double()[:n] {
+			from := len(text)
+			text = strconv.AppendFloat(text, x, 'f', -1, 64)
+			add(from)
+		}
+	}
+	return text, starts, ends
+}
+
+// expandIndexes spreads the non-null dictionary indexes of an optional
+// column over its rows (null = -1).
+func expandIndexes(dst []int32, ix []int32, defs []byte, maxDef int) []int32 {
+	j := 0
+	for _, d := range defs {
+		if int(d) == maxDef {
+			dst = append(dst, ix[j])
+			j++
+		} else {
+			dst = append(dst, -1)
+		}
+	}
+	return dst
+}
+
+// expandNulls spreads the non-null values of an optional column over its
+// rows (null = empty value). The result is built in fresh slices because
+// starts/ends may be views of the page's offsets.
+func expandNulls(starts, ends []uint32, defs []byte, maxDef int, _ *[]int32) ([]uint32, []uint32) {
+	s := make([]uint32, len(defs))
+	e := make([]uint32, len(defs))
+	j := 0
+	for i, d := range defs {
+		if int(d) == maxDef {
+			s[i], e[i] = starts[j], ends[j]
+			j++
+		}
+	}
+	return s, e
+}

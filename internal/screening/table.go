@@ -1,0 +1,270 @@
+package screening
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// The five input tables and the columns the engine reads from each
+// (docs/data-format.md). Extra columns in a file are ignored.
+type tableDef struct {
+	name     string
+	required []string
+	optional bool // the whole table may be absent
+}
+
+var (
+	tInstitutions = tableDef{"institutions", []string{"fixmedins_code", "fixmedins_name", "admdvs", "hosp_lv", "ownership", "fixmedins_type"}, false}
+	tVisits       = tableDef{"visits", []string{"mdtrt_id", "psn_no", "fixmedins_code", "med_type", "begntime", "endtime", "gend", "age"}, false}
+	tFeeLines     = tableDef{"fee_lines", []string{"feedetl_sn", "mdtrt_id", "setl_id", "psn_no", "fixmedins_code", "hilist_code", "cnt", "pric", "det_item_fee_sumamt", "fee_ocur_time"}, false}
+	tDiagnoses    = tableDef{"diagnoses", []string{"mdtrt_id", "diag_code", "maindiag_flag"}, true}
+	tPersons      = tableDef{"persons", []string{"psn_no", "death_date"}, true}
+)
+
+// hilist_name is a required column of fee_lines in the contract, but the
+// engine never needs it; it is checked for presence only.
+var feeLinesPresenceOnly = []string{"hilist_name"}
+
+// column is one column of a batch: value i is data[starts[i]:ends[i]], or,
+// for a Parquet dictionary page, dictionary entry idx[i] (starts/ends then
+// index the dictionary; -1 is null). Values are views into reader buffers,
+// valid until the batch's task produces its next batch.
+type column struct {
+	data   []byte
+	starts []uint32
+	ends   []uint32
+	idx    []int32
+	// dictID changes whenever the dictionary changes, so that callers can
+	// cache per-entry conversions (item ids, shard of an institution code).
+	dictID uint64
+}
+
+func (c *column) at(i int) []byte {
+	if c.idx != nil {
+		j := c.idx[i]
+		if j < 0 {
+			return nil
+		}
+		return c.data[c.starts[j]:c.ends[j]]
+	}
+	return c.data[c.starts[i]:c.ends[i]]
+}
+
+// batch is a run of consecutive rows of one table.
+type batch struct {
+	n    int
+	cols []column
+	// Row position for quarantine: CSV physical line of each row (lines !=
+	// nil), else 1-based row number firstRow+i.
+	lines    []int64
+	firstRow int64
+	// raw(i) renders row i for quarantine.csv.
+	rawCSV   []byte // CSV: the decoded chunk; row i is rawCSV[rawStart[i]:rawEnd[i]]
+	rawStart []uint32
+	rawEnd   []uint32
+	// rejects found while splitting the input into rows (CSV syntax, field
+	// counts), already complete.
+	rejects []reject
+}
+
+func (b *batch) lineOf(i int) int64 {
+	if b.lines != nil {
+		return b.lines[i]
+	}
+	return b.firstRow + int64(i)
+}
+
+func (b *batch) raw(i int) string {
+	if b.rawStart != nil {
+		return string(b.rawCSV[b.rawStart[i]:b.rawEnd[i]])
+	}
+	// Parquet: the required columns as one CSV record.
+	var out []byte
+	for c := range b.cols {
+		if c > 0 {
+			out = append(out, ',')
+		}
+		out = appendCSVField(out, b.cols[c].at(i))
+	}
+	return string(out)
+}
+
+// reject is one row for quarantine.csv.
+type reject struct {
+	file   string
+	line   int64
+	reason string
+	raw    string
+}
+
+// task is a unit of reading work (a CSV chunk, a Parquet row range). run
+// emits the task's batches in order; emit returns only after the batch has
+// been converted, so the task may reuse its buffers afterwards.
+type task interface {
+	run(ctx context.Context, emit func(*batch) error) error
+}
+
+// source is an opened input table.
+type source interface {
+	// file is the path shown in messages.
+	file() string
+	// tasks produces the table's tasks in order into ch and closes it.
+	tasks(ctx context.Context, ch chan<- task) error
+	close() error
+}
+
+// Format selects the input file type.
+type Format string
+
+const (
+	FormatAuto    Format = "auto"
+	FormatCSV     Format = "csv"
+	FormatParquet Format = "parquet"
+)
+
+// Encoding of CSV input.
+type Encoding string
+
+const (
+	EncodingUTF8    Encoding = "UTF-8"
+	EncodingGB18030 Encoding = "GB18030"
+)
+
+var errTableAbsent = errors.New("table absent")
+
+// openTable finds <dir>/<table>.csv or .parquet and opens it, checking the
+// required columns. An absent optional table returns errTableAbsent.
+func openTable(dir string, def tableDef, format Format, enc Encoding) (source, error) {
+	csvPath := filepath.Join(dir, def.name+".csv")
+	pqPath := filepath.Join(dir, def.name+".parquet")
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+	var path string
+	var isParquet bool
+	switch format {
+	case FormatCSV:
+		path = csvPath
+	case FormatParquet:
+		path, isParquet = pqPath, true
+	case FormatAuto, "":
+		c, p := exists(csvPath), exists(pqPath)
+		switch {
+		case c && p:
+			return nil, fmt.Errorf("%s: both %s.csv and %s.parquet exist; choose one with --format", dir, def.name, def.name)
+		case p:
+			path, isParquet = pqPath, true
+		default:
+			path = csvPath
+		}
+	default:
+		return nil, fmt.Errorf("unknown format %q (auto, csv or parquet)", format)
+	}
+	if !exists(path) {
+		if def.optional {
+			return nil, errTableAbsent
+		}
+		return nil, fmt.Errorf("%s: required table %s not found", path, def.name)
+	}
+	presence := []string(nil)
+	if def.name == tFeeLines.name {
+		presence = feeLinesPresenceOnly
+	}
+	if isParquet {
+		return openParquet(path, def.required, presence)
+	}
+	return openCSV(path, def.required, presence, enc)
+}
+
+// scan reads a source with `workers` goroutines: convert runs in the
+// workers (in parallel, worker index w for per-worker caches), consume runs
+// in the calling goroutine and sees the results in input order.
+func scan[R any](ctx context.Context, src source, workers int,
+	convert func(w int, b *batch) R, consume func(R) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+
+	type job struct {
+		t   task
+		res chan R
+	}
+	tasks := make(chan task)
+	work := make(chan job)
+	order := make(chan chan R, workers*2)
+	var wg sync.WaitGroup
+
+	wg.Add(1)
+	go func() { // produce tasks
+		defer wg.Done()
+		if err := src.tasks(ctx, tasks); err != nil {
+			cancel(err)
+		}
+	}()
+	wg.Add(1)
+	go func() { // dispatch: FIFO to workers, result channels in order
+		defer wg.Done()
+		defer close(work)
+		defer close(order)
+		for t := range tasks {
+			j := job{t, make(chan R, 2)}
+			select {
+			case order <- j.res:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case work <- j:
+			case <-ctx.Done():
+				close(j.res)
+				return
+			}
+		}
+	}()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for j := range work {
+				err := j.t.run(ctx, func(b *batch) error {
+					r := convert(w, b)
+					select {
+					case j.res <- r:
+						return nil
+					case <-ctx.Done():
+						return context.Cause(ctx)
+					}
+				})
+				close(j.res)
+				if err != nil {
+					cancel(err)
+				}
+			}
+		}(w)
+	}
+
+	var cerr error
+	for res := range order {
+		for r := range res {
+			if cerr == nil {
+				if cerr = consume(r); cerr != nil {
+					cancel(cerr)
+				}
+			}
+		}
+	}
+	// Drain so producers can exit.
+	go func() {
+		for range tasks {
+		}
+	}()
+	wg.Wait()
+	if cerr != nil {
+		return cerr
+	}
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return ctx.Err()
+}
