@@ -115,6 +115,9 @@ func (inj *injector) baseCtx(target *crule, codes ...string) (*ctx, error) {
 		if s, ok := nativeSetting(codes[0]); ok && s == settingInpatient {
 			setting = "I"
 		}
+		if k := lookupItem(codes[0]).Kind; k == KindBed || k == KindNursing {
+			setting = "I" // bed and nursing fees only make sense in a stay
+		}
 	}
 	c.inpatient = setting == "I"
 	if c.minAge > c.maxAge {

@@ -40,6 +40,10 @@ type policy struct {
 	// referenced: every code any rule names, in any role.
 	referenced map[string]bool
 	nBlocks    int
+	// stamp/epoch dedupe the rules relevant to one visit (see relevant).
+	stamp []uint32
+	epoch uint32
+	rel   []*crule
 }
 
 // crule is one compiled rule.
@@ -132,6 +136,7 @@ func compilePolicy(rs []rules.Rule, nBlocks int) (*policy, error) {
 			}
 		}
 	}
+	pol.stamp = make([]uint32, len(pol.rules))
 	for i := range Items {
 		it := &Items[i]
 		if !pol.referenced[it.Code] && (it.Kind == KindDrug || it.Kind == KindTreatment || it.Kind == KindLab || it.Kind == KindConsumable) {
@@ -226,9 +231,11 @@ func (pol *policy) sanitize(v *visitBuf, skip *crule, r randSource) {
 	v.sortLines()
 	// 1. Line scope and gates.
 	v.filter(func(l *line) bool { return l.fixed || pol.scopeOK(v, l.item.Code, skip) })
+	// Only the rules that name an item of the visit can react to it.
+	rel := pol.relevant(v)
 	// 2. Included items next to their including item; package components
 	// next to their package.
-	for _, cr := range pol.rules {
+	for _, cr := range rel {
 		if cr == skip {
 			continue
 		}
@@ -250,7 +257,7 @@ func (pol *policy) sanitize(v *visitBuf, skip *crule, r randSource) {
 		}
 	}
 	// 3. Repeat spacing, quantities and prices.
-	for _, cr := range pol.rules {
+	for _, cr := range rel {
 		if cr == skip {
 			continue
 		}
@@ -320,7 +327,7 @@ func (pol *policy) sanitize(v *visitBuf, skip *crule, r randSource) {
 		}
 	}
 	// 4. Add-ons need their primary item the same day (after every drop).
-	for _, cr := range pol.rules {
+	for _, cr := range rel {
 		if cr == skip || cr.Template != rules.AddOnWithoutPrimary {
 			continue
 		}
@@ -331,6 +338,30 @@ func (pol *policy) sanitize(v *visitBuf, skip *crule, r randSource) {
 	if skip == nil || skip.Template != rules.BedOnlyDays {
 		pol.fillBedOnlyDays(v, r)
 	}
+}
+
+// relevant returns the rules naming, in any role, an item billed in the
+// visit, in catalogue order.
+func (pol *policy) relevant(v *visitBuf) []*crule {
+	pol.epoch++
+	pol.rel = pol.rel[:0]
+	add := func(crs []*crule) {
+		for _, cr := range crs {
+			if pol.stamp[cr.index] != pol.epoch {
+				pol.stamp[cr.index] = pol.epoch
+				pol.rel = append(pol.rel, cr)
+			}
+		}
+	}
+	for i := range v.lines {
+		c := v.lines[i].item.Code
+		add(pol.byItem[c])
+		add(pol.byIncluded[c])
+		add(pol.byComponent[c])
+		add(pol.byPrimary[c])
+	}
+	sort.Slice(pol.rel, func(i, j int) bool { return pol.rel[i].index < pol.rel[j].index })
+	return pol.rel
 }
 
 // fillBedOnlyDays adds a neutral line to every day of an inpatient visit whose
