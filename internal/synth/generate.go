@@ -386,7 +386,7 @@ func (g *cityGen) emit(v *visitBuf, truths *[]Truth) error {
 			t.HilistCode = l.item.Code
 			t.FeedetlSn = string(appendSN(nil, id, i))
 			t.Amount = l.amount()
-			if l.amount6 >= 0 {
+			if l.override {
 				t.Amount = (l.amount6 + 5000) / 10000
 			}
 			*truths = append(*truths, t)

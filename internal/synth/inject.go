@@ -262,7 +262,7 @@ func (v *visitBuf) strip(codes ...string) {
 // addFixed adds a violating line; truth > 0 marks it as an expected finding
 // (1 + index into v.truths).
 func (v *visitBuf) addFixed(it *Item, day int, sec int32, cnt, price int64, setl uint8, truth int32) *line {
-	v.lines = append(v.lines, line{item: it, day: day, sec: sec, cnt: cnt, price: price, setl: setl, fixed: true, truth: truth, amount6: -1})
+	v.lines = append(v.lines, line{item: it, day: day, sec: sec, cnt: cnt, price: price, setl: setl, fixed: true, truth: truth})
 	return &v.lines[len(v.lines)-1]
 }
 
@@ -442,7 +442,7 @@ func (inj *injector) build(k int, cr *crule, cp *cityPlan) (*scenario, error) {
 		cnt := inj.unitCnt(x, cr)
 		price := cr.maxPrice + max(100, cr.maxPrice/10)
 		l := v.addFixed(x, day, v.midSec(r, day), cnt, price, 1, v.mark(cr, k, false))
-		l.amount6 = (price*100 - cr.maxPrice4) * cnt
+		l.amount6, l.override = (price*100-cr.maxPrice4)*cnt, true
 
 	case rules.MaxUnits:
 		inj.prepare(v, cr, cr.Params.Items...)
@@ -464,7 +464,7 @@ func (inj *injector) build(k int, cr *crule, cp *cityPlan) (*scenario, error) {
 				s2 = s1 + 1
 			}
 			l := v.addFixed(x, d2, s2, 100, price, 1, v.mark(cr, k, false))
-			l.amount6 = excess * price
+			l.amount6, l.override = excess*price, true
 		case rules.Course:
 			// The units within the limit in a first visit, the excess in a
 			// later visit (last block) of the same institution: the course
@@ -480,7 +480,7 @@ func (inj *injector) build(k int, cr *crule, cp *cityPlan) (*scenario, error) {
 				d2++
 			}
 			l := v2.addFixed(x, d2, v2.midSec(r, d2), 100, price, 1, v2.mark(cr, k, false))
-			l.amount6 = excess * price
+			l.amount6, l.override = excess*price, true
 			sc.visits = append(sc.visits, v2)
 		}
 
@@ -492,7 +492,7 @@ func (inj *injector) build(k int, cr *crule, cp *cityPlan) (*scenario, error) {
 		}
 		extra := int64(cr.extraDays+1) * 100
 		l := v.addFixed(x, v.endDay, v.endSec-1, extra, price, 1, v.mark(cr, k, false))
-		l.amount6 = 10000 * price
+		l.amount6, l.override = 10000*price, true
 
 	case rules.ChargeAfterDischarge:
 		inj.prepare(v, cr, x.Code)

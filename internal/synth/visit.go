@@ -21,10 +21,11 @@ type line struct {
 	fixed bool  // placed by the injector; sanitize leaves it alone
 	// truth is 1 + the index of the visit's truth mark that flags this line.
 	truth int32
-	// amount4 overrides the expected finding amount (1e-6 yuan) when the
-	// template does not flag the whole line (PriceCap, MaxUnits,
-	// PerDayExceedsStay); -1 otherwise.
-	amount6 int64
+	// amount6 (1e-6 yuan) is the expected finding amount when the template
+	// does not flag the whole line (PriceCap, MaxUnits, PerDayExceedsStay);
+	// override says it is set.
+	amount6  int64
+	override bool
 }
 
 // amount is det_item_fee_sumamt in fen: cnt × pric rounded half away from
@@ -160,7 +161,7 @@ func buildEpisode(r randSource, in *Institution, ps *person, prof *profile, star
 		}
 		it := itemByCode[u.code]
 		cnt := int64(between(r, u.cnt[0], u.cnt[1])) * 100
-		v.lines = append(v.lines, line{item: it, day: day, sec: c.next(30, 420), cnt: cnt, price: it.Price, setl: 1, amount6: -1})
+		v.lines = append(v.lines, line{item: it, day: day, sec: c.next(30, 420), cnt: cnt, price: it.Price, setl: 1})
 	}
 	if !v.inpatient {
 		v.beginSec = int32(8*3600 + r.IntN(8*3600))
@@ -187,9 +188,9 @@ func buildEpisode(r randSource, in *Institution, ps *person, prof *profile, star
 			c.sec = v.beginSec
 		}
 		if d < v.endDay {
-			v.lines = append(v.lines, line{item: itemByCode[bedFee], day: d, sec: c.next(10, 120), cnt: 100, price: itemByCode[bedFee].Price, setl: 1, amount6: -1})
+			v.lines = append(v.lines, line{item: itemByCode[bedFee], day: d, sec: c.next(10, 120), cnt: 100, price: itemByCode[bedFee].Price, setl: 1})
 			nu := itemByCode[prof.nursing]
-			v.lines = append(v.lines, line{item: nu, day: d, sec: c.next(10, 120), cnt: 100, price: nu.Price, setl: 1, amount6: -1})
+			v.lines = append(v.lines, line{item: nu, day: d, sec: c.next(10, 120), cnt: 100, price: nu.Price, setl: 1})
 		}
 		for i := range prof.uses {
 			u := &prof.uses[i]
