@@ -17,7 +17,8 @@ if [[ "$want" == all && -f "$out/.stamp" && "$(cat "$out/.stamp")" == "$stamp" \
   exit 0
 fi
 
-k8s_version=$(sed -n 's/^\tk8s.io\/kubernetes \(v[^ ]*\)$/\1/p' hack/controlplane/go.mod)
+k8s_version=$(grep -oE 'k8s\.io/kubernetes v[0-9]+\.[0-9]+\.[0-9]+' hack/controlplane/go.mod | awk '{print $2}')
+[[ -n "$k8s_version" ]] || { echo "cannot read the k8s.io/kubernetes version from hack/controlplane/go.mod" >&2; exit 1; }
 ldflags="-s -w -X k8s.io/component-base/version.gitVersion=${k8s_version} -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$k8s_version" | cut -d. -f2)"
 
 build() { # name, module dir, package

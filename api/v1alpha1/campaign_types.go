@@ -8,7 +8,7 @@ import (
 // CampaignSpec is a province's dated plan for one anti-fraud campaign
 // (打击欺诈骗保专项治理工作方案): its phases, the cities in scope and the claims
 // data under review.
-// +kubebuilder:validation:XValidation:rule="self.phases.all(p, !has(p.sampling) || p.sampling.purpose != 'FlyCheck') || (has(self.provinceNamespace) && self.provinceNamespace != '')",message="spec.provinceNamespace is required when a phase samples for FlyCheck",fieldPath=".provinceNamespace"
+// +kubebuilder:validation:XValidation:rule="self.phases.all(p, !has(p.sampling) || p.sampling.purpose != 'FlyCheck') || (has(self.provinceNamespace) && size(self.provinceNamespace) > 0)",message="spec.provinceNamespace is required when a phase samples for FlyCheck",fieldPath=".provinceNamespace"
 // +kubebuilder:validation:XValidation:rule="self.phases.all(p, !has(p.screening) || has(p.screening.source)) || has(self.dataSource)",message="spec.dataSource (or the phase's screening.source) is required when a phase has screening",fieldPath=".dataSource"
 type CampaignSpec struct {
 	// Human-readable title, e.g. "2020年全省医疗保障基金监管源头治理".

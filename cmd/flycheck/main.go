@@ -31,6 +31,7 @@ func newRootCommand() *cobra.Command {
 		newScreenCommand(),
 		newSampleCommand(),
 		newGenerateCommand(),
+		newDemoCommand(),
 	)
 	return root
 }

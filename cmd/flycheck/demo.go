@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
+
+	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+	"github.com/medfund/flycheck-operator/config"
+	"github.com/medfund/flycheck-operator/controllers"
+)
+
+// demoFlags are the settings of `flycheck demo`.
+type demoFlags struct {
+	assets       string
+	workdir      string
+	phaseSeconds int
+	keepRunning  bool
+}
+
+// newDemoCommand is the embedded default: a local control plane, the
+// operator in-process and a campaign whose phases last seconds, printed as
+// it advances. Everything it starts is bound to loopback and stopped on exit.
+func newDemoCommand() *cobra.Command {
+	var f demoFlags
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run a compressed campaign on a local control plane (make demo)",
+		Long: `Starts kube-apiserver and etcd on loopback (binaries from --assets, built by
+'make controlplane'), installs the CRDs, runs the operator in-process, applies a
+demo Campaign whose phases last --phase-seconds each, and prints every phase
+transition as it happens. While it runs, the printed KUBECONFIG works with
+kubectl (bin/k8s/kubectl, built by 'make kubectl').`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runDemo(ctx, cmd.OutOrStdout(), f)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.assets, "assets", "bin/k8s", "directory holding kube-apiserver, etcd and kubectl")
+	fs.StringVar(&f.workdir, "workdir", ".demo", "directory for the kubeconfig and the demo's data")
+	fs.IntVar(&f.phaseSeconds, "phase-seconds", 15, "length of each demo phase")
+	fs.BoolVar(&f.keepRunning, "keep-running", false, "keep the control plane up after the campaign finishes, until Ctrl-C")
+	return cmd
+}
+
+func runDemo(ctx context.Context, out io.Writer, f demoFlags) error {
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
+	if err := os.MkdirAll(f.workdir, 0o755); err != nil {
+		return err
+	}
+	workdir, err := filepath.Abs(f.workdir)
+	if err != nil {
+		return err
+	}
+	assets, err := filepath.Abs(f.assets)
+	if err != nil {
+		return err
+	}
+	for _, bin := range []string{"kube-apiserver", "etcd"} {
+		if _, err := os.Stat(filepath.Join(assets, bin)); err != nil {
+			return fmt.Errorf("%s not found in %s: run `make controlplane` first (or `make demo`, which does)", bin, assets)
+		}
+	}
+	crds, err := embeddedCRDs()
+	if err != nil {
+		return err
+	}
+
+	say := newDemoPrinter(out)
+	say.line("starting kube-apiserver and etcd on loopback ...")
+	env := &envtest.Environment{BinaryAssetsDirectory: assets, CRDs: crds, ErrorIfCRDPathMissing: true}
+	cfg, err := env.Start()
+	if err != nil {
+		return fmt.Errorf("starting the control plane: %w", err)
+	}
+	defer func() {
+		say.line("stopping the control plane")
+		if err := env.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping the control plane:", err)
+		}
+	}()
+	admin, err := env.AddUser(envtest.User{Name: "demo-admin", Groups: []string{"system:masters"}}, cfg)
+	if err != nil {
+		return err
+	}
+	kubeconfig, err := admin.KubeConfig()
+	if err != nil {
+		return err
+	}
+	kubeconfigPath := filepath.Join(workdir, "kubeconfig")
+	if err := os.WriteFile(kubeconfigPath, kubeconfig, 0o600); err != nil {
+		return err
+	}
+	say.line("control plane up at %s; in another terminal:", cfg.Host)
+	say.line("    export KUBECONFIG=%s", kubeconfigPath)
+	say.line("    %s get camp,sj,isample -A", filepath.Join(assets, "kubectl"))
+
+	c, err := client.New(cfg, client.Options{Scheme: newScheme()})
+	if err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: newScheme(), Metrics: metricsserver.Options{BindAddress: "0"}})
+	if err != nil {
+		return err
+	}
+	if err := controllers.SetupWithManager(mgr, controllers.Options{}); err != nil {
+		return err
+	}
+	mgrCtx, stopMgr := context.WithCancel(ctx)
+	mgrDone := make(chan error, 1)
+	go func() { mgrDone <- mgr.Start(mgrCtx) }()
+	defer func() { stopMgr(); <-mgrDone }()
+
+	camp := demoCampaign(time.Now(), time.Duration(f.phaseSeconds)*time.Second)
+	for _, ns := range demoNamespaces(camp) {
+		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+	}
+	if err := c.Create(ctx, camp); err != nil {
+		return fmt.Errorf("applying the demo campaign: %w", err)
+	}
+	say.line("applied Campaign %s: %d cities, %d phases of %ds each", camp.Name, len(camp.Spec.Cities), len(camp.Spec.Phases), f.phaseSeconds)
+
+	if err := followCampaign(ctx, c, camp.Name, say); err != nil {
+		return err
+	}
+	showKubectl(ctx, out, assets, kubeconfigPath, "get", "camp,sj,isample", "-A")
+	if f.keepRunning {
+		say.line("campaign finished; the control plane stays up until Ctrl-C")
+		<-ctx.Done()
+	}
+	return nil
+}
+
+// followCampaign prints each phase transition as status reports it, until
+// every phase has completed or ctx ends.
+func followCampaign(ctx context.Context, c client.Client, name string, say *demoPrinter) error {
+	seen := map[string]flycheckv1.PhaseState{}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var camp flycheckv1.Campaign
+		if err := c.Get(ctx, types.NamespacedName{Name: name}, &camp); err != nil {
+			if errors.Is(ctx.Err(), context.Canceled) {
+				return nil
+			}
+			return err
+		}
+		done := len(camp.Status.Phases) > 0
+		for _, p := range camp.Status.Phases {
+			if seen[p.Name] != p.State {
+				if p.State != flycheckv1.PhasePending {
+					say.line("phase %s (%s) is now %s; current phase: %q", p.Name, phaseDisplayName(&camp, p.Name), p.State, camp.Status.CurrentPhase)
+				}
+				seen[p.Name] = p.State
+			}
+			done = done && p.State == flycheckv1.PhaseCompleted
+		}
+		if done {
+			say.line("campaign %s finished: all %d phases completed", name, len(camp.Status.Phases))
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+func phaseDisplayName(camp *flycheckv1.Campaign, phase string) string {
+	for _, p := range camp.Spec.Phases {
+		if p.Name == phase {
+			return p.DisplayName
+		}
+	}
+	return ""
+}
+
+// demoCampaign is a Jiangsu-shaped campaign compressed to seconds: every
+// phase lasts d, and the fly-check overlaps the spot-check as in 2020.
+func demoCampaign(now time.Time, d time.Duration) *flycheckv1.Campaign {
+	t0 := now.Add(5 * time.Second).Truncate(time.Second)
+	at := func(n float64) flycheckv1.Date {
+		return flycheckv1.Date(t0.Add(time.Duration(n * float64(d))).Format(time.RFC3339))
+	}
+	ph := func(name, display string, from, to float64) flycheckv1.Phase {
+		return flycheckv1.Phase{Name: name, DisplayName: display, Start: at(from), End: at(to)}
+	}
+	return &flycheckv1.Campaign{
+		ObjectMeta: metav1.ObjectMeta{Name: "demo-province"},
+		Spec: flycheckv1.CampaignSpec{
+			DisplayName:       "演示省打击欺诈骗保专项治理 (demo)",
+			TimeZone:          "Asia/Shanghai",
+			ProvinceNamespace: "demo-province",
+			Cities: []flycheckv1.City{
+				{Name: "nanjing", DisplayName: "南京市", Namespace: "demo-nanjing", Code: "320100"},
+				{Name: "wuxi", DisplayName: "无锡市", Namespace: "demo-wuxi", Code: "320200"},
+				{Name: "xuzhou", DisplayName: "徐州市", Namespace: "demo-xuzhou", Code: "320300"},
+			},
+			Phases: []flycheckv1.Phase{
+				ph("mobilization", "宣传动员", 0, 1),
+				ph("dataanalysis", "数据采集分析", 1, 2),
+				ph("selfinspection", "自查自纠", 2, 3),
+				ph("spotcheck", "检查抽查", 3, 4),
+				ph("flycheck", "飞行检查", 3, 5),
+				ph("consolidation", "巩固复查", 5, 6),
+				ph("summary", "总结完善", 6, 7),
+			},
+		},
+	}
+}
+
+func demoNamespaces(camp *flycheckv1.Campaign) []string {
+	out := []string{camp.Spec.ProvinceNamespace}
+	for _, c := range camp.Spec.Cities {
+		out = append(out, c.Namespace)
+	}
+	return out
+}
+
+// embeddedCRDs decodes the CRDs compiled into the binary.
+func embeddedCRDs() ([]*apiextensionsv1.CustomResourceDefinition, error) {
+	var out []*apiextensionsv1.CustomResourceDefinition
+	err := fs.WalkDir(config.CRDs, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := config.CRDs.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		crd := &apiextensionsv1.CustomResourceDefinition{}
+		if err := yaml.UnmarshalStrict(data, crd); err != nil {
+			return fmt.Errorf("embedded CRD %s: %w", path, err)
+		}
+		out = append(out, crd)
+		return nil
+	})
+	return out, err
+}
+
+// showKubectl prints what a city bureau would see, when kubectl has been
+// built (make kubectl); the demo works without it.
+func showKubectl(ctx context.Context, out io.Writer, assets, kubeconfig string, args ...string) {
+	kubectl := filepath.Join(assets, "kubectl")
+	if _, err := os.Stat(kubectl); err != nil {
+		return
+	}
+	fmt.Fprintf(out, "\n$ kubectl %s\n", strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	cmd.Stdout, cmd.Stderr = out, out
+	_ = cmd.Run()
+	fmt.Fprintln(out)
+}
+
+// demoPrinter prefixes every line with the time since the demo began.
+type demoPrinter struct {
+	out   io.Writer
+	start time.Time
+}
+
+func newDemoPrinter(out io.Writer) *demoPrinter { return &demoPrinter{out: out, start: time.Now()} }
+
+func (p *demoPrinter) line(format string, args ...any) {
+	fmt.Fprintf(p.out, "[%6.1fs] %s\n", time.Since(p.start).Seconds(), fmt.Sprintf(format, args...))
+}
