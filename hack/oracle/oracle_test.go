@@ -1,0 +1,130 @@
+package oracle
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/medfund/flycheck-operator/internal/screening"
+	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/internal/synth"
+)
+
+func openDB(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(1) // temp tables live in one connection
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func loadRules(t *testing.T, patterns ...string) []rules.Rule {
+	t.Helper()
+	var files []string
+	for _, p := range patterns {
+		m, _ := filepath.Glob(p)
+		files = append(files, m...)
+	}
+	cat, err := rules.LoadFiles(files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat.Rules
+}
+
+// TestDifferential: the Go engine and the SQL oracle produce identical
+// finding sets (identity key and amount) on generated data of several
+// seeds, in CSV and Parquet, with the default and the 200-rule catalogues.
+func TestDifferential(t *testing.T) {
+	def := loadRules(t, "../../config/rules/*.yaml")
+	bench := loadRules(t, "../../config/rules/bench/bench-200.yaml")
+	cases := []struct {
+		seed   uint64
+		format synth.Format
+		rules  []rules.Rule
+		name   string
+		rate   float64
+	}{
+		{1, synth.CSV, def, "default", 0.03},
+		{2, synth.Parquet, def, "default", 0.03},
+		{3, synth.CSV, bench, "bench-200", 0.01},
+		{4, synth.Parquet, bench, "bench-200", 0.01},
+		{5, synth.Parquet, def, "default", 0},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprintf("seed%d-%s-%s", tc.seed, tc.format, tc.name), func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := synth.DefaultConfig()
+			cfg.Seed, cfg.Cities, cfg.InstitutionsPerCity, cfg.FeeLines, cfg.ViolationRate = tc.seed, 3, 12, 40_000, tc.rate
+			m, err := synth.Generate(dir, synth.Options{Config: cfg, Rules: tc.rules, Format: tc.format})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := t.TempDir()
+			if _, err := screening.Run(context.Background(), screening.Options{Input: dir, Rules: tc.rules, Output: out,
+				Format: screening.Format(tc.format)}); err != nil {
+				t.Fatal(err)
+			}
+			engine, err := screening.ReadFindingsParquet(filepath.Join(out, "findings.parquet"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			db := openDB(t)
+			st, err := Screen(context.Background(), db, Options{Input: dir, Format: string(tc.format), Rules: tc.rules})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sqlRows, err := Findings(context.Background(), db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, f := range engine {
+				got[f.Key()] = f.Amount
+			}
+			want := map[string]string{}
+			byTemplate := map[string]int{}
+			for _, f := range sqlRows {
+				if _, dup := want[f.Key()]; dup {
+					t.Errorf("oracle: duplicate identity %q", f.Key())
+				}
+				want[f.Key()] = f.Amount
+				byTemplate[f.Template]++
+			}
+			var diffs []string
+			for k, a := range want {
+				if b, ok := got[k]; !ok {
+					diffs = append(diffs, fmt.Sprintf("only in SQL: %q amount %s", k, a))
+				} else if a != b {
+					diffs = append(diffs, fmt.Sprintf("amount of %q: SQL %s, engine %s", k, a, b))
+				}
+			}
+			for k, b := range got {
+				if _, ok := want[k]; !ok {
+					diffs = append(diffs, fmt.Sprintf("only in engine: %q amount %s", k, b))
+				}
+			}
+			sort.Strings(diffs)
+			for i, d := range diffs {
+				if i == 20 {
+					t.Errorf("… %d differences in all", len(diffs))
+					break
+				}
+				t.Error(d)
+			}
+			if tc.rate > 0 && len(want) == 0 {
+				t.Error("no findings at all: the comparison proves nothing")
+			}
+			t.Logf("%d fee lines (%d screened by SQL), %d expected by the generator; findings engine %d, SQL %d; by template %v",
+				m.Counts.FeeLines, st.Lines, m.Violations.Findings, len(got), len(want), byTemplate)
+		})
+	}
+}
