@@ -1,0 +1,108 @@
+// Command duckscreen runs a rule catalogue as DuckDB SQL over a claims
+// extract, end to end: read the files, evaluate every rule (package oracle),
+// write findings.parquet. It is the DuckDB side of `make bench-screening`.
+//
+//	duckscreen --input DIR --rules FILE... --output DIR [--threads 2] [--memory-limit 4GB]
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+
+	oracle "github.com/medfund/flycheck-operator/hack/oracle"
+	"github.com/medfund/flycheck-operator/internal/screening/rules"
+)
+
+type ruleFiles []string
+
+func (r *ruleFiles) String() string     { return strings.Join(*r, ",") }
+func (r *ruleFiles) Set(s string) error { *r = append(*r, s); return nil }
+
+func main() {
+	var (
+		input, output, format, memLimit, tempDir string
+		threads                                  int
+		files                                    ruleFiles
+		quiet                                    bool
+	)
+	flag.StringVar(&input, "input", "", "directory with the claims tables")
+	flag.Var(&files, "rules", "RuleSet file (repeatable)")
+	flag.StringVar(&output, "output", "", "directory for findings.parquet and stats.json")
+	flag.StringVar(&format, "format", "", "csv or parquet (default: by the files present)")
+	flag.IntVar(&threads, "threads", 2, "DuckDB threads")
+	flag.StringVar(&memLimit, "memory-limit", "4GB", "DuckDB memory_limit (it spills to --temp-dir beyond)")
+	flag.StringVar(&tempDir, "temp-dir", "", "DuckDB temp_directory (default OUTPUT/duckdb.tmp)")
+	flag.BoolVar(&quiet, "quiet", false, "no progress on stderr")
+	flag.Parse()
+	if err := run(input, output, format, memLimit, tempDir, threads, files, quiet); err != nil {
+		fmt.Fprintln(os.Stderr, "duckscreen:", err)
+		os.Exit(1)
+	}
+}
+
+func run(input, output, format, memLimit, tempDir string, threads int, files []string, quiet bool) error {
+	if input == "" || output == "" || len(files) == 0 {
+		return fmt.Errorf("--input, --output and --rules are required")
+	}
+	cat, err := rules.LoadFiles(files...)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(output, 0o755); err != nil {
+		return err
+	}
+	if tempDir == "" {
+		tempDir = filepath.Join(output, "duckdb.tmp")
+	}
+	start := time.Now()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	ctx := context.Background()
+	for _, q := range []string{
+		fmt.Sprintf("SET threads = %d", threads),
+		fmt.Sprintf("SET memory_limit = '%s'", memLimit),
+		fmt.Sprintf("SET temp_directory = '%s'", strings.ReplaceAll(tempDir, "'", "''")),
+		"SET preserve_insertion_order = false",
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	progress := func(phase string) {
+		if !quiet {
+			fmt.Fprintf(os.Stderr, "duckscreen: %6.1fs %s\n", time.Since(start).Seconds(), phase)
+		}
+	}
+	st, err := oracle.Screen(ctx, db, oracle.Options{Input: input, Format: format, Rules: cat.Rules, Progress: progress})
+	if err != nil {
+		return err
+	}
+	progress("write findings.parquet")
+	out := filepath.Join(output, "findings.parquet")
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("COPY findings TO '%s' (FORMAT parquet)", strings.ReplaceAll(out, "'", "''"))); err != nil {
+		return err
+	}
+	secs := time.Since(start).Seconds()
+	stats := map[string]any{"lines": st.Lines, "findings": st.Findings, "rules": len(cat.Rules),
+		"skippedRules": st.SkippedRule, "seconds": secs, "threads": threads, "memoryLimit": memLimit}
+	data, _ := json.MarshalIndent(stats, "", "  ")
+	if err := os.WriteFile(filepath.Join(output, "stats.json"), append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	os.RemoveAll(tempDir)
+	fmt.Printf("%d lines, %d findings, %d rules in %.1fs\n", st.Lines, st.Findings, len(cat.Rules), secs)
+	return nil
+}
