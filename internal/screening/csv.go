@@ -25,7 +25,8 @@ import (
 // after a closing quote, an unterminated quote, the wrong number of fields)
 // is rejected with its line number; the run goes on.
 
-const csvChunkSize = 4 << 20
+// csvChunkSize is the read size of one CSV task (a variable for tests).
+var csvChunkSize = 4 << 20
 
 type csvSource struct {
 	path   string
@@ -166,10 +167,11 @@ func (s *csvSource) tasks(ctx context.Context, ch chan<- task) error {
 	}
 	line := s.startLine
 	var carry []byte
+	size := csvChunkSize
 	for {
-		buf := make([]byte, len(carry), len(carry)+csvChunkSize+4096)
+		buf := make([]byte, len(carry), len(carry)+size)
 		copy(buf, carry)
-		n, err := io.ReadFull(s.f, buf[len(carry):len(carry)+csvChunkSize])
+		n, err := io.ReadFull(s.f, buf[len(carry):len(carry)+size])
 		buf = buf[:len(carry)+n]
 		eof := err == io.EOF || err == io.ErrUnexpectedEOF
 		if err != nil && !eof {
@@ -178,10 +180,12 @@ func (s *csvSource) tasks(ctx context.Context, ch chan<- task) error {
 		cut := len(buf)
 		if !eof {
 			cut = lastBoundary(buf)
-			if cut == 0 { // one record longer than a chunk: read on
+			if cut == 0 { // one record longer than a chunk: read on, doubling
 				carry = buf
+				size = max(size, len(buf))
 				continue
 			}
+			size = csvChunkSize
 		}
 		if cut > 0 {
 			t := &csvTask{src: s, data: buf[:cut:cut], line: line}

@@ -260,9 +260,9 @@ func TestTemplates(t *testing.T) {
 				d.visit("V5", "P1", "H2", "11", at("09", "09:00:00"), at("09", "10:00:00"), "1", "40")
 				d.line("L1", "V1", "CT", "1", "200", at("01", "09:00:00"))
 				d.line("L2", "V2", "CT2", "1", "200", at("08", "09:00:00")) // 7 days later: flagged
-				d.line("L3", "V3", "CT", "1", "200", at("16", "09:00:00")) // 8 days after L2
-				d.line("L4", "V4", "CT", "1", "200", at("02", "09:00:00")) // other person
-				d.line("L5", "V5", "CT", "1", "200", at("09", "09:00:00")) // other institution
+				d.line("L3", "V3", "CT", "1", "200", at("16", "09:00:00"))  // 8 days after L2
+				d.line("L4", "V4", "CT", "1", "200", at("02", "09:00:00"))  // other person
+				d.line("L5", "V5", "CT", "1", "200", at("09", "09:00:00"))  // other institution
 			},
 			want: []string{"E/L2=200.00"},
 		},
@@ -294,7 +294,7 @@ func TestTemplates(t *testing.T) {
 				d.line("A4", "V1", "BED", "1", "50", at("03", "12:00:00")) // bed-only
 				d.line("A5", "V1", "NUR", "1", "20", at("03", "12:00:00"))
 				d.line("A6", "V1", "DRUG", "-1", "8", at("03", "13:00:00")) // refund lines do not count
-				d.line("B1", "V2", "BED", "1", "50", at("01", "12:00:00")) // one bed-only day only
+				d.line("B1", "V2", "BED", "1", "50", at("01", "12:00:00"))  // one bed-only day only
 				d.line("B2", "V2", "BED", "1", "50", at("02", "12:00:00"))
 				d.line("B3", "V2", "LAB", "1", "50", at("02", "13:00:00"))
 			},
