@@ -19,6 +19,7 @@ func newScreenCommand() *cobra.Command {
 	var o screening.Options
 	var format, encoding string
 	var quiet bool
+	var result resultConfigMapFlags
 	cmd := &cobra.Command{
 		Use:   "screen --input DIR --rules FILE... --output DIR",
 		Short: "Screen a claims extract with rule sets (筛查疑点)",
@@ -35,7 +36,11 @@ A sharded run (--shards n) writes to OUTPUT/shard-<i>-of-<n>/ and screens the
 institutions with FNV-1a-32(fixmedins_code) mod n = i. Input clustered by
 institution (all fee lines of an institution together, e.g. sorted by
 fixmedins_code) is streamed; other orders are handled through temporary
-partition files (slower; see docs/screening.md).`,
+partition files (slower; see docs/screening.md).
+
+In a ScreeningJob's pod, --result-configmap NAME also reports the shard's
+summary and statistics to the operator as ConfigMap NAME (gzip JSON, owned by
+the ScreeningJob named in $FLYCHECK_SCREENINGJOB_NAME/_UID) in $POD_NAMESPACE.`,
 		Example: `  flycheck screen --input /data/2024 --rules config/rules/default.yaml --output /out
   flycheck screen --input /data/2024 --rules a.yaml --rules b.yaml --output /out --shard 0 --shards 4 --city 320100 --from 2024-01-01 --to 2024-12-31`,
 		Args: cobra.NoArgs,
@@ -53,6 +58,10 @@ partition files (slower; see docs/screening.md).`,
 				return fmt.Errorf("--encoding %q: expected UTF-8 or GB18030", encoding)
 			}
 			stderr := cmd.ErrOrStderr()
+			reporter, err := result.prepare(stderr)
+			if err != nil {
+				return err
+			}
 			if !quiet {
 				o.Progress = func(p screening.Progress) {
 					fmt.Fprintf(stderr, "screen: %-18s %12d lines read %10d findings %8.1fs\n",
@@ -65,6 +74,9 @@ partition files (slower; see docs/screening.md).`,
 				return err
 			}
 			printScreenSummary(cmd.OutOrStdout(), res)
+			if reporter != nil {
+				return reporter.report(cmd.Context(), o.Shard, res)
+			}
 			return nil
 		},
 	}
@@ -82,6 +94,7 @@ partition files (slower; see docs/screening.md).`,
 	f.IntVar(&o.Workers, "workers", 0, "decoding goroutines (default: number of CPUs)")
 	f.StringVar(&o.TempDir, "temp-dir", "", "directory for spill files when the input is not clustered by institution (default: --output)")
 	f.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
+	result.addFlags(f)
 	return cmd
 }
 
