@@ -23,7 +23,10 @@ type InspectionSampleSpec struct {
 	// +optional
 	CampaignRef *CampaignReference `json:"campaignRef,omitempty"`
 	Purpose     SamplingPurpose    `json:"purpose"`
+	// The quota. Omitted, it is the Campaign default (minPercent 10,
+	// minTertiaryPerCity 2).
 	// +optional
+	// +kubebuilder:default={}
 	Policy SamplingPolicy `json:"policy,omitempty"`
 	// The frames drawn from; several (a fly-check over all cities) are merged.
 	// +listType=atomic
@@ -65,12 +68,20 @@ type FrameSummary struct {
 	Tertiary int32 `json:"tertiary"`
 	// sha256 of the canonical frame (DESIGN §4.1).
 	Digest string `json:"digest"`
+	// The ConfigMaps (in this namespace, key frame.csv) the frame was read
+	// from, in spec.frames order: a ScreeningJob's frame ConfigMap or the
+	// roster itself. `flycheck sample verify --from-cluster` re-reads them.
+	// +optional
+	// +listType=atomic
+	ConfigMaps []string `json:"configMaps,omitempty"`
 }
 
 // CitySampleCount is the draw's result for one city.
 type CitySampleCount struct {
 	CityCode     string `json:"cityCode"`
 	Institutions int32  `json:"institutions"`
+	// Tertiary (level 3) institutions of the city in the frame (T).
+	TertiaryInFrame int32 `json:"tertiaryInFrame"`
 	// The city's quota n (DESIGN §4 step 4).
 	Quota    int32 `json:"quota"`
 	Selected int32 `json:"selected"`
@@ -81,6 +92,9 @@ type CitySampleCount struct {
 type SampleCounts struct {
 	Selected int32 `json:"selected"`
 	Tertiary int32 `json:"tertiary"`
+	// Picks per reason (TertiaryQuota, Risk, Random, MinimumTopUp).
+	// +optional
+	ByReason map[string]int32 `json:"byReason,omitempty"`
 	// +optional
 	// +listType=map
 	// +listMapKey=cityCode
@@ -97,6 +111,11 @@ type Shortfall struct {
 	Available int32  `json:"available"`
 	Message   string `json:"message"`
 }
+
+// ConditionFrameChanged is True when the frame a drawn sample names no longer
+// has the digest the draw was made from. The selection is kept: a sample is
+// never redrawn. Unknown when the frame cannot be read any more.
+const ConditionFrameChanged = "FrameChanged"
 
 // InspectionSampleStatus is the draw, recorded once.
 type InspectionSampleStatus struct {

@@ -72,15 +72,22 @@ const (
 
 // ShardCounts counts the Job's shards.
 type ShardCounts struct {
-	Total int32 `json:"total"`
+	// +optional
+	Total int32 `json:"total,omitempty"`
 	// Shards whose result has been read.
-	Succeeded int32 `json:"succeeded"`
-	Failed    int32 `json:"failed"`
+	// +optional
+	Succeeded int32 `json:"succeeded,omitempty"`
+	// +optional
+	Failed int32 `json:"failed,omitempty"`
+	// Indexes whose result has been read, e.g. "0,2-3".
+	// +optional
+	CompletedIndexes string `json:"completedIndexes,omitempty"`
 }
 
 // FindingCounts summarises findings (疑点).
 type FindingCounts struct {
-	Total int64 `json:"total"`
+	// +optional
+	Total int64 `json:"total,omitempty"`
 	// Findings per rule category.
 	// +optional
 	ByCategory map[string]int64 `json:"byCategory,omitempty"`
@@ -91,9 +98,11 @@ type FindingCounts struct {
 
 // InstitutionCounts counts the institutions in scope.
 type InstitutionCounts struct {
-	Total int32 `json:"total"`
+	// +optional
+	Total int32 `json:"total,omitempty"`
 	// With at least one finding.
-	Flagged int32 `json:"flagged"`
+	// +optional
+	Flagged int32 `json:"flagged,omitempty"`
 }
 
 // ShardFailure records why a shard failed.

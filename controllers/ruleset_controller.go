@@ -1,0 +1,71 @@
+package controllers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+	"github.com/medfund/flycheck-operator/internal/screening/rules"
+)
+
+// Reasons of RuleSet conditions.
+const (
+	ReasonValid   = "Valid"
+	ReasonInvalid = "InvalidRules"
+)
+
+// RuleSetReconciler checks what the schema cannot: that every rule has the
+// parameters its template needs. A RuleSet with a bad rule is Ready=False
+// with every bad rule named; ScreeningJobs refuse to run it.
+type RuleSetReconciler struct {
+	client.Client
+	Clock clock.PassiveClock
+}
+
+// +kubebuilder:rbac:groups=flycheck.medfund.io,resources=rulesets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=flycheck.medfund.io,resources=rulesets/status,verbs=get;update;patch
+
+func (r *RuleSetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var rs flycheckv1.RuleSet
+	if err := r.Get(ctx, req.NamespacedName, &rs); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	status := rs.Status.DeepCopy()
+	status.ObservedGeneration = rs.Generation
+	status.Rules = int32(len(rs.Spec.Rules))
+	spec, err := json.Marshal(rs.Spec)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	sum := sha256.Sum256(spec)
+	status.Digest = hex.EncodeToString(sum[:])
+	conds := conditionSetter{conds: &status.Conditions, generation: rs.Generation, now: r.Clock.Now()}
+	if err := rules.Validate(rs.Spec.Rules); err != nil {
+		conds.stalled(ReasonInvalid, err.Error())
+	} else {
+		conds.ready(ReasonValid, fmt.Sprintf("%d rules valid", len(rs.Spec.Rules)))
+	}
+	if equality.Semantic.DeepEqual(&rs.Status, status) {
+		return ctrl.Result{}, nil
+	}
+	before := rs.DeepCopy()
+	rs.Status = *status
+	return ctrl.Result{}, r.Status().Patch(ctx, &rs, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+}
+
+func (r *RuleSetReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&flycheckv1.RuleSet{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Named("ruleset").
+		Complete(r)
+}
