@@ -12,6 +12,9 @@ type Options struct {
 	// Clock drives phase transitions; nil means the real clock. Tests and
 	// the demo inject their own.
 	Clock clock.Clock
+	// OperatorNamespace holds the sampling key Secret; empty means
+	// OperatorNamespaceFromEnvironment().
+	OperatorNamespace string
 }
 
 // SetupWithManager registers all controllers with mgr.
@@ -19,9 +22,21 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
 	}
-	return (&CampaignReconciler{
+	if opts.OperatorNamespace == "" {
+		opts.OperatorNamespace = OperatorNamespaceFromEnvironment()
+	}
+	if err := (&CampaignReconciler{
 		Client:   mgr.GetClient(),
 		Clock:    opts.Clock,
 		Recorder: mgr.GetEventRecorder("flycheck-campaign-controller"),
+	}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	return (&InspectionSampleReconciler{
+		Client:            mgr.GetClient(),
+		APIReader:         mgr.GetAPIReader(),
+		Clock:             opts.Clock,
+		Recorder:          mgr.GetEventRecorder("flycheck-inspectionsample-controller"),
+		OperatorNamespace: opts.OperatorNamespace,
 	}).SetupWithManager(mgr)
 }

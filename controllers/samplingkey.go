@@ -1,0 +1,123 @@
+package controllers
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// The sampling key is the secret from which every InspectionSample without a
+// fixed spec.seed derives its seed (DESIGN §4.2, docs/sampling.md §3):
+// seed = HMAC-SHA256(key, campaign|purpose|scope). It lives in one Secret in
+// the operator namespace, created with crypto/rand the first time a seed is
+// derived, and is never copied anywhere else: not into another namespace, not
+// into status, not into events. Only the derived seed is recorded, after the
+// draw.
+const (
+	// SamplingKeySecretName is the Secret holding the key.
+	SamplingKeySecretName = "flycheck-sampling-key"
+	// SamplingKeyDataKey is the Secret's data key.
+	SamplingKeyDataKey = "key"
+	// SamplingKeyBytes is the length of a key the operator creates, and the
+	// shortest it accepts (HMAC-SHA256's block of security).
+	SamplingKeyBytes = 32
+
+	// DefaultOperatorNamespace is used when neither Options.OperatorNamespace,
+	// $POD_NAMESPACE nor the pod's service-account namespace say otherwise.
+	DefaultOperatorNamespace = "flycheck-system"
+)
+
+// serviceAccountNamespaceFile is where a pod learns its own namespace.
+const serviceAccountNamespaceFile = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+// OperatorNamespaceFromEnvironment returns the namespace the operator runs
+// in: $POD_NAMESPACE (set from the downward API), else the namespace of the
+// pod's service account, else DefaultOperatorNamespace (running outside a
+// cluster, e.g. `make run`).
+func OperatorNamespaceFromEnvironment() string {
+	if ns := strings.TrimSpace(os.Getenv("POD_NAMESPACE")); ns != "" {
+		return ns
+	}
+	if b, err := os.ReadFile(serviceAccountNamespaceFile); err == nil {
+		if ns := strings.TrimSpace(string(b)); ns != "" {
+			return ns
+		}
+	}
+	return DefaultOperatorNamespace
+}
+
+// samplingKeyStore reads the key Secret, creating it when absent.
+type samplingKeyStore struct {
+	// reader reads the Secret directly from the API server: the manager's
+	// cache must not hold (or need RBAC to list and watch) Secrets.
+	reader    client.Reader
+	writer    client.Writer
+	namespace string
+}
+
+// samplingKeyError is a key Secret that exists but cannot be used; it needs a
+// human (deleting it is the fix, and changes every future derived seed).
+type samplingKeyError struct{ msg string }
+
+func (e *samplingKeyError) Error() string { return e.msg }
+
+// get returns the key, creating the Secret with SamplingKeyBytes from
+// crypto/rand if it does not exist yet. When another writer creates it first
+// (AlreadyExists), the stored key is re-read and used, so every caller ends up
+// with the same key.
+func (s samplingKeyStore) get(ctx context.Context) ([]byte, error) {
+	name := types.NamespacedName{Namespace: s.namespace, Name: SamplingKeySecretName}
+	var sec corev1.Secret
+	err := s.reader.Get(ctx, name, &sec)
+	if apierrors.IsNotFound(err) {
+		if err = s.create(ctx); err != nil && !apierrors.IsAlreadyExists(err) {
+			return nil, fmt.Errorf("creating the sampling key Secret %s: %w", name, err)
+		}
+		err = s.reader.Get(ctx, name, &sec)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the sampling key Secret %s: %w", name, err)
+	}
+	key := sec.Data[SamplingKeyDataKey]
+	if len(key) < SamplingKeyBytes {
+		return nil, &samplingKeyError{fmt.Sprintf(
+			"the sampling key Secret %s has %d bytes under %q, want at least %d; delete it to have a new random key created (this changes every future derived seed)",
+			name, len(key), SamplingKeyDataKey, SamplingKeyBytes)}
+	}
+	return key, nil
+}
+
+func (s samplingKeyStore) create(ctx context.Context) error {
+	key := make([]byte, SamplingKeyBytes)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	immutable := true
+	sec := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: s.namespace,
+			Name:      SamplingKeySecretName,
+			Labels: map[string]string{
+				"app.kubernetes.io/name":       "flycheck-operator",
+				"app.kubernetes.io/component":  "sampling-key",
+				"app.kubernetes.io/managed-by": "flycheck-operator",
+			},
+			Annotations: map[string]string{
+				"flycheck.medfund.io/description": "HMAC key from which InspectionSample seeds are derived (docs/sampling.md §3). " +
+					"Never copy it out of this namespace. Deleting it changes every seed derived afterwards; draws already made keep their recorded seed.",
+			},
+		},
+		Type:      corev1.SecretTypeOpaque,
+		Immutable: &immutable,
+		Data:      map[string][]byte{SamplingKeyDataKey: key},
+	}
+	return s.writer.Create(ctx, sec)
+}
