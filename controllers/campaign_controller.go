@@ -74,6 +74,10 @@ type CampaignReconciler struct {
 // +kubebuilder:rbac:groups=flycheck.medfund.io,resources=campaigns,verbs=get;list;watch
 // +kubebuilder:rbac:groups=flycheck.medfund.io,resources=campaigns/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=flycheck.medfund.io,resources=campaigns/finalizers,verbs=update
+// +kubebuilder:rbac:groups=flycheck.medfund.io,resources=screeningjobs,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=flycheck.medfund.io,resources=inspectionsamples,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -128,7 +132,23 @@ func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	status.CurrentPhase = currentPhase(status)
 	setCityRows(status, camp.Spec.Cities)
 
+	// Children are created only while the campaign runs and every
+	// namespace it needs exists.
+	var launched []note
+	var launchStall *stallError
+	if !camp.Spec.Suspend && len(missing) == 0 {
+		launched, err = r.launchPhases(ctx, &camp, status, now)
+		if err != nil && !asStall(err, &launchStall) {
+			return ctrl.Result{}, err
+		}
+	}
+	if err := r.setCityCounts(ctx, &camp, status); err != nil {
+		return ctrl.Result{}, err
+	}
+
 	switch {
+	case launchStall != nil:
+		conds.stalled(launchStall.reason, launchStall.msg)
 	case len(missing) > 0:
 		conds.stalled(ReasonNamespaceMissing, fmt.Sprintf(
 			"namespaces %s do not exist; phases still advance, but nothing is created in the cities until they do",
@@ -154,6 +174,12 @@ func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		if len(missing) > 0 && !wasMissing {
 			r.Recorder.Eventf(&camp, nil, corev1.EventTypeWarning, ReasonNamespaceMissing, "Validate",
 				"Namespaces %s do not exist", strings.Join(missing, ", "))
+		}
+		if launchStall != nil {
+			launched = append(launched, note{corev1.EventTypeWarning, launchStall.reason, "Launch", launchStall.msg})
+		}
+		for _, n := range launched {
+			r.Recorder.Eventf(&camp, nil, n.typ, n.reason, n.action, "%s", n.msg)
 		}
 	})
 	if err != nil {
@@ -211,27 +237,6 @@ func (r *CampaignReconciler) recordTransitions(camp *flycheckv1.Campaign, transi
 		// transition.
 		r.Recorder.Eventf(camp, nil, corev1.EventTypeNormal, reason, "Advance/"+tr.Phase,
 			"Phase %s %s at %s%s", phaseLabel(camp, tr.Phase), verb, tr.At.Format(time.RFC3339), late)
-		if tr.To == schedule.Active && tr.From == schedule.Pending {
-			r.noteUnsupportedWork(camp, tr.Phase)
-		}
-	}
-}
-
-// noteUnsupportedWork says out loud that a phase asks for work this version
-// of the operator does not perform, rather than ignoring it.
-func (r *CampaignReconciler) noteUnsupportedWork(camp *flycheckv1.Campaign, phase string) {
-	for _, p := range camp.Spec.Phases {
-		if p.Name != phase {
-			continue
-		}
-		if p.Screening != nil {
-			r.Recorder.Eventf(camp, nil, corev1.EventTypeWarning, ReasonNotYetSupported, "Screen/"+phase,
-				"Phase %s asks for screening, which this version of the operator does not perform yet", phase)
-		}
-		if p.Sampling != nil {
-			r.Recorder.Eventf(camp, nil, corev1.EventTypeWarning, ReasonNotYetSupported, "Sample/"+phase,
-				"Phase %s asks for sampling, which this version of the operator does not perform yet", phase)
-		}
 	}
 }
 
@@ -281,9 +286,13 @@ func previousStates(status *flycheckv1.CampaignStatus) map[string]schedule.State
 // scheduled boundaries, not the moment they were observed, so status stays a
 // pure function of spec and clock.
 func setPhases(status *flycheckv1.CampaignStatus, plan *schedule.Plan, now time.Time) {
+	launched := map[string]*metav1.Time{}
+	for _, p := range status.Phases {
+		launched[p.Name] = p.LaunchedAt
+	}
 	out := make([]flycheckv1.PhaseStatus, len(plan.Phases))
 	for i, ph := range plan.Phases {
-		st := flycheckv1.PhaseStatus{Name: ph.Name, State: flycheckv1.PhaseState(ph.StateAt(now))}
+		st := flycheckv1.PhaseStatus{Name: ph.Name, State: flycheckv1.PhaseState(ph.StateAt(now)), LaunchedAt: launched[ph.Name]}
 		if st.State != flycheckv1.PhasePending {
 			st.StartedAt = timePtr(ph.Start)
 		}
@@ -438,11 +447,14 @@ func (c conditionSetter) stalled(reason, msg string) {
 }
 
 // SetupWithManager registers the controller. Campaigns are reconciled on
-// spec changes (status writes of our own do not wake us) and when a
-// namespace a campaign needs appears or disappears.
+// spec changes (status writes of our own do not wake us), when their
+// screening jobs and samples report progress, and when a namespace a
+// campaign needs appears or disappears.
 func (r *CampaignReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&flycheckv1.Campaign{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Owns(&flycheckv1.ScreeningJob{}).
+		Owns(&flycheckv1.InspectionSample{}).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.campaignsUsingNamespace),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool { return false }})).
 		Named("campaign").

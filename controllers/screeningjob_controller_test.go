@@ -430,8 +430,8 @@ func TestScreenerIdentityCanOnlyWriteConfigMaps(t *testing.T) {
 	user := fmt.Sprintf("system:serviceaccount:%s:%s", ns, ScreenerServiceAccount)
 	can := func(namespace, verb, group, resource string) bool {
 		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
-			User:   user,
-			Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
+			User:               user,
+			Groups:             []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
 			ResourceAttributes: &authorizationv1.ResourceAttributes{Namespace: namespace, Verb: verb, Group: group, Resource: resource},
 		}}
 		if err := k8sClient.Create(context.Background(), sar); err != nil {

@@ -15,6 +15,9 @@ type Options struct {
 	// OperatorNamespace holds the sampling key Secret; empty means
 	// OperatorNamespaceFromEnvironment().
 	OperatorNamespace string
+	// ScreenerImage runs the screening Job pods unless a ScreeningJob names
+	// its own; empty means DefaultScreenerImage.
+	ScreenerImage string
 }
 
 // SetupWithManager registers all controllers with mgr.
@@ -29,6 +32,17 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		Client:   mgr.GetClient(),
 		Clock:    opts.Clock,
 		Recorder: mgr.GetEventRecorder("flycheck-campaign-controller"),
+	}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&RuleSetReconciler{Client: mgr.GetClient(), Clock: opts.Clock}).SetupWithManager(mgr); err != nil {
+		return err
+	}
+	if err := (&ScreeningJobReconciler{
+		Client:        mgr.GetClient(),
+		Clock:         opts.Clock,
+		Recorder:      mgr.GetEventRecorder("flycheck-screeningjob-controller"),
+		ScreenerImage: opts.ScreenerImage,
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}

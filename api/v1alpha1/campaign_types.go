@@ -51,6 +51,13 @@ type CampaignSpec struct {
 	// +optional
 	DataSource *DataSource `json:"dataSource,omitempty"`
 
+	// Name of a roster ConfigMap (key frame.csv, docs/data-format.md) in each
+	// city namespace listing its designated institutions: the sampling frame
+	// when no phase before the sampling phase screens.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	Roster string `json:"roster,omitempty"`
+
 	// The dated phases. They may overlap (Jiangsu 2020: spot-check Jul–Aug,
 	// fly-check Jul–Nov).
 	// +listType=atomic
@@ -176,6 +183,10 @@ type PhaseStatus struct {
 	// The scheduled end, once reached.
 	// +optional
 	CompletedAt *metav1.Time `json:"completedAt,omitempty"`
+	// When the phase's screening jobs or samples were created. They are
+	// created once: deleting one later does not bring it back.
+	// +optional
+	LaunchedAt *metav1.Time `json:"launchedAt,omitempty"`
 }
 
 // CityStatus counts a city's progress. Counts only: which institutions were
