@@ -406,7 +406,10 @@ func drawnMessage(status *flycheckv1.InspectionSampleStatus) string {
 	if status.DrawnAt != nil {
 		msg += " at " + status.DrawnAt.UTC().Format(time.RFC3339)
 	}
-	if n := len(status.Shortfalls); n > 0 {
+	switch n := len(status.Shortfalls); {
+	case n == 1:
+		msg += "; 1 shortfall (see status.shortfalls)"
+	case n > 1:
 		msg += fmt.Sprintf("; %d shortfalls (see status.shortfalls)", n)
 	}
 	return msg

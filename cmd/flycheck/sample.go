@@ -2,7 +2,7 @@ package main
 
 import (
 	"bytes"
-	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +11,13 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+	"github.com/medfund/flycheck-operator/controllers"
 	"github.com/medfund/flycheck-operator/internal/sampling"
 )
 
@@ -115,13 +121,15 @@ func newSampleDrawCommand() *cobra.Command {
 
 func newSampleVerifyCommand() *cobra.Command {
 	var (
-		frames    []string
-		seed      string
-		selection string
-		pf        policyFlags
+		frames      []string
+		seed        string
+		selection   string
+		fromCluster string
+		kube        kubeFlags
+		pf          policyFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "verify --frame FRAME.csv --selection FILE [--seed SEED] [policy flags]",
+		Use:   "verify (--frame FRAME.csv --selection FILE | --from-cluster NAMESPACE/NAME) [--seed SEED] [policy flags]",
 		Short: "Re-derive a draw and compare it with a recorded selection: prints match (exit 0) or the first difference (exit 1)",
 		Long: `Re-derives the flycheck-sample/v1 draw from the frame, seed and policy and
 compares it entry by entry with the recorded selection.
@@ -132,17 +140,39 @@ The selection file (or - for stdin) may be:
   - the output of 'flycheck sample draw' (JSON), or its CSV form (-o csv).
 A whole InspectionSample or draw also records the seed, the policy and the
 frame digest: the seed and policy are then taken from it unless given as
-flags, and a frame whose digest differs from the recorded one is reported.`,
+flags, and a frame whose digest differs from the recorded one is reported.
+
+With --from-cluster NAMESPACE/NAME the InspectionSample is read from the
+cluster of the kubeconfig (--kubeconfig, else $KUBECONFIG, else
+~/.kube/config), and so is its frame: the ConfigMaps its status says the
+draw read (status.frame.configMaps), or, for an older record, the frames its
+spec names. --frame then replaces the cluster's frame with files, to check a
+draw against an auditor's own copy of the frame.`,
 		Example: `  kubectl -n nanjing get isample jiangsu-2020-spotcheck-nanjing -o json > sample.json
   kubectl -n nanjing get cm jiangsu-2020-dataanalysis-nanjing-frame -o json > frame.json
-  flycheck sample verify --frame frame.json --selection sample.json`,
+  flycheck sample verify --frame frame.json --selection sample.json
+
+  flycheck sample verify --from-cluster nanjing/jiangsu-2020-spotcheck-nanjing`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			frame, err := loadFrames(frames)
-			if err != nil {
-				return err
+			var (
+				frame []sampling.Institution
+				rec   sampling.Recorded
+				err   error
+			)
+			switch {
+			case fromCluster != "":
+				if selection != "" {
+					return errors.New("--selection and --from-cluster exclude each other: the selection is the InspectionSample's")
+				}
+				frame, rec, err = readFromCluster(cmd.Context(), cmd.ErrOrStderr(), kube, fromCluster, frames)
+			case len(frames) == 0 || selection == "":
+				return errors.New("give --frame and --selection, or --from-cluster NAMESPACE/NAME")
+			default:
+				if frame, err = loadFrames(frames); err == nil {
+					rec, err = loadSelection(cmd.InOrStdin(), selection)
+				}
 			}
-			rec, err := loadSelection(cmd.InOrStdin(), selection)
 			if err != nil {
 				return err
 			}
@@ -158,10 +188,89 @@ flags, and a frame whose digest differs from the recorded one is reported.`,
 	cmd.Flags().StringArrayVar(&frames, "frame", nil, "frame CSV or frame ConfigMap JSON (repeat to merge several cities' frames)")
 	cmd.Flags().StringVar(&seed, "seed", "", "the recorded seed (default: the one in the selection file)")
 	cmd.Flags().StringVar(&selection, "selection", "", "recorded selection: JSON or CSV file, - for stdin")
+	cmd.Flags().StringVar(&fromCluster, "from-cluster", "", "read the InspectionSample NAMESPACE/NAME and its frame from the cluster")
+	kube.bind(cmd)
 	pf.bind(cmd)
-	_ = cmd.MarkFlagRequired("frame")
-	_ = cmd.MarkFlagRequired("selection")
 	return cmd
+}
+
+// kubeFlags select the cluster of --from-cluster.
+type kubeFlags struct {
+	kubeconfig string
+	context    string
+}
+
+func (k *kubeFlags) bind(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&k.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
+	cmd.Flags().StringVar(&k.context, "context", "", "kubeconfig context (default: the current one)")
+}
+
+func (k kubeFlags) client() (client.Client, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = k.kubeconfig
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
+		&clientcmd.ConfigOverrides{CurrentContext: k.context}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	return client.New(cfg, client.Options{Scheme: newScheme()})
+}
+
+// readFromCluster reads an InspectionSample and the frame its draw was made
+// from; frameFiles, when given, replace the cluster's frame.
+func readFromCluster(ctx context.Context, errOut io.Writer, kube kubeFlags, ref string, frameFiles []string) ([]sampling.Institution, sampling.Recorded, error) {
+	ns, name, ok := strings.Cut(ref, "/")
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+		return nil, sampling.Recorded{}, fmt.Errorf("--from-cluster %q: want NAMESPACE/NAME", ref)
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	c, err := kube.client()
+	if err != nil {
+		return nil, sampling.Recorded{}, err
+	}
+	var s flycheckv1.InspectionSample
+	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &s); err != nil {
+		return nil, sampling.Recorded{}, fmt.Errorf("reading InspectionSample %s: %w", ref, err)
+	}
+	// The record is parsed exactly as `kubectl get isample -o json` output
+	// would be, so both paths agree on what an InspectionSample records.
+	data, err := json.Marshal(&s)
+	if err != nil {
+		return nil, sampling.Recorded{}, err
+	}
+	rec, err := sampling.ParseSelection(data)
+	if err != nil {
+		return nil, sampling.Recorded{}, fmt.Errorf("InspectionSample %s: %w", ref, err)
+	}
+	if len(frameFiles) > 0 {
+		frame, err := loadFrames(frameFiles)
+		return frame, rec, err
+	}
+
+	resolver := controllers.FrameResolver{ScreeningJobs: c, ConfigMaps: c}
+	var (
+		res      controllers.ResolvedFrame
+		problems []controllers.FrameProblem
+	)
+	if s.Status.Frame != nil && len(s.Status.Frame.ConfigMaps) > 0 {
+		res, problems, err = resolver.ReadConfigMaps(ctx, ns, s.Status.Frame.ConfigMaps)
+	} else {
+		res, problems, err = resolver.Resolve(ctx, ns, s.Spec.Frames)
+	}
+	if err != nil {
+		return nil, sampling.Recorded{}, err
+	}
+	if len(problems) > 0 {
+		msgs := make([]string, len(problems))
+		for i, p := range problems {
+			msgs[i] = p.Message
+		}
+		return nil, sampling.Recorded{}, fmt.Errorf("the frame of InspectionSample %s cannot be read: %s", ref, strings.Join(msgs, "; "))
+	}
+	fmt.Fprintf(errOut, "read InspectionSample %s and its frame from ConfigMaps %s\n", ref, strings.Join(res.ConfigMaps, ", "))
+	return res.Institutions, rec, nil
 }
 
 // verifyInput is everything a verification needs, however it was obtained:
@@ -245,42 +354,19 @@ func loadFrames(paths []string) ([]sampling.Institution, error) {
 	return merged, nil
 }
 
-// frameKey is the ConfigMap key of a frame (docs/data-format.md).
-const frameKey = "frame.csv"
-
 func frameCSV(data []byte) ([]byte, error) {
 	if t := bytes.TrimSpace(data); len(t) == 0 || t[0] != '{' {
 		return data, nil
 	}
-	var cm struct {
-		Kind       string            `json:"kind"`
-		Data       map[string]string `json:"data"`
-		BinaryData map[string][]byte `json:"binaryData"`
-	}
+	var cm corev1.ConfigMap
 	if err := json.Unmarshal(data, &cm); err != nil {
 		return nil, fmt.Errorf("frame JSON: %w", err)
 	}
 	if cm.Kind != "ConfigMap" {
-		return nil, fmt.Errorf("frame JSON is a %q, want a ConfigMap with %s", cm.Kind, frameKey)
+		return nil, fmt.Errorf("frame JSON is a %q, want a ConfigMap with %s", cm.Kind, controllers.FrameConfigMapKey)
 	}
-	raw, ok := []byte(cm.Data[frameKey]), cm.Data[frameKey] != ""
-	if !ok {
-		raw, ok = cm.BinaryData[frameKey]
-	}
-	if !ok {
-		return nil, fmt.Errorf("ConfigMap has no %s in data or binaryData", frameKey)
-	}
-	if bytes.HasPrefix(raw, []byte{0x1f, 0x8b}) {
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", frameKey, err)
-		}
-		defer zr.Close()
-		if raw, err = io.ReadAll(zr); err != nil {
-			return nil, fmt.Errorf("%s: %w", frameKey, err)
-		}
-	}
-	return raw, nil
+	// The same reading as the controller's, gzip included.
+	return controllers.FrameCSV(&cm)
 }
 
 func loadSelection(stdin io.Reader, path string) (sampling.Recorded, error) {
