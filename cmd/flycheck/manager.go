@@ -20,6 +20,7 @@ type managerFlags struct {
 	metricsAddr string
 	probeAddr   string
 	leaderElect bool
+	opts        controllers.Options
 	zap         zap.Options
 }
 
@@ -53,7 +54,7 @@ func newManagerCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := controllers.SetupWithManager(mgr, controllers.Options{}); err != nil {
+			if err := controllers.SetupWithManager(mgr, f.opts); err != nil {
 				return err
 			}
 			if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
@@ -69,6 +70,8 @@ func newManagerCommand() *cobra.Command {
 	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint; 0 disables it")
 	fs.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "address of the /healthz and /readyz probes")
 	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader so that only one replica reconciles")
+	fs.StringVar(&f.opts.OperatorNamespace, "operator-namespace", "", "namespace of the sampling-key Secret (default: $POD_NAMESPACE, else flycheck-system)")
+	fs.StringVar(&f.opts.ScreenerImage, "screener-image", controllers.DefaultScreenerImage, "image of the screening Job pods (the operator's own image)")
 	zapFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
 	f.zap.BindFlags(zapFlags)
 	fs.AddGoFlagSet(zapFlags)
