@@ -24,28 +24,41 @@ import (
 	"github.com/medfund/flycheck-operator/internal/synth"
 )
 
-// defaultRuleFiles are the repository's default RuleSet catalogue.
+// defaultRuleFiles are the repository's default RuleSet catalogue (the
+// RuleSet manifests of config/rules, not its kustomization).
 func defaultRuleFiles(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "..", "config", "rules", "*.yaml"))
+	all, err := filepath.Glob(filepath.Join("..", "..", "config", "rules", "*.yaml"))
+	var files []string
+	for _, f := range all {
+		if filepath.Base(f) != "kustomization.yaml" {
+			files = append(files, f)
+		}
+	}
 	if err != nil || len(files) < 7 {
 		t.Fatalf("default rule catalogue: %v (%d files)", err, len(files))
 	}
 	return files
 }
 
-// generateTestProvince writes a small synthetic province (2 cities, CSV)
-// with injected violations of the default catalogue.
-func generateTestProvince(t *testing.T) string {
+// loadDefaultRules parses the default catalogue.
+func loadDefaultRules(t *testing.T) []rules.Rule {
 	t.Helper()
 	cat, err := rules.LoadFiles(defaultRuleFiles(t)...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cat.Rules
+}
+
+// generateTestProvince writes a small synthetic province (2 cities, CSV)
+// with injected violations of the default catalogue.
+func generateTestProvince(t *testing.T) string {
+	t.Helper()
 	cfg := synth.DefaultConfig()
 	cfg.Seed, cfg.Cities, cfg.InstitutionsPerCity, cfg.FeeLines, cfg.ViolationRate = 7, 2, 16, 30_000, 0.02
 	dir := t.TempDir()
-	if _, err := synth.Generate(dir, synth.Options{Config: cfg, Rules: cat.Rules, Format: synth.CSV}); err != nil {
+	if _, err := synth.Generate(dir, synth.Options{Config: cfg, Rules: loadDefaultRules(t), Format: synth.CSV}); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -88,6 +101,13 @@ func screenerKubeconfig(t *testing.T, ns string) string {
 			t.Fatal(err)
 		}
 	}
+	return screenerIdentityKubeconfig(t, ns)
+}
+
+// screenerIdentityKubeconfig is a kubeconfig acting as the shard pods'
+// ServiceAccount in ns (whatever RBAC grants it).
+func screenerIdentityKubeconfig(t *testing.T, ns string) string {
+	t.Helper()
 	kc, err := clientcmd.LoadFromFile(testKubeconfig)
 	if err != nil {
 		t.Fatal(err)
