@@ -3,6 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -19,6 +22,8 @@ func newScreenCommand() *cobra.Command {
 	var o screening.Options
 	var format, encoding string
 	var quiet bool
+	var cpuProfile string
+	var memLimitMiB int
 	var result resultConfigMapFlags
 	cmd := &cobra.Command{
 		Use:   "screen --input DIR --rules FILE... --output DIR",
@@ -69,6 +74,20 @@ the ScreeningJob named in $FLYCHECK_SCREENINGJOB_NAME/_UID) in $POD_NAMESPACE.`,
 				}
 				o.ProgressInterval = 5 * time.Second
 			}
+			// A soft heap limit keeps the shard inside its memory budget: the
+			// GC works harder near it instead of letting the heap double.
+			if _, set := os.LookupEnv("GOMEMLIMIT"); !set && memLimitMiB > 0 {
+				debug.SetMemoryLimit(int64(memLimitMiB) << 20)
+			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				pprof.StartCPUProfile(f)
+				defer pprof.StopCPUProfile()
+			}
 			res, err := screening.Run(cmd.Context(), o)
 			if err != nil {
 				return err
@@ -94,6 +113,9 @@ the ScreeningJob named in $FLYCHECK_SCREENINGJOB_NAME/_UID) in $POD_NAMESPACE.`,
 	f.IntVar(&o.Workers, "workers", 0, "decoding goroutines (default: number of CPUs)")
 	f.StringVar(&o.TempDir, "temp-dir", "", "directory for spill files when the input is not clustered by institution (default: --output)")
 	f.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
+	f.IntVar(&memLimitMiB, "memory-limit", 768, "soft Go heap limit in MiB (0 = none; GOMEMLIMIT overrides)")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file")
+	f.MarkHidden("cpuprofile")
 	result.addFlags(f)
 	return cmd
 }

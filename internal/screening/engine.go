@@ -93,6 +93,9 @@ type engine struct {
 
 	partnerStart, partnerVisits []int32
 
+	statePool sync.Pool // *instState
+	batchPool sync.Pool // *lineBatch
+
 	linesRead atomic.Int64
 	findings  atomic.Int64
 	start     time.Time
@@ -465,6 +468,7 @@ func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findi
 		if len(lb.findings) > 0 {
 			ready(lb.findings)
 		}
+		e.releaseBatch(lb)
 		return ctx.Err()
 	}
 	err = scan(ctx, src, e.cfg.workers, e.convertLines, consume)

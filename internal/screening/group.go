@@ -21,7 +21,14 @@ type instState struct {
 	lastMark []int64
 }
 
+// newInstState returns an empty state, reusing a released one so that the
+// retained-line buffers are allocated once per worker, not per institution.
 func (e *engine) newInstState(inst int32) *instState {
+	if x := e.statePool.Get(); x != nil {
+		st := x.(*instState)
+		st.inst = inst
+		return st
+	}
 	st := &instState{inst: inst, lists: make([][2][]int32, len(e.c.groupRules))}
 	if n := len(e.c.bedRules); n > 0 {
 		st.marks = make([]map[int64]struct{}, n)
@@ -32,6 +39,20 @@ func (e *engine) newInstState(inst int32) *instState {
 		}
 	}
 	return st
+}
+
+func (e *engine) releaseInstState(st *instState) {
+	st.lines = st.lines[:0]
+	st.arena = st.arena[:0]
+	for g := range st.lists {
+		st.lists[g][0] = st.lists[g][0][:0]
+		st.lists[g][1] = st.lists[g][1][:0]
+	}
+	for i := range st.marks {
+		clear(st.marks[i])
+		st.lastMark[i] = -1
+	}
+	e.statePool.Put(st)
 }
 
 func visitDay(visit int32, day int32) int64 { return int64(visit)<<32 | int64(uint32(day)) }
@@ -102,12 +123,12 @@ func (e *engine) retain(st *instState, l *lineRec, arena []byte) {
 // finalize evaluates the grouped and visit-level rules of a complete
 // institution. st may be nil (no retained lines).
 func (e *engine) finalize(inst int32, st *instState) []finding {
-	if st == nil {
-		st = e.newInstState(inst)
-	}
 	var out []finding
-	for g, r := range e.c.groupRules {
-		out = e.evalGroup(r, st, st.lists[g], out)
+	if st != nil {
+		for g, r := range e.c.groupRules {
+			out = e.evalGroup(r, st, st.lists[g], out)
+		}
+		e.releaseInstState(st)
 	}
 	for _, r := range e.c.visitRules {
 		out = e.evalVisitRule(r, inst, out)
@@ -153,7 +174,7 @@ func (e *engine) evalGroup(r *crule, st *instState, lists [2][]int32, out []find
 				return int64(m.visits[l.visit].psn)
 			}
 		}
-		sort.SliceStable(idx, func(a, b int) bool {
+		sort.Slice(idx, func(a, b int) bool {
 			ka, kb := key(idx[a]), key(idx[b])
 			if ka != kb {
 				return ka < kb
@@ -239,43 +260,10 @@ func (e *engine) evalGroup(r *crule, st *instState, lists [2][]int32, out []find
 			}
 		}
 	case rules.DuplicateLine:
-		idx := lists[0]
-		same := func(a, b *lineRec) bool {
-			return m.visits[a.visit].psn == m.visits[b.visit].psn && a.item == b.item && a.time == b.time && a.cnt == b.cnt && a.pric == b.pric
-		}
-		sort.SliceStable(idx, func(x, y int) bool {
-			a, b := &st.lines[idx[x]], &st.lines[idx[y]]
-			pa, pb := m.visits[a.visit].psn, m.visits[b.visit].psn
-			switch {
-			case pa != pb:
-				return pa < pb
-			case a.item != b.item:
-				return a.item < b.item
-			case a.time != b.time:
-				return a.time < b.time
-			case a.cnt != b.cnt:
-				return a.cnt < b.cnt
-			case a.pric != b.pric:
-				return a.pric < b.pric
-			}
-			return bytes.Compare(a.setl.in(st.arena), b.setl.in(st.arena)) < 0
-		})
-		var first int32 = -1
-		for n, i := range idx {
-			l := &st.lines[i]
-			if n == 0 || !same(&st.lines[idx[n-1]], l) {
-				first = i
-				continue
-			}
-			minSetl := st.lines[first].setl.in(st.arena)
-			if bytes.Compare(l.setl.in(st.arena), minSetl) > 0 {
-				out = append(out, e.lineFinding(r, st, i, roundUnitsToFen(l.amt),
-					fmt.Sprintf("same line as %s in settlement %s", st.lines[first].sn.in(st.arena), minSetl)))
-			}
-		}
+		out = e.evalDuplicates(r, st, lists[0], out)
 	case rules.RepeatExamination:
 		idx := lists[0]
-		sort.SliceStable(idx, func(a, b int) bool {
+		sort.Slice(idx, func(a, b int) bool {
 			pa, pb := m.visits[st.lines[idx[a]].visit].psn, m.visits[st.lines[idx[b]].visit].psn
 			if pa != pb {
 				return pa < pb
@@ -424,4 +412,76 @@ func (e *engine) buildPartners() {
 			fill[v.psn]++
 		}
 	}
+}
+
+// evalDuplicates groups the rule's lines by (person, item, time, cnt, pric)
+// with a hash table (linear, no sort) and flags every line whose setl_id is
+// above its group's smallest. Findings come in retention order.
+func (e *engine) evalDuplicates(r *crule, st *instState, idx []int32, out []finding) []finding {
+	if len(idx) < 2 {
+		return out
+	}
+	m := e.m
+	size := 1
+	for size < 2*len(idx) {
+		size <<= 1
+	}
+	mask := uint64(size - 1)
+	head := make([]int32, size) // slot → position in idx + 1 of the group head
+	next := make([]int32, len(idx))
+	group := make([]int32, len(idx)) // position → position of its group head
+	dup := false
+	for p, i := range idx {
+		l := &st.lines[i]
+		psn := m.visits[l.visit].psn
+		h := uint64(psn)*0x9E3779B97F4A7C15 ^ uint64(l.item)*0xC2B2AE3D27D4EB4F ^ uint64(l.time)*0x165667B19E3779F9 ^
+			uint64(l.cnt)*0xD6E8FEB86659FD93 ^ uint64(l.pric)*0xFF51AFD7ED558CCD
+		h ^= h >> 29
+		slot := h & mask
+		group[p] = int32(p)
+		next[p] = -1
+		for {
+			hp := head[slot]
+			if hp == 0 {
+				head[slot] = int32(p) + 1
+				break
+			}
+			g := &st.lines[idx[hp-1]]
+			if m.visits[g.visit].psn == psn && g.item == l.item && g.time == l.time && g.cnt == l.cnt && g.pric == l.pric {
+				group[p] = hp - 1
+				next[p] = next[hp-1]
+				next[hp-1] = int32(p)
+				dup = true
+				break
+			}
+			slot = (slot + 1) & mask
+		}
+	}
+	if !dup {
+		return out
+	}
+	// smallest setl per group (by head position)
+	minPos := make(map[int32]int32)
+	for p := range idx {
+		if next[p] < 0 && group[p] == int32(p) {
+			continue // a group of one
+		}
+		g := group[p]
+		cur, ok := minPos[g]
+		if !ok || bytes.Compare(st.lines[idx[p]].setl.in(st.arena), st.lines[idx[cur]].setl.in(st.arena)) < 0 {
+			minPos[g] = int32(p)
+		}
+	}
+	for p, i := range idx {
+		mp, ok := minPos[group[p]]
+		if !ok {
+			continue
+		}
+		l, first := &st.lines[i], &st.lines[idx[mp]]
+		if bytes.Compare(l.setl.in(st.arena), first.setl.in(st.arena)) > 0 {
+			out = append(out, e.lineFinding(r, st, i, roundUnitsToFen(l.amt),
+				fmt.Sprintf("same line as %s in settlement %s", first.sn.in(st.arena), first.setl.in(st.arena))))
+		}
+	}
+	return out
 }

@@ -7,29 +7,31 @@ import (
 )
 
 // interner maps byte strings to dense int32 ids. It stores every string once
-// in one arena, so millions of visit ids cost ~16 bytes each plus their
+// in one arena, so millions of visit ids cost ~20 bytes each plus their
 // length (a map[string]int32 costs several times that), and lookups do not
-// allocate. Not safe for concurrent mutation; concurrent lookups are safe
-// once building is finished.
+// allocate. A table slot holds the string's hash next to its id, so a probe
+// touches the arena only when the hashes match (one cache miss for the slot,
+// one for the string, instead of several). Not safe for concurrent
+// mutation; concurrent lookups are safe once building is finished.
 type interner struct {
-	arena  []byte
-	offs   []uint32 // id → start in arena; offs[id+1] = end
-	hashes []uint32 // id → hash, so growing does not rehash the strings
-	table  []int32  // open addressing; 0 = empty, else id+1
-	mask   uint32
+	arena []byte
+	offs  []uint32 // id → start in arena; offs[id+1] = end
+	table []uint64 // open addressing; 0 = empty, else hash<<32 | id+1
+	mask  uint32
+	n     int
 }
 
 var internSeed = maphash.MakeSeed()
 
+// newInterner sizes the table for capacity strings (a hint).
 func newInterner(capacity int) *interner {
 	t := &interner{offs: make([]uint32, 1, capacity+1)}
 	size := 16
-	for size < capacity*2 {
+	for size*3 < capacity*4 {
 		size <<= 1
 	}
-	t.table = make([]int32, size)
+	t.table = make([]uint64, size)
 	t.mask = uint32(size - 1)
-	t.hashes = make([]uint32, 0, capacity)
 	return t
 }
 
@@ -39,7 +41,7 @@ func hashBytes(b []byte) uint32 {
 }
 
 // len returns the number of strings interned.
-func (t *interner) len() int { return len(t.hashes) }
+func (t *interner) len() int { return t.n }
 
 // get returns the bytes of id (valid until the next intern call grows the
 // arena; callers that keep it copy it).
@@ -55,9 +57,11 @@ func (t *interner) lookup(b []byte) int32 {
 		if e == 0 {
 			return -1
 		}
-		id := e - 1
-		if t.hashes[id] == h && bytes.Equal(t.get(id), b) {
-			return id
+		if uint32(e>>32) == h {
+			id := int32(uint32(e)) - 1
+			if bytes.Equal(t.get(id), b) {
+				return id
+			}
 		}
 	}
 }
@@ -71,32 +75,40 @@ func (t *interner) intern(b []byte) (id int32, added bool) {
 		if e == 0 {
 			break
 		}
-		id := e - 1
-		if t.hashes[id] == h && bytes.Equal(t.get(id), b) {
-			return id, false
+		if uint32(e>>32) == h {
+			id := int32(uint32(e)) - 1
+			if bytes.Equal(t.get(id), b) {
+				return id, false
+			}
 		}
 	}
-	id = int32(len(t.hashes))
+	id = int32(t.n)
+	t.n++
 	t.arena = append(t.arena, b...)
 	t.offs = append(t.offs, uint32(len(t.arena)))
-	t.hashes = append(t.hashes, h)
-	t.table[i] = id + 1
-	if uint32(len(t.hashes))*2 > t.mask {
+	t.table[i] = uint64(h)<<32 | uint64(id+1)
+	// Grow at 3/4 load: with the hash in the slot, linear probing stays
+	// short and the table costs 8 bytes × 4/3 per string at most.
+	if uint64(t.n)*4 > uint64(t.mask)*3 {
 		t.grow()
 	}
 	return id, true
 }
 
 func (t *interner) grow() {
-	size := len(t.table) * 2
-	t.table = make([]int32, size)
+	old := t.table
+	size := len(old) * 2
+	t.table = make([]uint64, size)
 	t.mask = uint32(size - 1)
-	for id, h := range t.hashes {
-		i := h & t.mask
+	for _, e := range old {
+		if e == 0 {
+			continue
+		}
+		i := uint32(e>>32) & t.mask
 		for t.table[i] != 0 {
 			i = (i + 1) & t.mask
 		}
-		t.table[i] = int32(id) + 1
+		t.table[i] = e
 	}
 }
 

@@ -61,14 +61,76 @@ type lineBatch struct {
 // lineWorker is a decoding worker's private state.
 type lineWorker struct {
 	items     *localCache
-	lastMd    []byte
-	lastVisit int32
+	visits    visitFinder
 	dictID    uint64
 	dictItems []int32
+	// Parsed values per dictionary entry of cnt and pric (Parquet
+	// dictionary pages): each distinct value is parsed once.
+	cnt, pric dictDecimals
+	// The date part of the previous fee_ocur_time and its day.
+	lastDate [10]byte
+	lastDay  int64
+	haveDate bool
+}
+
+type dictDecimals struct {
+	id   uint64
+	vals []int64
+	ok   []uint8 // 0 unknown, 1 valid, 2 invalid
+}
+
+func (d *dictDecimals) get(c *column, i int) (int64, bool) {
+	if c.idx == nil {
+		return parseDecimal(c.at(i))
+	}
+	if c.dictID != d.id {
+		d.id = c.dictID
+		n := len(c.starts)
+		d.vals = append(d.vals[:0], make([]int64, n)...)
+		d.ok = append(d.ok[:0], make([]uint8, n)...)
+	}
+	j := c.idx[i]
+	if j < 0 {
+		return 0, false
+	}
+	switch d.ok[j] {
+	case 1:
+		return d.vals[j], true
+	case 2:
+		return 0, false
+	}
+	v, ok := parseDecimal(c.at(i))
+	d.vals[j] = v
+	d.ok[j] = 2
+	if ok {
+		d.ok[j] = 1
+	}
+	return v, ok
+}
+
+// parseTime parses fee_ocur_time, reusing the day of the previous line when
+// the date part is the same (lines of a visit share a few dates).
+func (lw *lineWorker) parseTime(b []byte) (int64, bool) {
+	if lw.haveDate && len(b) == 19 && string(b[:10]) == string(lw.lastDate[:]) && b[10] == ' ' && b[13] == ':' && b[16] == ':' {
+		h, ok1 := two(b[11], b[12])
+		m, ok2 := two(b[14], b[15])
+		s, ok3 := two(b[17], b[18])
+		if ok1 && ok2 && ok3 && h <= 23 && m <= 59 && s <= 59 {
+			return lw.lastDay + int64(h*3600+m*60+s), true
+		}
+		return 0, false
+	}
+	t, ok := parseDateTime(b)
+	if ok {
+		copy(lw.lastDate[:], b[:10])
+		lw.haveDate = true
+		lw.lastDay = int64(dayOf(t)) * secondsPerDay
+	}
+	return t, ok
 }
 
 func (e *engine) newLineWorker() *lineWorker {
-	return &lineWorker{items: newLocalCache(e.c.items), lastVisit: -1}
+	return &lineWorker{items: newLocalCache(e.c.items), visits: visitFinder{m: e.m, last: -1}}
 }
 
 // convertLines parses, validates and scopes a batch of fee lines and runs
@@ -76,8 +138,8 @@ func (e *engine) newLineWorker() *lineWorker {
 func (e *engine) convertLines(w int, b *batch) *lineBatch {
 	lw := e.lineWorkers[w]
 	m, c := e.m, e.c
-	out := &lineBatch{rows: b.n, syntax: b.rejects, lines: make([]lineRec, 0, b.n)}
-	out.arena = make([]byte, 0, b.n*24)
+	out := e.getBatch()
+	out.rows, out.syntax = b.n, b.rejects
 	cols := b.cols
 	file := e.feeFile
 	itemCol := &cols[fItem]
@@ -91,12 +153,7 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 	for i := 0; i < b.n; i++ {
 		md := cols[fMdtrt].at(i)
 		code := cols[fInst].at(i)
-		vi := lw.lastVisit
-		if !bytes.Equal(md, lw.lastMd) || lw.lastMd == nil {
-			vi = m.mdtrt.lookup(md)
-			lw.lastMd = append(lw.lastMd[:0], md...)
-			lw.lastVisit = vi
-		}
+		vi := lw.visits.find(md)
 		var v *visit
 		if vi >= 0 {
 			v = &m.visits[vi]
@@ -126,10 +183,10 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 			continue
 		}
 		sn, setl, item := cols[fSN].at(i), cols[fSetl].at(i), cols[fItem].at(i)
-		cnt, okC := parseDecimal(cols[fCnt].at(i))
-		pric, okP := parseDecimal(cols[fPric].at(i))
+		cnt, okC := lw.cnt.get(&cols[fCnt], i)
+		pric, okP := lw.pric.get(&cols[fPric], i)
 		amt, okA := parseDecimal(cols[fAmt].at(i))
-		t, okT := parseDateTime(cols[fTime].at(i))
+		t, okT := lw.parseTime(cols[fTime].at(i))
 		var reason string
 		switch {
 		case len(sn) == 0:
@@ -276,4 +333,20 @@ func ageRange(r *crule) string {
 func (e *engine) deathDay(psn int32) (int32, bool) {
 	d, ok := e.m.deathDay[psn]
 	return d, ok
+}
+
+func (e *engine) getBatch() *lineBatch {
+	if x := e.batchPool.Get(); x != nil {
+		return x.(*lineBatch)
+	}
+	return &lineBatch{}
+}
+
+// releaseBatch recycles a consumed batch; its findings slice now belongs to
+// the writer and is not reused.
+func (e *engine) releaseBatch(lb *lineBatch) {
+	lb.lines = lb.lines[:0]
+	lb.arena = lb.arena[:0]
+	lb.rejects, lb.syntax, lb.findings = nil, nil, nil
+	e.batchPool.Put(lb)
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"sort"
 )
 
 // The in-memory model of the reference tables. Visits of the whole input
@@ -178,8 +177,10 @@ type visitRow struct {
 // loadVisits reads the visits table: rows are parsed by workers, then
 // validated and interned in order (duplicates are decided by input order).
 func (m *model) loadVisits(ctx context.Context, src source, workers int) error {
-	m.mdtrt = newInterner(1 << 16)
-	m.psn = newInterner(1 << 16)
+	n := int(min(src.rows(), 1<<28))
+	m.mdtrt = newInterner(n)
+	m.psn = newInterner(n / 4)
+	m.visits = make([]visit, 0, n)
 	file := src.file()
 	type out struct {
 		rows    []visitRow
@@ -250,7 +251,7 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int) error {
 				}
 			}
 			if r.reason == "" {
-				if m.mdtrt.lookup(r.mdtrt) >= 0 {
+				if _, added := m.mdtrt.intern(r.mdtrt); !added {
 					r.reason = "duplicate mdtrt_id"
 				}
 			}
@@ -263,7 +264,6 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int) error {
 				}
 				continue
 			}
-			m.mdtrt.intern(r.mdtrt)
 			pid, _ := m.psn.intern(r.psn)
 			v := visit{begin: r.begin, end: r.end, inst: inst, psn: pid, age: r.age, gend: r.gend, inpatient: r.inpatient}
 			d := dayOf(r.end)
@@ -332,7 +332,11 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 		raw   string
 	}
 	file := src.file()
-	err := scan(ctx, src, workers, func(_ int, b *batch) loaded[row] {
+	finders := make([]visitFinder, workers)
+	for i := range finders {
+		finders[i].m = m
+	}
+	err := scan(ctx, src, workers, func(w int, b *batch) loaded[row] {
 		rows := make([]row, b.n)
 		for i := 0; i < b.n; i++ {
 			md, code := b.cols[0].at(i), b.cols[1].at(i)
@@ -348,7 +352,7 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 				r.line, r.raw = b.lineOf(i), b.raw(i)
 				continue
 			}
-			if v := m.mdtrt.lookup(md); v >= 0 && m.visits[v].inScope {
+			if v := finders[w].find(md); v >= 0 && m.visits[v].inScope {
 				r.visit = v
 				r.code = bytes.Clone(code)
 				f := b.cols[2].at(i)
@@ -376,34 +380,58 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 	if err != nil {
 		return err
 	}
-	sort.SliceStable(pairs, func(i, j int) bool { return pairs[i].visit < pairs[j].visit })
+	// Counting sort by visit (stable, linear).
 	m.diagStart = make([]int32, len(m.visits)+1)
-	m.diagCodes = make([]int32, len(pairs))
-	m.principalCat = make([]int32, len(m.visits))
-	for i := range m.principalCat {
-		m.principalCat[i] = -1
-	}
-	principal := make(map[int32][]byte)
-	for i, p := range pairs {
+	for _, p := range pairs {
 		m.diagStart[p.visit+1]++
-		m.diagCodes[i] = p.code
-		if p.main {
-			c := m.diag.get(p.code)
-			if cur, ok := principal[p.visit]; !ok || bytes.Compare(c, cur) < 0 {
-				principal[p.visit] = c
-			}
-		}
 	}
 	for i := 1; i < len(m.diagStart); i++ {
 		m.diagStart[i] += m.diagStart[i-1]
 	}
-	for v, c := range principal {
+	sorted := make([]pair, len(pairs))
+	fill := append([]int32(nil), m.diagStart[:len(m.visits)]...)
+	for _, p := range pairs {
+		sorted[fill[p.visit]] = p
+		fill[p.visit]++
+	}
+	pairs, sorted, fill = sorted, nil, nil
+	m.diagStart = make([]int32, len(m.visits)+1)
+	m.diagCodes = make([]int32, len(pairs))
+	// Principal diagnosis = smallest code among rows flagged principal;
+	// kept as a diag id per visit (no per-visit allocation).
+	principal := make([]int32, len(m.visits))
+	for i := range principal {
+		principal[i] = -1
+	}
+	for i, p := range pairs {
+		m.diagStart[p.visit+1]++
+		m.diagCodes[i] = p.code
+		if p.main {
+			cur := principal[p.visit]
+			if cur < 0 || bytes.Compare(m.diag.get(p.code), m.diag.get(cur)) < 0 {
+				principal[p.visit] = p.code
+			}
+		}
+	}
+	pairs = nil
+	for i := 1; i < len(m.diagStart); i++ {
+		m.diagStart[i] += m.diagStart[i-1]
+	}
+	// Category per diag id, then per visit.
+	catOf := make([]int32, m.diag.len())
+	for id := range catOf {
+		c := m.diag.get(int32(id))
 		if len(c) > 3 {
 			c = c[:3]
 		}
-		id, _ := m.diagCat.intern(c)
-		m.principalCat[v] = id
+		catOf[id], _ = m.diagCat.intern(c)
 	}
+	for v, d := range principal {
+		if d >= 0 {
+			principal[v] = catOf[d]
+		}
+	}
+	m.principalCat = principal
 	return nil
 }
 
@@ -459,6 +487,31 @@ func (m *model) loadPersons(ctx context.Context, src source, workers int) error 
 		}
 		return nil
 	})
+}
+
+// visitFinder resolves mdtrt_id to a visit index. Tables exported visit by
+// visit list a visit's rows together and visits in the visits table's
+// order, so the next visit is tried before the hash table.
+type visitFinder struct {
+	m    *model
+	last int32
+	md   []byte
+}
+
+func (f *visitFinder) find(md []byte) int32 {
+	if f.md != nil && bytes.Equal(md, f.md) {
+		return f.last
+	}
+	m := f.m
+	v := int32(-1)
+	if next := f.last + 1; f.md != nil && f.last >= 0 && int(next) < len(m.visits) && bytes.Equal(m.mdtrt.get(next), md) {
+		v = next
+	} else {
+		v = m.mdtrt.lookup(md)
+	}
+	f.md = append(f.md[:0], md...)
+	f.last = v
+	return v
 }
 
 var errNotClustered = errors.New("fee lines are not clustered by institution")

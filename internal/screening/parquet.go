@@ -99,6 +99,7 @@ func openParquet(path string, required, presence []string) (source, error) {
 }
 
 func (s *parquetSource) file() string { return s.path }
+func (s *parquetSource) rows() int64  { return s.pf.NumRows() }
 func (s *parquetSource) close() error { return s.f.Close() }
 
 func (s *parquetSource) tasks(ctx context.Context, ch chan<- task) error {

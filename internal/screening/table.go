@@ -112,6 +112,9 @@ type task interface {
 type source interface {
 	// file is the path shown in messages.
 	file() string
+	// rows estimates the number of data rows (exact for Parquet, from the
+	// file size for CSV), for sizing.
+	rows() int64
 	// tasks produces the table's tasks in order into ch and closes it.
 	tasks(ctx context.Context, ch chan<- task) error
 	close() error
