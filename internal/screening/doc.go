@@ -1,0 +1,77 @@
+// Package screening is the claims screening engine (疑点筛查): it reads a
+// city's claims extract (CSV in UTF-8 or GB18030, or Parquet), applies every
+// rule instance of the loaded RuleSets in one pass over the fee lines, and
+// writes findings (Parquet and CSV), a per-institution summary (the
+// sampling frame's source), run statistics and a quarantine file of rejected
+// rows. The rule model is in package rules; the exact meaning of every
+// template is docs/rules.md, and the file contracts are
+// docs/data-format.md. It imports nothing from Kubernetes.
+//
+// # Entry points
+//
+//	Run(ctx, Options) (*Result, error)      one shard, files and/or in-memory result
+//	ReadSummary / MergeSummaries            shard summary.json files → one frame
+//	ReadStats / MergeStats                  shard stats.json files → totals
+//	ReadFindingsCSV / ReadFindingsParquet   findings back, for tests and tools
+//	RiskScore                               the documented risk formula
+//
+// # How a run works
+//
+//  1. The reference tables are loaded: institutions (all), visits (all of
+//     the input: ~70 bytes each, ids interned in one arena), diagnoses of
+//     in-scope visits and death dates of persons who have visits — the last
+//     two only if some rule needs them.
+//  2. The rules are compiled: params to fixed point, item codes to ids, and
+//     an item index (item id → the rules that name it), so a line meets only
+//     the rules that can apply to it.
+//  3. One pass over fee_lines. Decoding workers (one per CPU) read CSV
+//     chunks or Parquet row ranges in parallel, parse and validate the lines
+//     (decimals to int64 units of 10^-4 yuan, times to seconds, codes to
+//     ids; no per-line allocation) and apply the line-local templates
+//     (gender, age, setting, level, indication, price, after discharge or
+//     death) right there. An in-order stage then routes each line: counts,
+//     visit amounts, and — only for lines some grouped template can use —
+//     retention in the current institution's state.
+//  4. When the institution changes in the stream, its state is handed to a
+//     finalizer pool that evaluates the grouped templates (units per
+//     day/stay/course, per-day items, add-ons, inclusive pairs, packages,
+//     duplicates, repeat exams, bed-only days) and the visit-level ones
+//     (overlapping stays, readmission). Findings reach the writer in input
+//     order, so the output is deterministic.
+//
+// # Input order, memory and spill
+//
+// The pass is fastest, and its memory is bounded by the largest institution,
+// when fee_lines is clustered by institution: all lines of an institution
+// together (sorting by fixmedins_code, then mdtrt_id, then fee_ocur_time
+// does it; the synthetic generator writes that order). Lines of one visit
+// together, in the visits table's order, also let the engine resolve visits
+// without hashing. If a line arrives for an institution whose run has
+// already ended, the input is not clustered: the pass restarts in spill
+// mode, where the lines grouped templates need go to 64 temporary partition
+// files by institution and are evaluated partition by partition afterwards
+// (the line-local templates are unaffected). The result is identical; the
+// cost is one extra write and read of the retained lines. Options.Spill
+// forces this mode.
+//
+// Memory of a shard is then: ≈ 70 bytes per visit of the input (visit
+// records and interned ids; every shard needs all visits to check fee lines
+// and find overlapping stays elsewhere), ≈ 12 bytes per diagnosis of the
+// shard, the retained lines of the institutions being finalized (≈ 100
+// bytes per line a grouped rule can use), and the decoding buffers. With
+// --memory-limit (default 768 MiB) the Go heap is kept below the budget; for
+// inputs with more than ~8 million visits per shard, use more shards.
+//
+// # Sharding
+//
+// Shard i of n screens the institutions with fnv1a32(fixmedins_code) mod n
+// = i (hash/fnv New32a over the code's bytes). Every shard reads every file;
+// in a Parquet input row groups of other shards are decoded but their lines
+// skipped before parsing. The union of the shards' findings, summaries and
+// quarantine files equals the unsharded run's (tested).
+//
+// # Risk score
+//
+// See RiskScore: 0.6 × min(1, amount at risk / screened amount) + 0.4 ×
+// (categories hit / 7), in integer millionths.
+package screening
