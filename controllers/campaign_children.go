@@ -108,7 +108,9 @@ func (r *CampaignReconciler) createScreeningJobs(ctx context.Context, camp *flyc
 }
 
 // createRecheckSamples draws one sample per city in the city's namespace,
-// from the city's latest screening before the phase, else its roster.
+// from the city's latest screening before the phase, else its roster. The
+// seed scope is "<phase>/<city code>", so a later recheck (巩固复查) of the
+// same frame draws anew while a re-created sample draws the same.
 //
 // Each city draws on its own, so the province-wide minimum (Jiangsu: ≥26)
 // cannot be topped up across cities; it is split evenly instead, each city
@@ -123,7 +125,7 @@ func (r *CampaignReconciler) createRecheckSamples(ctx context.Context, camp *fly
 	for _, city := range camp.Spec.Cities {
 		is := NewPhaseSample(PhaseSample{Campaign: camp, Phase: ph.Name, Sampling: perCity,
 			Name: ChildName(camp.Name, ph.Name, city.Name), Namespace: city.Namespace, City: city.Name,
-			Scope: city.Code, Frames: []flycheckv1.FrameSource{cityFrameSource(camp, ph, city)}})
+			Scope: ph.Name + "/" + city.Code, Frames: []flycheckv1.FrameSource{cityFrameSource(camp, ph, city)}})
 		n, err := r.createChild(ctx, camp, is, ReasonInspectionSampleCreated,
 			fmt.Sprintf("Created recheck InspectionSample %s/%s for %s", is.Namespace, is.Name, city.Name))
 		notes = append(notes, n...)
@@ -143,7 +145,7 @@ func (r *CampaignReconciler) createFlyCheckSample(ctx context.Context, camp *fly
 		frames = append(frames, flycheckv1.FrameSource{ConfigMap: flyCheckFrameCopyName(camp, ph, city)})
 	}
 	is := NewPhaseSample(PhaseSample{Campaign: camp, Phase: ph.Name, Sampling: *ph.Sampling,
-		Name: camp.Name + "-" + ph.Name, Namespace: camp.Spec.ProvinceNamespace, Scope: ScopeProvince, Frames: frames})
+		Name: camp.Name + "-" + ph.Name, Namespace: camp.Spec.ProvinceNamespace, Scope: ph.Name + "/" + ScopeProvince, Frames: frames})
 	return r.createChild(ctx, camp, is, ReasonInspectionSampleCreated,
 		fmt.Sprintf("Created fly-check InspectionSample %s/%s over %d cities", is.Namespace, is.Name, len(frames)))
 }

@@ -196,6 +196,12 @@ func TestJiangsuPolicyCampaign(t *testing.T) {
 			t.Errorf("city %s: %d selected (need ≥%d), %d tertiary (need ≥2)", city.Code, c.Selected, want, c.Tertiary)
 		}
 		total += int(c.Selected)
+		// The province minimum is split across the independent city draws,
+		// and the seed scope names the phase, so another recheck phase of
+		// the same campaign would draw anew.
+		if is.Spec.Policy.MinTotal != 2 || is.Spec.Scope != "spotcheck/"+city.Code {
+			t.Errorf("city %s: minTotal %d, scope %q", city.Code, is.Spec.Policy.MinTotal, is.Spec.Scope)
+		}
 		for _, s := range is.Status.Selected {
 			if s.CityCode != city.Code {
 				t.Errorf("city %s's recheck drew %s from %s", city.Code, s.Code, s.CityCode)
