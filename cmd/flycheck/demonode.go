@@ -34,6 +34,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 
@@ -56,6 +57,10 @@ type nodePlayer struct {
 	workdir string
 	// kubeconfig is the pods' KUBECONFIG (there is no in-cluster config).
 	kubeconfig string
+	// impersonate makes each pod act as its ServiceAccount (the kubeconfig
+	// must be allowed to impersonate), so it has the rights a pod in a
+	// cluster would have, and no more.
+	impersonate bool
 	// slots bounds the processes running at once, over all Jobs (the
 	// "node" has as many slots as cores).
 	slots chan struct{}
@@ -529,6 +534,12 @@ func (p *nodePlayer) execContainer(ctx context.Context, job *batchv1.Job, idx in
 	for i, a := range argv {
 		argv[i] = rewriteMountPath(expandKubeVars(a, lookup), mounts)
 	}
+	kubeconfig := p.kubeconfig
+	if p.impersonate {
+		if kubeconfig, err = p.serviceAccountKubeconfig(job.Namespace, spec.ServiceAccountName, podDir); err != nil {
+			return 0, "", err
+		}
+	}
 
 	logPath := filepath.Join(p.workdir, "logs", job.Namespace, podName+".log")
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
@@ -544,7 +555,7 @@ func (p *nodePlayer) execContainer(ctx context.Context, job *batchv1.Job, idx in
 	cmd.Dir = podDir
 	cmd.Stdout = logFile
 	cmd.Stderr = io.MultiWriter(logFile, tail)
-	cmd.Env = p.processEnv(env, mounts, podDir)
+	cmd.Env = p.processEnv(env, mounts, podDir, kubeconfig)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 5 * time.Second
 	fmt.Fprintf(logFile, "# %s %s\n", p.exe, strings.Join(argv, " "))
@@ -738,7 +749,7 @@ func podField(fieldPath string, job *batchv1.Job, tmpl *corev1.PodTemplateSpec, 
 // (PATH, HOME, ...) without anything that would point it at another
 // cluster, then the container's variables, KUBECONFIG standing in for the
 // in-cluster config, and TMPDIR on the container's /tmp volume.
-func (p *nodePlayer) processEnv(env []corev1.EnvVar, mounts []mountPoint, podDir string) []string {
+func (p *nodePlayer) processEnv(env []corev1.EnvVar, mounts []mountPoint, podDir, kubeconfig string) []string {
 	drop := map[string]bool{"KUBECONFIG": true, "KUBERNETES_SERVICE_HOST": true, "KUBERNETES_SERVICE_PORT": true, "TMPDIR": true}
 	for _, e := range env {
 		drop[e.Name] = true
@@ -759,7 +770,25 @@ func (p *nodePlayer) processEnv(env []corev1.EnvVar, mounts []mountPoint, podDir
 		tmp = filepath.Join(podDir, "tmp")
 		_ = os.MkdirAll(tmp, 0o755)
 	}
-	return append(out, "KUBECONFIG="+p.kubeconfig, "TMPDIR="+tmp)
+	return append(out, "KUBECONFIG="+kubeconfig, "TMPDIR="+tmp)
+}
+
+// serviceAccountKubeconfig writes a kubeconfig that acts as the pod's
+// ServiceAccount, standing in for its mounted token.
+func (p *nodePlayer) serviceAccountKubeconfig(namespace, serviceAccount, podDir string) (string, error) {
+	kc, err := clientcmd.LoadFromFile(p.kubeconfig)
+	if err != nil {
+		return "", err
+	}
+	if serviceAccount == "" {
+		serviceAccount = "default"
+	}
+	for _, ai := range kc.AuthInfos {
+		ai.Impersonate = "system:serviceaccount:" + namespace + ":" + serviceAccount
+		ai.ImpersonateGroups = []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"}
+	}
+	path := filepath.Join(podDir, "kubeconfig")
+	return path, clientcmd.WriteToFile(*kc, path)
 }
 
 // expandKubeVars expands $(VAR) the way Kubernetes expands container

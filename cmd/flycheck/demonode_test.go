@@ -184,7 +184,7 @@ func conditionTrue(st batchv1.JobStatus, typ batchv1.JobConditionType) *batchv1.
 
 // startNodePlayer plays the cluster's screening Jobs with this test binary
 // as flycheck, until the test ends.
-func startNodePlayer(t *testing.T, workdir, kubeconfig string) (*nodePlayer, *strings.Builder) {
+func startNodePlayer(t *testing.T, workdir string, impersonate bool) (*nodePlayer, *strings.Builder) {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -197,8 +197,9 @@ func startNodePlayer(t *testing.T, workdir, kubeconfig string) (*nodePlayer, *st
 		defer mu.Unlock()
 		fmt.Fprintf(&out, format+"\n", args...)
 	}
-	p := newNodePlayer(kubernetes.NewForConfigOrDie(testCfg), exe, workdir, kubeconfig, 2, say)
+	p := newNodePlayer(kubernetes.NewForConfigOrDie(testCfg), exe, workdir, testKubeconfig, 2, say)
 	p.env = []string{runAsFlycheck}
+	p.impersonate = impersonate
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.run(ctx) }()
@@ -271,7 +272,8 @@ func TestNodePlayerRunsAScreeningJob(t *testing.T) {
 	t.Cleanup(func() { stopMgr(); <-mgrDone })
 
 	jobs := watchJobs(t, mgrCtx, ns)
-	player, said := startNodePlayer(t, workdir, screenerIdentityKubeconfig(t, ns))
+	// The shards act as the screener ServiceAccount the controller creates.
+	player, said := startNodePlayer(t, workdir, true)
 
 	const shards = 3
 	sj := &flycheckv1.ScreeningJob{
@@ -291,6 +293,9 @@ func TestNodePlayerRunsAScreeningJob(t *testing.T) {
 	waitFor(t, 90*time.Second, func() error {
 		if err := testClient.Get(ctx, client.ObjectKeyFromObject(sj), sj); err != nil {
 			return err
+		}
+		if sj.Status.State == flycheckv1.ScreeningFailed {
+			t.Fatalf("ScreeningJob failed: %+v", sj.Status.FailedShards)
 		}
 		if sj.Status.State != flycheckv1.ScreeningSucceeded {
 			return fmt.Errorf("ScreeningJob is %q (%d/%d shards, %d failed)", sj.Status.State,
@@ -466,7 +471,7 @@ func TestNodePlayerFailedIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	jobs := watchJobs(t, ctx, ns)
-	_, said := startNodePlayer(t, workdir, testKubeconfig)
+	_, said := startNodePlayer(t, workdir, false)
 
 	waitFor(t, 60*time.Second, func() error {
 		if err := testClient.Get(ctx, client.ObjectKeyFromObject(job), job); err != nil {
