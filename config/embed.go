@@ -8,3 +8,9 @@ import "embed"
 //
 //go:embed crd/bases/*.yaml
 var CRDs embed.FS
+
+// Rules holds rules/*.yaml: the default RuleSet catalogue, one RuleSet per
+// rule type (and the kustomization listing them).
+//
+//go:embed rules/*.yaml
+var Rules embed.FS
