@@ -77,13 +77,18 @@ func TestCleanBackgroundHasNoFindings(t *testing.T) {
 }
 
 func TestInjectedViolationsAreFound(t *testing.T) {
-	rs := loadRules(t, defaultRuleFiles(t)...)
+	def := loadRules(t, defaultRuleFiles(t)...)
+	bench := loadRules(t, "../../config/rules/bench/bench-200.yaml")
 	for _, tc := range []struct {
 		seed     uint64
 		format   Format
 		encoding string
-	}{{21, CSV, "UTF-8"}, {22, CSV, "GB18030"}, {23, Parquet, ""}} {
-		t.Run(fmt.Sprintf("seed%d-%s%s", tc.seed, tc.format, tc.encoding), func(t *testing.T) {
+		rules    []rules.Rule
+		name     string
+	}{{21, CSV, "UTF-8", def, "default"}, {22, CSV, "GB18030", def, "default"}, {23, Parquet, "", def, "default"},
+		{24, Parquet, "", bench, "bench-200"}, {25, CSV, "UTF-8", bench, "bench-200"}} {
+		rs := tc.rules
+		t.Run(fmt.Sprintf("seed%d-%s%s-%s", tc.seed, tc.format, tc.encoding, tc.name), func(t *testing.T) {
 			dir := t.TempDir()
 			opt := smallOptions(tc.seed, rs, 0.03)
 			opt.Format, opt.Encoding = tc.format, tc.encoding

@@ -425,6 +425,17 @@ func (inj *injector) build(k int, cr *crule, cp *cityPlan) (*scenario, error) {
 	if v.inpatient && v.los() >= 2 {
 		day = v.beginDay + 1
 	}
+	// An add-on item (under another rule) goes on a day its primary item is
+	// billed, if the visit has one; ensurePrimaries adds one otherwise.
+	addOn := x != nil && inj.isAddOn(x.Code, cr)
+	if addOn {
+		if d, ok := inj.primaryDay(v, x.Code, cr); ok {
+			day = d
+		}
+	}
+	// An item under a RepeatExamination rule is billed on one line, so that
+	// a quantity violation does not also look like a repeated exam.
+	repeated := x != nil && inj.hasTemplate(x.Code, rules.RepeatExamination, cr)
 
 	// Part 2: the violating lines.
 	switch cr.Template {
@@ -452,10 +463,15 @@ func (inj *injector) build(k int, cr *crule, cp *cityPlan) (*scenario, error) {
 		switch cr.Params.Per {
 		case rules.Day, rules.Stay:
 			d2 := day
-			if cr.Params.Per == rules.Stay && v.inpatient && v.endDay-1 > day {
+			if cr.Params.Per == rules.Stay && v.inpatient && v.endDay-1 > day && !addOn && !repeated {
 				d2 = v.endDay - 1
 			}
 			s1 := v.midSec(r, day)
+			if repeated {
+				l := v.addFixed(x, day, s1, whole+100, price, 1, v.mark(cr, k, false))
+				l.amount6, l.override = excess*price, true
+				break
+			}
 			if whole > 0 {
 				v.addFixed(x, day, s1, whole, price, 1, 0)
 			}
@@ -623,6 +639,7 @@ func (inj *injector) build(k int, cr *crule, cp *cityPlan) (*scenario, error) {
 		return nil, skipf("template %s has no injector", cr.Template)
 	}
 	for _, sv := range sc.visits {
+		inj.ensurePrimaries(sv, r, cr)
 		inj.pol.sanitize(sv, cr, r)
 		sv.sortLines()
 	}
@@ -689,6 +706,68 @@ func (inj *injector) addWithPrimary(v *visitBuf, r randSource, it *Item, day int
 	}
 	v.addFixed(it, day, v.midSec(r, day), inj.unitCnt(it, target), inj.safePrice(it, target), 1, 0)
 	return &v.lines[len(v.lines)-1]
+}
+
+// isAddOn reports whether code is the add-on item of an AddOnWithoutPrimary
+// rule other than target.
+func (inj *injector) isAddOn(code string, target *crule) bool {
+	return inj.hasTemplate(code, rules.AddOnWithoutPrimary, target)
+}
+
+func (inj *injector) hasTemplate(code string, t rules.Template, target *crule) bool {
+	for _, o := range inj.pol.byItem[code] {
+		if o != target && o.Template == t {
+			return true
+		}
+	}
+	return false
+}
+
+// primaryDay returns a day on which the visit bills a primary item of every
+// add-on rule (other than target) of code.
+func (inj *injector) primaryDay(v *visitBuf, code string, target *crule) (int, bool) {
+	var days map[int]bool
+	for _, o := range inj.pol.byItem[code] {
+		if o == target || o.Template != rules.AddOnWithoutPrimary {
+			continue
+		}
+		d := v.daysWith(o.primaries)
+		if days == nil {
+			days = d
+		} else {
+			for k := range days {
+				if !d[k] {
+					delete(days, k)
+				}
+			}
+		}
+	}
+	best := -1
+	for d := range days {
+		if best < 0 || d < best {
+			best = d
+		}
+	}
+	return best, best >= 0
+}
+
+// ensurePrimaries adds a primary item on the day of every fixed add-on line
+// that lacks one (except for the AddOnWithoutPrimary rule being violated).
+func (inj *injector) ensurePrimaries(v *visitBuf, r randSource, target *crule) {
+	n := len(v.lines)
+	for i := 0; i < n; i++ {
+		l := v.lines[i]
+		if !l.fixed {
+			continue
+		}
+		for _, o := range inj.pol.byItem[l.item.Code] {
+			if o == target || o.Template != rules.AddOnWithoutPrimary || v.daysWith(o.primaries)[l.day] {
+				continue
+			}
+			p := lookupItem(o.Params.PrimaryItems[0])
+			v.addFixed(p, l.day, l.sec, inj.unitCnt(p, target), inj.safePrice(p, target), 1, 0)
+		}
+	}
 }
 
 // gatedItems are the items of RepeatExamination and per-Course MaxUnits
