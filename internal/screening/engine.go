@@ -99,12 +99,18 @@ type engine struct {
 	linesRead atomic.Int64
 	findings  atomic.Int64
 	start     time.Time
+	phases    map[string]float64 // seconds per phase, for stats.json
 	phase     atomic.Value
 }
 
 // Run screens one shard of the input with the given rules.
 func Run(ctx context.Context, opts Options) (*Result, error) {
-	e := &engine{opts: opts, start: time.Now()}
+	e := &engine{opts: opts, start: time.Now(), phases: map[string]float64{}}
+	lap := time.Now()
+	timePhase := func(name string) {
+		e.phases[name] += time.Since(lap).Seconds()
+		lap = time.Now()
+	}
 	e.phase.Store("reference tables")
 	cfg, err := resolve(opts)
 	if err != nil {
@@ -195,6 +201,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := m.loadVisits(ctx, srcVisits, cfg.workers); err != nil {
 		return nil, err
 	}
+	timePhase("visits")
 	if srcDiag != nil {
 		defer srcDiag.close()
 		if err := m.loadDiagnoses(ctx, srcDiag, cfg.workers); err != nil {
@@ -207,6 +214,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	timePhase("diagnosesPersons")
 	e.c = compileRules(rs, m)
 	e.gidx = make([]int, len(e.c.rules))
 	e.bidx = make([]int, len(e.c.rules))
@@ -222,6 +230,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 	// The fee-line pass: streamed institution by institution; if the input
 	// turns out not to be clustered by institution, rerun in spill mode.
+	timePhase("compile")
 	mode := "clustered"
 	qOff, qCounts := q.mark()
 	fw, err := e.feePass(ctx, outDir, opts.Spill)
@@ -237,6 +246,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	timePhase("feeLines")
 	e.phase.Store("done")
 	res := e.result(fw, mode, outDir)
 	if outDir != "" {
@@ -554,6 +564,7 @@ func (e *engine) result(fw *findingsWriter, mode, outDir string) *Result {
 		st.FindingsByCat[string(r.cat)] += fw.byRule[r.slot]
 	}
 	st.Findings = fw.total
+	st.PhaseSeconds = e.phases
 	st.AmountAtRisk = formatFen(fw.atRisk)
 	st.Seconds = time.Since(e.start).Seconds()
 	if st.Seconds > 0 {

@@ -68,7 +68,12 @@ func (t *interner) lookup(b []byte) int32 {
 
 // intern returns the id of b, adding it if needed.
 func (t *interner) intern(b []byte) (id int32, added bool) {
-	h := hashBytes(b)
+	return t.internHashed(b, hashBytes(b))
+}
+
+// internHashed is intern with h = hashBytes(b) computed by the caller (a
+// parallel worker), so that the sequential caller only probes.
+func (t *interner) internHashed(b []byte, h uint32) (id int32, added bool) {
 	i := h & t.mask
 	for ; ; i = (i + 1) & t.mask {
 		e := t.table[i]

@@ -331,8 +331,8 @@ func ageRange(r *crule) string {
 }
 
 func (e *engine) deathDay(psn int32) (int32, bool) {
-	d, ok := e.m.deathDay[psn]
-	return d, ok
+	d := e.m.deathDay[psn]
+	return d, d != noDeath
 }
 
 func (e *engine) getBatch() *lineBatch {

@@ -2,6 +2,7 @@ package screening
 
 import (
 	"bytes"
+	"math"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,7 @@ type visit struct {
 	inpatient  bool
 	inScope    bool // institution in scope and inside the window
 	inWindow   bool
+	dup        bool // repeats an earlier visit's mdtrt_id: rejected, ignored
 }
 
 type model struct {
@@ -37,8 +39,8 @@ type model struct {
 	instBy map[string]int32
 
 	visits []visit
-	mdtrt  *interner // mdtrt_id → visit index
-	psn    *interner // psn_no → person id (persons who have visits)
+	mdtrt  *idIndex  // mdtrt_id → visit index
+	psn    *keyIndex // psn_no → person id (persons who have visits)
 
 	// per-institution in-scope visits (CSR), built after loading visits
 	instVisitStart []int32
@@ -53,7 +55,7 @@ type model struct {
 	diagCat      *interner
 
 	hasPersons bool
-	deathDay   map[int32]int32 // person id → death day
+	deathDay   []int32 // person id → death day; noDeath if none
 
 	q        *quarantine
 	rowsRead map[string]int64
@@ -165,6 +167,7 @@ func (m *model) syntaxRejects(table string, rs []reject) {
 
 type visitRow struct {
 	mdtrt, psn, code []byte
+	hMdtrt, hPsn     uint32
 	begin, end       int64
 	age              int16
 	gend             byte
@@ -178,10 +181,13 @@ type visitRow struct {
 // validated and interned in order (duplicates are decided by input order).
 func (m *model) loadVisits(ctx context.Context, src source, workers int) error {
 	n := int(min(src.rows(), 1<<28))
-	m.mdtrt = newInterner(n)
-	m.psn = newInterner(n / 4)
+	m.mdtrt = newIDIndex(n)
+	psnArena := newStrArena(n)
+	psnHashes := make([]uint32, 0, n)
+	lines := make([]int64, 0, n)
 	m.visits = make([]visit, 0, n)
 	file := src.file()
+	lastInst := int32(-1)
 	type out struct {
 		rows    []visitRow
 		arena   []byte
@@ -202,6 +208,7 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int) error {
 		for i := 0; i < b.n; i++ {
 			r := &o.rows[i]
 			r.mdtrt, r.psn, r.code = keep(b.cols[0].at(i)), keep(b.cols[1].at(i)), keep(b.cols[2].at(i))
+			r.hMdtrt, r.hPsn = hashBytes(r.mdtrt), hashBytes(r.psn)
 			r.line = b.lineOf(i)
 			med := b.cols[3].at(i)
 			var ok1, ok2 bool
@@ -244,15 +251,12 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int) error {
 			m.rowsRead[tVisits.name]++
 			inst := int32(-1)
 			if r.reason == "" {
-				if id, ok := m.instBy[string(r.code)]; ok {
-					inst = id
+				if lastInst >= 0 && m.insts[lastInst].code == string(r.code) {
+					inst = lastInst
+				} else if id, ok := m.instBy[string(r.code)]; ok {
+					inst, lastInst = id, id
 				} else {
 					r.reason = "fixmedins_code is not a valid institution"
-				}
-			}
-			if r.reason == "" {
-				if _, added := m.mdtrt.intern(r.mdtrt); !added {
-					r.reason = "duplicate mdtrt_id"
 				}
 			}
 			if r.reason != "" {
@@ -264,8 +268,11 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int) error {
 				}
 				continue
 			}
-			pid, _ := m.psn.intern(r.psn)
-			v := visit{begin: r.begin, end: r.end, inst: inst, psn: pid, age: r.age, gend: r.gend, inpatient: r.inpatient}
+			m.mdtrt.add(r.mdtrt, r.hMdtrt)
+			psnArena.add(r.psn)
+			psnHashes = append(psnHashes, r.hPsn)
+			lines = append(lines, r.line)
+			v := visit{begin: r.begin, end: r.end, inst: inst, age: r.age, gend: r.gend, inpatient: r.inpatient}
 			d := dayOf(r.end)
 			v.inWindow = d >= m.opts.from && d <= m.opts.to
 			v.inScope = v.inWindow && m.insts[inst].inScope
@@ -275,6 +282,23 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int) error {
 	})
 	if err != nil {
 		return err
+	}
+	// Index visit ids and persons in parallel; a repeated mdtrt_id makes the
+	// later visit a rejected duplicate.
+	dups := m.mdtrt.build(workers)
+	var psnIDs []int32
+	m.psn, psnIDs = buildKeyIndex(&psnArena, psnHashes, workers)
+	for i := range m.visits {
+		m.visits[i].psn = psnIDs[i]
+	}
+	for _, d := range dups {
+		v := &m.visits[d]
+		v.dup, v.inScope, v.inWindow, v.inpatient = true, false, false, false
+		code := m.insts[v.inst].code
+		if m.owned([]byte(code)) {
+			raw := string(appendCSVField(nil, m.mdtrt.get(d))) + "," + string(appendCSVField(nil, m.psn.get(v.psn))) + "," + string(appendCSVField(nil, []byte(code))) + ",…"
+			m.reject(tVisits.name, reject{file, lines[d], "duplicate mdtrt_id", raw})
+		}
 	}
 	// CSR of in-scope visits per institution, in input order.
 	m.instVisitStart = make([]int32, len(m.insts)+1)
@@ -439,7 +463,10 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 // date is the earliest non-empty death_date among its valid rows.
 func (m *model) loadPersons(ctx context.Context, src source, workers int) error {
 	m.hasPersons = true
-	m.deathDay = map[int32]int32{}
+	m.deathDay = make([]int32, m.psn.len())
+	for i := range m.deathDay {
+		m.deathDay[i] = noDeath
+	}
 	type row struct {
 		psn  int32
 		day  int32
@@ -481,7 +508,7 @@ func (m *model) loadPersons(ctx context.Context, src source, workers int) error 
 				}
 				continue
 			}
-			if cur, ok := m.deathDay[r.psn]; !ok || r.day < cur {
+			if r.day < m.deathDay[r.psn] {
 				m.deathDay[r.psn] = r.day
 			}
 		}
@@ -504,7 +531,7 @@ func (f *visitFinder) find(md []byte) int32 {
 	}
 	m := f.m
 	v := int32(-1)
-	if next := f.last + 1; f.md != nil && f.last >= 0 && int(next) < len(m.visits) && bytes.Equal(m.mdtrt.get(next), md) {
+	if next := f.last + 1; f.md != nil && f.last >= 0 && int(next) < len(m.visits) && bytes.Equal(m.mdtrt.get(next), md) && !m.visits[next].dup {
 		v = next
 	} else {
 		v = m.mdtrt.lookup(md)
@@ -513,5 +540,7 @@ func (f *visitFinder) find(md []byte) int32 {
 	f.last = v
 	return v
 }
+
+const noDeath = math.MaxInt32
 
 var errNotClustered = errors.New("fee lines are not clustered by institution")

@@ -334,3 +334,28 @@ func TestUnclusteredInputFallsBackToSpill(t *testing.T) {
 		t.Errorf("stats differ after restart: %+v vs %+v", r2.Stats, r1.Stats)
 	}
 }
+
+func TestDuplicateVisitIsRejected(t *testing.T) {
+	d := newDataset()
+	d.inst("H2", "2")
+	d.visit("V1", "P1", "H1", "11", "2024-03-01 09:00:00", "2024-03-01 10:00:00", "2", "40")
+	d.visit("V2", "P2", "H1", "11", "2024-03-01 09:00:00", "2024-03-01 10:00:00", "2", "40")
+	d.visit("V1", "P9", "H2", "11", "2024-03-01 09:00:00", "2024-03-01 10:00:00", "1", "40") // duplicate id
+	d.visitOf["V1"] = d.visits[0]
+	d.line("L1", "V1", "PSA", "1", "80", "2024-03-01 09:10:00")
+	d.line("L2", "V2", "PSA", "1", "80", "2024-03-01 09:10:00")
+	d.lines = append(d.lines, []string{"L3", "V1", "S", "P9", "H2", "PSA", "x", "1", "80", "80.00", "2024-03-01 09:10:00"})
+	dir := t.TempDir()
+	d.write(t, dir, "csv")
+	fs, res := screen(t, dir, []rules.Rule{rule("G", rules.GenderRestriction, "", rules.Params{Items: []string{"PSA"}, Gender: rules.Male})}, nil)
+	if got := keys(fs); !sameKeys(got, []string{"G/L1=80.00", "G/L2=80.00"}) {
+		t.Errorf("findings %v", got)
+	}
+	if res.Stats.RowsRejected["visits"] != 1 || res.Stats.LinesRejected != 1 || res.Stats.VisitsInScope != 2 {
+		t.Errorf("rejected visits %d, lines %d, visits in scope %d", res.Stats.RowsRejected["visits"], res.Stats.LinesRejected, res.Stats.VisitsInScope)
+	}
+	q, _ := os.ReadFile(filepath.Join(res.OutputDir, "quarantine.csv"))
+	if !strings.Contains(string(q), `visits.csv,4,duplicate mdtrt_id,"V1,P9,H2,…"`) {
+		t.Errorf("quarantine:\n%s", q)
+	}
+}

@@ -83,27 +83,30 @@ type Stats struct {
 	// Mode is "clustered" (fee lines streamed institution by institution)
 	// or "spill" (input not clustered; grouped rules went through
 	// temporary partition files).
-	Mode             string           `json:"mode"`
-	Rules            int              `json:"rules"`
-	SkippedRules     []string         `json:"skippedRules"`
-	RowsRead         map[string]int64 `json:"rowsRead"`
-	RowsRejected     map[string]int64 `json:"rowsRejected"`
-	LinesRead        int64            `json:"linesRead"`
-	LinesInScope     int64            `json:"linesInScope"`
-	LinesRejected    int64            `json:"linesRejected"`
-	VisitsInScope    int64            `json:"visitsInScope"`
-	Institutions     int64            `json:"institutions"`
-	FlaggedInsts     int64            `json:"flaggedInstitutions"`
-	Findings         int64            `json:"findings"`
-	FindingsByRule   map[string]int64 `json:"findingsByRule"`
-	FindingsByCat    map[string]int64 `json:"findingsByCategory"`
-	AmountAtRisk     string           `json:"amountAtRisk"`
-	Seconds          float64          `json:"seconds"`
-	LinesPerSecond   float64          `json:"linesPerSecond"`
-	PeakHeapBytes    uint64           `json:"peakHeapBytes,omitempty"`
-	InputFormat      string           `json:"inputFormat"`
-	DiagnosesPresent bool             `json:"diagnosesPresent"`
-	PersonsPresent   bool             `json:"personsPresent"`
+	Mode           string           `json:"mode"`
+	Rules          int              `json:"rules"`
+	SkippedRules   []string         `json:"skippedRules"`
+	RowsRead       map[string]int64 `json:"rowsRead"`
+	RowsRejected   map[string]int64 `json:"rowsRejected"`
+	LinesRead      int64            `json:"linesRead"`
+	LinesInScope   int64            `json:"linesInScope"`
+	LinesRejected  int64            `json:"linesRejected"`
+	VisitsInScope  int64            `json:"visitsInScope"`
+	Institutions   int64            `json:"institutions"`
+	FlaggedInsts   int64            `json:"flaggedInstitutions"`
+	Findings       int64            `json:"findings"`
+	FindingsByRule map[string]int64 `json:"findingsByRule"`
+	FindingsByCat  map[string]int64 `json:"findingsByCategory"`
+	AmountAtRisk   string           `json:"amountAtRisk"`
+	Seconds        float64          `json:"seconds"`
+	// PhaseSeconds: institutions+visits load, diagnoses and persons load,
+	// rule compilation, the fee-line pass (with grouped rules and writing).
+	PhaseSeconds     map[string]float64 `json:"phaseSeconds,omitempty"`
+	LinesPerSecond   float64            `json:"linesPerSecond"`
+	PeakHeapBytes    uint64             `json:"peakHeapBytes,omitempty"`
+	InputFormat      string             `json:"inputFormat"`
+	DiagnosesPresent bool               `json:"diagnosesPresent"`
+	PersonsPresent   bool               `json:"personsPresent"`
 }
 
 // ReadSummary reads a summary.json.

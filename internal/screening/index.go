@@ -1,0 +1,246 @@
+package screening
+
+import (
+	"bytes"
+	"sort"
+	"sync"
+)
+
+// The visit and person indexes are the largest hash tables of a run (one
+// entry per visit of the whole input). Inserting millions of ids into one
+// big table from the single in-order loader is dominated by cache misses,
+// so the loader only appends the ids to an arena with their hashes, and
+// the tables are built afterwards in parallel: the hash's top bits choose
+// one of indexParts partitions, each a small table built by one goroutine
+// in input order. Input order within a partition is what "first occurrence
+// wins" needs, so the result does not depend on the number of workers.
+
+const indexParts = 16
+
+func partOf(h uint32) int { return int(h >> 28) }
+
+// strArena stores strings back to back; id i is data[offs[i]:offs[i+1]].
+type strArena struct {
+	data []byte
+	offs []uint32
+}
+
+func newStrArena(capacity int) strArena {
+	return strArena{offs: append(make([]uint32, 0, capacity+1), 0)}
+}
+
+func (a *strArena) add(b []byte) int32 {
+	a.data = append(a.data, b...)
+	a.offs = append(a.offs, uint32(len(a.data)))
+	return int32(len(a.offs) - 2)
+}
+
+func (a *strArena) get(id int32) []byte { return a.data[a.offs[id]:a.offs[id+1]] }
+func (a *strArena) str(id int32) string { return string(a.get(id)) }
+func (a *strArena) len() int            { return len(a.offs) - 1 }
+
+// partTable is one partition's open-addressing table of hash<<32 | id+1.
+type partTable struct {
+	slots []uint64
+	mask  uint32
+}
+
+func newPartTable(n int) partTable {
+	size := 16
+	for size*3 < n*4 {
+		size <<= 1
+	}
+	return partTable{slots: make([]uint64, size), mask: uint32(size - 1)}
+}
+
+// find returns the id stored for b (hash h), or -1 and the free slot.
+func (t *partTable) find(a *strArena, b []byte, h uint32) (int32, uint32) {
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		e := t.slots[i]
+		if e == 0 {
+			return -1, i
+		}
+		if uint32(e>>32) == h {
+			if id := int32(uint32(e)) - 1; bytes.Equal(a.get(id), b) {
+				return id, i
+			}
+		}
+	}
+}
+
+// partitionIDs groups ids by partition, each group in id order.
+func partitionIDs(hashes []uint32) (start [indexParts + 1]int, order []int32) {
+	var count [indexParts]int
+	for _, h := range hashes {
+		count[partOf(h)]++
+	}
+	for p := 0; p < indexParts; p++ {
+		start[p+1] = start[p] + count[p]
+	}
+	order = make([]int32, len(hashes))
+	fill := start
+	for id, h := range hashes {
+		p := partOf(h)
+		order[fill[p]] = int32(id)
+		fill[p]++
+	}
+	return start, order
+}
+
+func forParts(workers int, fn func(p int)) {
+	var wg sync.WaitGroup
+	next := make(chan int, indexParts)
+	for p := 0; p < indexParts; p++ {
+		next <- p
+	}
+	close(next)
+	for w := 0; w < max(1, workers); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range next {
+				fn(p)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// idIndex maps visit ids (mdtrt_id) to their position. Ids are added in
+// input order; build indexes them and reports the positions whose id
+// repeats an earlier one.
+type idIndex struct {
+	strArena
+	hashes []uint32 // until build
+	parts  [indexParts]partTable
+}
+
+func newIDIndex(capacity int) *idIndex {
+	return &idIndex{strArena: newStrArena(capacity), hashes: make([]uint32, 0, capacity)}
+}
+
+func (x *idIndex) add(b []byte, h uint32) int32 {
+	x.hashes = append(x.hashes, h)
+	return x.strArena.add(b)
+}
+
+// build indexes every id and returns the duplicate positions, ascending.
+func (x *idIndex) build(workers int) []int32 {
+	start, order := partitionIDs(x.hashes)
+	dups := make([][]int32, indexParts)
+	forParts(workers, func(p int) {
+		ids := order[start[p]:start[p+1]]
+		t := newPartTable(len(ids))
+		for _, id := range ids {
+			h := x.hashes[id]
+			if found, slot := t.find(&x.strArena, x.get(id), h); found >= 0 {
+				dups[p] = append(dups[p], id)
+			} else {
+				t.slots[slot] = uint64(h)<<32 | uint64(id+1)
+			}
+		}
+		x.parts[p] = t
+	})
+	x.hashes = nil
+	var all []int32
+	for _, d := range dups {
+		all = append(all, d...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	return all
+}
+
+func (x *idIndex) lookup(b []byte) int32 {
+	h := hashBytes(b)
+	t := &x.parts[partOf(h)]
+	if t.slots == nil {
+		return -1
+	}
+	id, _ := t.find(&x.strArena, b, h)
+	return id
+}
+
+// keyIndex assigns dense ids to distinct keys (person numbers): key ids
+// are ordered by partition, then by first occurrence, which is
+// deterministic for a given input.
+type keyIndex struct {
+	strArena // dense id → key
+	parts    [indexParts]partTable
+}
+
+// buildKeyIndex indexes the keys of src (one per visit, with hashes) and
+// returns the index and each entry's key id.
+func buildKeyIndex(src *strArena, hashes []uint32, workers int) (*keyIndex, []int32) {
+	start, order := partitionIDs(hashes)
+	ids := make([]int32, len(hashes))
+	var firsts [indexParts][]int32 // per partition: src positions of new keys
+	x := &keyIndex{}
+	forParts(workers, func(p int) {
+		pos := order[start[p]:start[p+1]]
+		t := newPartTable(len(pos) / 2)
+		for _, i := range pos {
+			h := hashes[i]
+			if found, slot := t.find(src, src.get(i), h); found >= 0 {
+				ids[i] = ids[found] // local id of the first occurrence
+			} else {
+				local := int32(len(firsts[p]))
+				firsts[p] = append(firsts[p], i)
+				ids[i] = local
+				t.slots[slot] = uint64(h)<<32 | uint64(i+1)
+				if uint64(len(firsts[p]))*4 > uint64(t.mask)*3 {
+					t = regrow(t)
+				}
+			}
+		}
+		x.parts[p] = t
+	})
+	var base [indexParts + 1]int32
+	for p := 0; p < indexParts; p++ {
+		base[p+1] = base[p] + int32(len(firsts[p]))
+	}
+	x.strArena = newStrArena(int(base[indexParts]))
+	for p := 0; p < indexParts; p++ {
+		for _, i := range firsts[p] {
+			x.add(src.get(i))
+		}
+	}
+	// Tables now point at dense ids in x's own arena.
+	forParts(workers, func(p int) {
+		t := &x.parts[p]
+		for s, e := range t.slots {
+			if e != 0 {
+				src := int32(uint32(e)) - 1
+				dense := base[p] + ids[src]
+				t.slots[s] = e&^0xFFFFFFFF | uint64(dense+1)
+			}
+		}
+	})
+	for i, h := range hashes {
+		ids[i] += base[partOf(h)]
+	}
+	return x, ids
+}
+
+func regrow(t partTable) partTable {
+	n := partTable{slots: make([]uint64, len(t.slots)*2), mask: uint32(len(t.slots)*2 - 1)}
+	for _, e := range t.slots {
+		if e != 0 {
+			i := uint32(e>>32) & n.mask
+			for n.slots[i] != 0 {
+				i = (i + 1) & n.mask
+			}
+			n.slots[i] = e
+		}
+	}
+	return n
+}
+
+func (x *keyIndex) lookup(b []byte) int32 {
+	h := hashBytes(b)
+	t := &x.parts[partOf(h)]
+	if t.slots == nil {
+		return -1
+	}
+	id, _ := t.find(&x.strArena, b, h)
+	return id
+}
