@@ -2,11 +2,11 @@ package screening
 
 import (
 	"bytes"
-	"math"
 	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 )
 
 // The in-memory model of the reference tables. Visits of the whole input
