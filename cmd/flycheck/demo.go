@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -136,8 +137,19 @@ func runDemo(ctx context.Context, out io.Writer, f demoFlags) error {
 	go func() { mgrDone <- mgr.Start(mgrCtx) }()
 	defer func() { stopMgr(); <-mgrDone }()
 
-	camp := demoCampaign(time.Now(), time.Duration(f.phaseSeconds)*time.Second)
-	for _, ns := range demoNamespaces(camp) {
+	ruleSets, err := prepareDemoScreening(ctx, c, workdir, say)
+	if err != nil {
+		return err
+	}
+	stopNode, err := startDemoNode(ctx, cfg, workdir, kubeconfigPath, say)
+	if err != nil {
+		return err
+	}
+	defer stopNode()
+
+	camp := demoCampaign(time.Now(), time.Duration(f.phaseSeconds)*time.Second, ruleSets)
+	// The operator's namespace holds the sampling key Secret.
+	for _, ns := range append(demoNamespaces(camp), controllers.OperatorNamespaceFromEnvironment()) {
 		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return err
 		}
@@ -147,10 +159,16 @@ func runDemo(ctx context.Context, out io.Writer, f demoFlags) error {
 	}
 	say.line("applied Campaign %s: %d cities, %d phases of %ds each", camp.Name, len(camp.Spec.Cities), len(camp.Spec.Phases), f.phaseSeconds)
 
-	if err := followCampaign(ctx, c, camp.Name, say); err != nil {
+	stopResults := followDemoResults(ctx, c, say)
+	err = followCampaign(ctx, c, camp.Name, say)
+	stopResults()
+	if err != nil {
 		return err
 	}
-	showKubectl(ctx, out, assets, kubeconfigPath, "get", "camp,sj,isample", "-A")
+	printDemoResults(ctx, c, camp, out)
+	showKubectl(ctx, out, assets, kubeconfigPath, "get", "camp")
+	showKubectl(ctx, out, assets, kubeconfigPath, "get", "sj", "-A")
+	showKubectl(ctx, out, assets, kubeconfigPath, "get", "isample", "-A")
 	if f.keepRunning {
 		say.line("campaign finished; the control plane stays up until Ctrl-C")
 		<-ctx.Done()
@@ -204,8 +222,11 @@ func phaseDisplayName(camp *flycheckv1.Campaign, phase string) string {
 }
 
 // demoCampaign is a Jiangsu-shaped campaign compressed to seconds: every
-// phase lasts d, and the fly-check overlaps the spot-check as in 2020.
-func demoCampaign(now time.Time, d time.Duration) *flycheckv1.Campaign {
+// phase lasts d, and the fly-check overlaps the spot-check as in 2020. The
+// data analysis screens each city's 2024 claims with ruleSets in 2 shards;
+// the spot-check draws a recheck sample per city and the fly-check one for
+// the province, from the screening frames.
+func demoCampaign(now time.Time, d time.Duration, ruleSets []string) *flycheckv1.Campaign {
 	t0 := now.Add(5 * time.Second).Truncate(time.Second)
 	at := func(n float64) flycheckv1.Date {
 		return flycheckv1.Date(t0.Add(time.Duration(n * float64(d))).Format(time.RFC3339))
@@ -213,12 +234,22 @@ func demoCampaign(now time.Time, d time.Duration) *flycheckv1.Campaign {
 	ph := func(name, display string, from, to float64) flycheckv1.Phase {
 		return flycheckv1.Phase{Name: name, DisplayName: display, Start: at(from), End: at(to)}
 	}
+	dataAnalysis := ph("dataanalysis", "数据采集分析", 1, 2)
+	dataAnalysis.Screening = &flycheckv1.PhaseScreening{RuleSets: ruleSets, Shards: 2}
+	spotCheck := ph("spotcheck", "检查抽查", 3, 4)
+	spotCheck.Sampling = &flycheckv1.PhaseSampling{Purpose: flycheckv1.PurposeRecheck, SamplingPolicy: flycheckv1.SamplingPolicy{
+		MinPercent: 10, MinTertiaryPerCity: 2, MinTotal: 6, RiskBasedPercent: 50}}
+	flyCheck := ph("flycheck", "飞行检查", 3, 5)
+	flyCheck.Sampling = &flycheckv1.PhaseSampling{Purpose: flycheckv1.PurposeFlyCheck, SamplingPolicy: flycheckv1.SamplingPolicy{
+		MinPercent: 0, MinTertiaryPerCity: 2, MinTotal: 8, RiskBasedPercent: 50}}
 	return &flycheckv1.Campaign{
 		ObjectMeta: metav1.ObjectMeta{Name: "demo-province"},
 		Spec: flycheckv1.CampaignSpec{
 			DisplayName:       "演示省打击欺诈骗保专项治理 (demo)",
 			TimeZone:          "Asia/Shanghai",
 			ProvinceNamespace: "demo-province",
+			DataWindow:        &flycheckv1.DataWindow{From: "2024-01-01", To: "2024-12-31"},
+			DataSource:        demoDataSource(),
 			Cities: []flycheckv1.City{
 				{Name: "nanjing", DisplayName: "南京市", Namespace: "demo-nanjing", Code: "320100"},
 				{Name: "wuxi", DisplayName: "无锡市", Namespace: "demo-wuxi", Code: "320200"},
@@ -226,10 +257,10 @@ func demoCampaign(now time.Time, d time.Duration) *flycheckv1.Campaign {
 			},
 			Phases: []flycheckv1.Phase{
 				ph("mobilization", "宣传动员", 0, 1),
-				ph("dataanalysis", "数据采集分析", 1, 2),
+				dataAnalysis,
 				ph("selfinspection", "自查自纠", 2, 3),
-				ph("spotcheck", "检查抽查", 3, 4),
-				ph("flycheck", "飞行检查", 3, 5),
+				spotCheck,
+				flyCheck,
 				ph("consolidation", "巩固复查", 5, 6),
 				ph("summary", "总结完善", 6, 7),
 			},
@@ -280,8 +311,10 @@ func showKubectl(ctx context.Context, out io.Writer, assets, kubeconfig string, 
 	fmt.Fprintln(out)
 }
 
-// demoPrinter prefixes every line with the time since the demo began.
+// demoPrinter prefixes every line with the time since the demo began. The
+// node player and the result watcher print from their own goroutines.
 type demoPrinter struct {
+	mu    sync.Mutex
 	out   io.Writer
 	start time.Time
 }
@@ -289,5 +322,7 @@ type demoPrinter struct {
 func newDemoPrinter(out io.Writer) *demoPrinter { return &demoPrinter{out: out, start: time.Now()} }
 
 func (p *demoPrinter) line(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	fmt.Fprintf(p.out, "[%6.1fs] %s\n", time.Since(p.start).Seconds(), fmt.Sprintf(format, args...))
 }
