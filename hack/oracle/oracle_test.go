@@ -1,12 +1,16 @@
 package oracle
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"testing"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
 
 	_ "github.com/duckdb/duckdb-go/v2"
 
@@ -47,38 +51,51 @@ func TestDifferential(t *testing.T) {
 	def := loadRules(t, "../../config/rules/*.yaml")
 	bench := loadRules(t, "../../config/rules/bench/bench-200.yaml")
 	cases := []struct {
-		seed   uint64
-		format synth.Format
-		rules  []rules.Rule
-		name   string
-		rate   float64
+		seed     uint64
+		format   synth.Format
+		rules    []rules.Rule
+		name     string
+		rate     float64
+		encoding string
 	}{
-		{1, synth.CSV, def, "default", 0.03},
-		{2, synth.Parquet, def, "default", 0.03},
-		{3, synth.CSV, bench, "bench-200", 0.01},
-		{4, synth.Parquet, bench, "bench-200", 0.01},
-		{5, synth.Parquet, def, "default", 0},
+		{1, synth.CSV, def, "default", 0.03, ""},
+		{6, synth.CSV, def, "default", 0.03, "GB18030"},
+		{2, synth.Parquet, def, "default", 0.03, ""},
+		{3, synth.CSV, bench, "bench-200", 0.01, ""},
+		{4, synth.Parquet, bench, "bench-200", 0.01, ""},
+		{5, synth.Parquet, def, "default", 0, ""},
 	}
 	for _, tc := range cases {
-		t.Run(fmt.Sprintf("seed%d-%s-%s", tc.seed, tc.format, tc.name), func(t *testing.T) {
+		t.Run(fmt.Sprintf("seed%d-%s%s-%s", tc.seed, tc.format, tc.encoding, tc.name), func(t *testing.T) {
 			dir := t.TempDir()
 			cfg := synth.DefaultConfig()
 			cfg.Seed, cfg.Cities, cfg.InstitutionsPerCity, cfg.FeeLines, cfg.ViolationRate = tc.seed, 3, 12, 40_000, tc.rate
-			m, err := synth.Generate(dir, synth.Options{Config: cfg, Rules: tc.rules, Format: tc.format})
+			m, err := synth.Generate(dir, synth.Options{Config: cfg, Rules: tc.rules, Format: tc.format, Encoding: tc.encoding})
 			if err != nil {
 				t.Fatal(err)
 			}
 			out := t.TempDir()
+			enc := screening.EncodingUTF8
+			if tc.encoding != "" {
+				enc = screening.Encoding(tc.encoding)
+			}
 			if _, err := screening.Run(context.Background(), screening.Options{Input: dir, Rules: tc.rules, Output: out,
-				Format: screening.Format(tc.format)}); err != nil {
+				Format: screening.Format(tc.format), Encoding: enc}); err != nil {
 				t.Fatal(err)
+			}
+			sqlDir := dir
+			if tc.encoding == "GB18030" {
+				// DuckDB reads GB18030 only through an extension it would
+				// download; the SQL side reads a UTF-8 transcoding, the
+				// engine the GB18030 files themselves.
+				sqlDir = transcode(t, dir)
 			}
 			engine, err := screening.ReadFindingsParquet(filepath.Join(out, "findings.parquet"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			db := openDB(t)
-			st, err := Screen(context.Background(), db, Options{Input: dir, Format: string(tc.format), Rules: tc.rules})
+			st, err := Screen(context.Background(), db, Options{Input: sqlDir, Format: string(tc.format), Rules: tc.rules})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,4 +144,28 @@ func TestDifferential(t *testing.T) {
 				m.Counts.FeeLines, st.Lines, m.Violations.Findings, len(got), len(want), byTemplate)
 		})
 	}
+}
+
+// transcode copies the CSV tables of dir to a new directory as UTF-8.
+func transcode(t *testing.T, dir string) string {
+	t.Helper()
+	out := t.TempDir()
+	for _, table := range []string{"institutions", "visits", "fee_lines", "diagnoses", "persons"} {
+		f := filepath.Join(dir, table+".csv")
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		utf8, err := simplifiedchinese.GB18030.NewDecoder().Bytes(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if table == "institutions" && bytes.Equal(utf8, data) {
+			t.Fatalf("%s: GB18030 file has no non-ASCII text", f)
+		}
+		if err := os.WriteFile(filepath.Join(out, filepath.Base(f)), utf8, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }
