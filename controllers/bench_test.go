@@ -30,6 +30,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -103,7 +104,7 @@ func BenchmarkPhaseTransitionLatency(b *testing.B) {
 	}
 	slices.Sort(latencies)
 	p50, p95, maxLat := quantile(latencies, 0.50), quantile(latencies, 0.95), latencies[len(latencies)-1]
-	b.Logf("phase transitions: %d boundaries over %d campaigns × %d iterations; latency p50 %s, p95 %s, max %s, min %s; %d boundaries not counted (the campaign's first status came after them)",
+	benchLog(b, "phase transitions: %d boundaries over %d campaigns × %d iterations; latency p50 %s, p95 %s, max %s, min %s; %d boundaries not counted (the campaign's first status came after them)",
 		len(latencies), n, b.N, p50, p95, maxLat, latencies[0], late)
 	b.ReportMetric(ms(p50), "p50-ms")
 	b.ReportMetric(ms(p95), "p95-ms")
@@ -251,10 +252,10 @@ func BenchmarkIdleWrites(b *testing.B) {
 	}
 	b.StopTimer()
 	perMin := float64(total.idleWrites) / total.idleWindow.Minutes()
-	b.Logf("idle: %d writes in %s over %d campaigns × %d iterations = %.2f writes/min",
+	benchLog(b, "idle: %d writes in %s over %d campaigns × %d iterations = %.2f writes/min",
 		total.idleWrites, total.idleWindow.Round(time.Millisecond), n, b.N, perMin)
 	boundaries := float64(n * b.N)
-	b.Logf("one boundary per campaign: %d Campaign status writes (%.2f per campaign; fewest %d, most %d for one campaign), %d event writes, %d other writes",
+	benchLog(b, "one boundary per campaign: %d Campaign status writes (%.2f per campaign; fewest %d, most %d for one campaign), %d event writes, %d other writes",
 		total.statusWrites, float64(total.statusWrites)/boundaries, total.minPerCampaign, total.maxPerCampaign,
 		total.eventWrites, total.otherWrites)
 	b.ReportMetric(perMin, "idle-writes/min")
@@ -301,7 +302,7 @@ func idleRound(b *testing.B, run string, n, cities, institutions int, idle time.
 	}
 	benchNamespaces(b, run, append([]string{opNS, provNS}, cityNS...)...)
 	rosterBytes := benchRosters(b, run, cityNS, institutions, 11)
-	b.Logf("idle: %d campaigns × %d cities × %d institutions (roster %d KB)", n, cities, institutions, rosterBytes/1024)
+	benchLog(b, "idle: %d campaigns × %d cities × %d institutions (roster %d KB)", n, cities, institutions, rosterBytes/1024)
 
 	loc, err := time.LoadLocation("Asia/Shanghai")
 	if err != nil {
@@ -336,7 +337,7 @@ func idleRound(b *testing.B, run string, n, cities, institutions int, idle time.
 	})
 	benchWaitFor(b, 2*time.Minute, func() error { return campaignsCounted(ctx, names) })
 	writes.waitQuiet(b, 3*time.Second, 2*time.Minute)
-	b.Logf("idle: settled in %s with %d writes (%s)", time.Since(settleStart).Round(time.Millisecond),
+	benchLog(b, "idle: settled in %s with %d writes (%s)", time.Since(settleStart).Round(time.Millisecond),
 		len(writes.between(time.Time{}, time.Now())), writes.summary(time.Time{}, time.Now()))
 
 	// Move the summary phase's start to just after the idle window. The
@@ -376,7 +377,7 @@ func idleRound(b *testing.B, run string, n, cities, institutions int, idle time.
 	res := idleResult{idleWindow: w1.Sub(w0)}
 	res.idleWrites = len(writes.between(w0, w1))
 	if res.idleWrites > 0 {
-		b.Logf("idle: writes in the window: %s", writes.summary(w0, w1))
+		benchLog(b, "idle: writes in the window: %s", writes.summary(w0, w1))
 	}
 
 	// The boundary: wait until every campaign shows the summary phase active
@@ -407,7 +408,7 @@ func idleRound(b *testing.B, run string, n, cities, institutions int, idle time.
 			res.otherWrites++
 		}
 	}
-	b.Logf("idle: writes at the boundary: %s", writes.summary(w1, time.Now()))
+	benchLog(b, "idle: writes at the boundary: %s", writes.summary(w1, time.Now()))
 	res.minPerCampaign = math.MaxInt
 	for _, name := range names {
 		res.minPerCampaign = min(res.minPerCampaign, perCampaign[name])
@@ -436,7 +437,10 @@ func idleRound(b *testing.B, run string, n, cities, institutions int, idle time.
 // etcd's RSS and etcd's database size.
 //
 // FLYCHECK_BENCH_CAMPAIGNS (default 100) and FLYCHECK_BENCH_INSTITUTIONS
-// (per city, default 5000) size it. Run it with -benchtime=1x.
+// (per city, default 5000) size it; FLYCHECK_BENCH_SCALE_IDLE_SECONDS is the
+// idle window after convergence (default 15); FLYCHECK_BENCH_HEAPPROFILE
+// names a file for a heap profile taken while the converged manager runs.
+// Run it with -benchtime=1x.
 func BenchmarkScaleCampaigns(b *testing.B) {
 	n := benchEnvInt(b, "FLYCHECK_BENCH_CAMPAIGNS", 100)
 	institutions := benchEnvInt(b, "FLYCHECK_BENCH_INSTITUTIONS", 5000)
@@ -502,7 +506,7 @@ func scaleRound(b *testing.B, run string, n, cities, institutions int) scaleResu
 	allNS := append([]string{opNS, provNS}, cityNS...)
 	benchNamespaces(b, run, allNS...)
 	rosterBytes := benchRosters(b, run, cityNS, institutions, 2020)
-	b.Logf("scale: %d campaigns × %d cities × %d institutions; largest roster ConfigMap %d KB (limit %d KB)",
+	benchLog(b, "scale: %d campaigns × %d cities × %d institutions; largest roster ConfigMap %d KB (limit %d KB)",
 		n, cities, institutions, rosterBytes/1024, configMapLimit/1024)
 
 	// 2020-07-15 09:00 in Shanghai: both phases active.
@@ -620,7 +624,7 @@ func scaleRound(b *testing.B, run string, n, cities, institutions int) scaleResu
 		}
 		select {
 		case <-progress.C:
-			b.Logf("scale: %s: %d/%d samples drawn, %d/%d campaigns counted, %d writes so far",
+			benchLog(b, "scale: %s: %d/%d samples drawn, %d/%d campaigns counted, %d writes so far",
 				time.Since(start).Round(time.Second), nDrawn, wantSamples, nCounted, n, len(writes.between(time.Time{}, time.Now())))
 		case <-time.After(200 * time.Millisecond):
 		}
@@ -637,14 +641,14 @@ func scaleRound(b *testing.B, run string, n, cities, institutions int) scaleResu
 		}
 	}
 	mu.Unlock()
-	b.Logf("scale: %d samples drawn in %s (all %d campaigns counting their cities after %s); smallest recheck %d selected, smallest fly-check %d selected (%d tertiary)",
+	benchLog(b, "scale: %d samples drawn in %s (all %d campaigns counting their cities after %s); smallest recheck %d selected, smallest fly-check %d selected (%d tertiary)",
 		res.samples, res.allDrawn.Round(time.Millisecond), n, res.allCounted.Round(time.Millisecond), minRecheck, minFly, minFlyTertiary)
 	if quota := int32((10*institutions + 99) / 100); minRecheck < quota || minFly < 30 || minFlyTertiary < int32(2*cities) {
 		b.Errorf("a draw misses the policy: recheck %d < %d, or fly-check %d < 30 / %d tertiary < %d",
 			minRecheck, quota, minFly, minFlyTertiary, 2*cities)
 	}
 	all := writes.between(time.Time{}, time.Now())
-	b.Logf("scale: the manager made %d writes to converge: %s", len(all), writes.summary(time.Time{}, time.Now()))
+	benchLog(b, "scale: the manager made %d writes to converge: %s", len(all), writes.summary(time.Time{}, time.Now()))
 
 	// Idle at scale: once quiet, nothing more may be written.
 	writes.waitQuiet(b, 3*time.Second, 5*time.Minute)
@@ -653,7 +657,7 @@ func scaleRound(b *testing.B, run string, n, cities, institutions int) scaleResu
 	time.Sleep(idle)
 	res.idleWindow = time.Since(w0)
 	res.idleWrites = len(writes.between(w0, time.Now()))
-	b.Logf("scale: %d writes in an idle window of %s %s", res.idleWrites, res.idleWindow.Round(time.Millisecond), writes.summary(w0, time.Now()))
+	benchLog(b, "scale: %d writes in an idle window of %s %s", res.idleWrites, res.idleWindow.Round(time.Millisecond), writes.summary(w0, time.Now()))
 	if res.idleWrites > 0 {
 		b.Errorf("%d API writes while nothing changed at scale; target 0", res.idleWrites)
 	}
@@ -664,20 +668,23 @@ func scaleRound(b *testing.B, run string, n, cities, institutions int) scaleResu
 	runtime.GC()
 	res.liveEnd = readRuntimeMetric("/gc/heap/live:bytes")
 	res.heapPeak = mem.heapPeak
+	if path := os.Getenv("FLYCHECK_BENCH_HEAPPROFILE"); path != "" {
+		writeHeapProfile(b, path)
+	}
 	self := procStatus("self")
 	res.rssHWM = self["VmHWM"]
-	b.Logf("scale: manager (test process) memory: heap objects peak %s, live heap peak %s, live heap after GC %s (%s before the manager started), Go runtime total peak %s; RSS %s, RSS high-water mark %s",
+	benchLog(b, "scale: manager (test process) memory: heap objects peak %s, live heap peak %s, live heap after GC %s (%s before the manager started), Go runtime total peak %s; RSS %s, RSS high-water mark %s",
 		mib(mem.heapPeak), mib(mem.livePeak), mib(res.liveEnd), mib(liveBefore), mib(mem.totalPeak), mib(self["VmRSS"]), mib(self["VmHWM"]))
 	for _, p := range controlPlaneProcesses() {
 		st := procStatus(strconv.Itoa(p.pid))
-		b.Logf("scale: %s (pid %d): RSS %s, high-water mark %s", p.name, p.pid, mib(st["VmRSS"]), mib(st["VmHWM"]))
+		benchLog(b, "scale: %s (pid %d): RSS %s, high-water mark %s", p.name, p.pid, mib(st["VmRSS"]), mib(st["VmHWM"]))
 		b.ReportMetric(float64(st["VmHWM"])/(1<<20), p.name+"-rss-hwm-MiB")
 	}
 	if db, quota, err := etcdDBSize(); err == nil {
-		b.Logf("scale: etcd database %s of a %s quota", mib(uint64(db)), mib(uint64(quota)))
+		benchLog(b, "scale: etcd database %s of a %s quota", mib(uint64(db)), mib(uint64(quota)))
 		b.ReportMetric(db/(1<<20), "etcd-db-MiB")
 	} else {
-		b.Logf("scale: etcd metrics: %v", err)
+		benchLog(b, "scale: etcd metrics: %v", err)
 	}
 
 	res.metrics = gatherControllerMetrics(b).minus(before)
@@ -717,9 +724,12 @@ func benchSamplingCampaign(name, run string, cityNS []string, provNS string, pha
 // the largest, failing if one would not fit in a ConfigMap.
 func benchRosters(b *testing.B, run string, cityNS []string, size int, seed uint64) int {
 	rng := rand.New(rand.NewPCG(seed, uint64(size)))
+	cityNames := []string{"南京", "无锡", "徐州", "常州", "苏州", "南通", "连云港", "淮安", "盐城", "扬州", "镇江", "泰州", "宿迁"}
+	districts := []string{"城东区", "城西区", "开发区", "高新区", "经开区", "新城区", "滨江区"}
 	largest := 0
 	for i, ns := range cityNS {
 		code := fmt.Sprintf("32%02d00", i+1)
+		place := cityNames[i%len(cityNames)] + "市"
 		tertiary := 2 + rng.IntN(30)
 		frame := make([]sampling.Institution, size)
 		for j := range frame {
@@ -740,6 +750,7 @@ func benchRosters(b *testing.B, run string, cityNS []string, size int, seed uint
 			if rng.IntN(3) == 0 {
 				in.Risk = sampling.Risk(rng.Int64N(100 * sampling.RiskScale))
 			}
+			in.Name = place + districts[j%len(districts)] + in.Name
 			frame[j] = in
 		}
 		var buf bytes.Buffer
@@ -870,7 +881,7 @@ func cleanupBenchRun(b *testing.B, run string, campaigns, namespaces []string) {
 		for _, obj := range []client.Object{&flycheckv1.InspectionSample{}, &flycheckv1.ScreeningJob{},
 			&corev1.ConfigMap{}, &corev1.Secret{}, &eventsv1.Event{}} {
 			if err := k8sClient.DeleteAllOf(ctx, obj, in); err != nil {
-				b.Logf("cleanup: deleting %T in %s: %v", obj, ns, err)
+				benchLog(b, "cleanup: deleting %T in %s: %v", obj, ns, err)
 			}
 		}
 		_ = k8sClient.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
@@ -884,7 +895,7 @@ func deleteCampaignEvents(b *testing.B, run string) {
 	ctx := context.Background()
 	var list eventsv1.EventList
 	if err := k8sClient.List(ctx, &list, client.InNamespace(metav1.NamespaceDefault)); err != nil {
-		b.Logf("cleanup: listing events: %v", err)
+		benchLog(b, "cleanup: listing events: %v", err)
 		return
 	}
 	for i := range list.Items {
@@ -959,6 +970,12 @@ func benchWaitFor(b *testing.B, timeout time.Duration, cond func() error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// benchLog prints a line of the report on stdout as it happens: a
+// benchmark's own log (b.Logf) is cut to its first ten lines.
+func benchLog(b *testing.B, format string, args ...any) {
+	fmt.Printf("    %s: %s\n", b.Name(), fmt.Sprintf(format, args...))
 }
 
 func benchEnvInt(b *testing.B, name string, def int) int {
@@ -1256,7 +1273,7 @@ func (m controllerMetrics) log(b *testing.B) {
 				rs = append(rs, fmt.Sprintf("%s %.0f", r, v))
 			}
 		}
-		b.Logf("controller %s: %d reconciles (%s), reconcile time mean %.1f ms, p50 %.1f ms, p95 %.1f ms, p99 %.1f ms; queue wait mean %.1f ms; %.0f errors",
+		benchLog(b, "controller %s: %d reconciles (%s), reconcile time mean %.1f ms, p50 %.1f ms, p95 %.1f ms, p99 %.1f ms; queue wait mean %.1f ms; %.0f errors",
 			c, h.count, strings.Join(rs, ", "), h.mean()*1000, h.quantile(0.5)*1000, h.quantile(0.95)*1000, h.quantile(0.99)*1000,
 			m.queue[c].mean()*1000, m.errors[c])
 	}
@@ -1306,6 +1323,20 @@ func startMemorySampler() *memorySampler {
 func (m *memorySampler) stop() {
 	close(m.quit)
 	<-m.done
+}
+
+// writeHeapProfile writes the live heap (the manager still running) for
+// `go tool pprof -sample_index=inuse_space`.
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
+	benchLog(b, "heap profile written to %s", path)
 }
 
 func readRuntimeMetric(name string) uint64 {
