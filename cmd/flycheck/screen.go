@@ -114,10 +114,8 @@ the ScreeningJob named in $FLYCHECK_SCREENINGJOB_NAME/_UID) in $POD_NAMESPACE.`,
 	f.StringVar(&o.TempDir, "temp-dir", "", "directory for spill files when the input is not clustered by institution (default: --output)")
 	f.BoolVar(&quiet, "quiet", false, "no progress lines on stderr")
 	f.IntVar(&memLimitMiB, "memory-limit", 768, "soft Go heap limit in MiB (0 = none; GOMEMLIMIT overrides)")
-	f.BoolVar(&o.Spill, "force-spill", false, "evaluate grouped rules through temporary partition files even if the input is clustered")
-	f.MarkHidden("force-spill")
-	f.StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile to this file")
-	f.MarkHidden("cpuprofile")
+	f.BoolVar(&o.Spill, "force-spill", false, "evaluate grouped rules through temporary partition files even if the input is clustered (for benchmarking the spill path)")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file (diagnostics)")
 	result.addFlags(f)
 	return cmd
 }
