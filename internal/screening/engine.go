@@ -420,7 +420,10 @@ func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findi
 		if dir == "" {
 			dir = outDir
 		}
-		if sp, err = newSpiller(dir); err != nil {
+		// ~100 bytes per retained line, partitions of ≤ 64 MiB when every
+		// line is retained; between 64 and 512 files.
+		parts := int(min(512, max(64, src.rows()*100>>26)))
+		if sp, err = newSpiller(dir, parts); err != nil {
 			shutdown()
 			fw.abort()
 			return nil, err
@@ -578,7 +581,7 @@ func (e *engine) result(fw *findingsWriter, mode, outDir string) *Result {
 
 // spiller partitions the lines grouped rules need by institution into
 // temporary files, for input that is not clustered by institution. Each
-// partition is then read back whole (≈ 1/spillParts of the retained lines)
+// partition is then read back whole (≈ 1/len(files) of the retained lines)
 // and evaluated institution by institution.
 type spiller struct {
 	dir   string
@@ -587,15 +590,13 @@ type spiller struct {
 	hdr   [56]byte
 }
 
-const spillParts = 64
-
-func newSpiller(dir string) (*spiller, error) {
+func newSpiller(dir string, parts int) (*spiller, error) {
 	d, err := os.MkdirTemp(dir, "flycheck-spill-")
 	if err != nil {
 		return nil, err
 	}
 	s := &spiller{dir: d}
-	for i := 0; i < spillParts; i++ {
+	for i := 0; i < parts; i++ {
 		f, err := os.Create(filepath.Join(d, fmt.Sprintf("part-%02d", i)))
 		if err != nil {
 			s.remove()
@@ -628,7 +629,7 @@ func (s *spiller) write(inst int32, l *lineRec, arena []byte) error {
 	le.PutUint64(h[36:], uint64(l.amt))
 	le.PutUint32(h[44:], l.sn.n)
 	le.PutUint32(h[48:], l.setl.n)
-	w := s.bufs[uint32(inst)%spillParts]
+	w := s.bufs[uint32(inst)%uint32(len(s.bufs))]
 	w.Write(h[:52])
 	w.Write(l.sn.in(arena))
 	_, err := w.Write(l.setl.in(arena))
