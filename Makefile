@@ -26,6 +26,7 @@ help: ## Show this help.
 .PHONY: manifests
 manifests: ## Generate CRDs and RBAC from the kubebuilder markers.
 	$(CONTROLLER_GEN) rbac:roleName=flycheck-manager-role crd paths="./api/...;./controllers/..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	hack/sync-chart.sh
 
 .PHONY: generate
 generate: ## Generate DeepCopy methods.
@@ -87,6 +88,10 @@ docker-build: ## Build the container image (needs a container engine).
 .PHONY: install
 install: manifests ## Install the CRDs into the cluster of the current kubeconfig.
 	go tool kustomize build config/crd | kubectl apply --server-side -f -
+
+.PHONY: helm-lint
+helm-lint: manifests ## Lint the Helm chart (helm is a go.mod tool).
+	go tool helm lint charts/flycheck-operator
 
 .PHONY: deploy
 deploy: manifests ## Deploy the operator into the cluster of the current kubeconfig.
