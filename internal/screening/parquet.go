@@ -29,7 +29,7 @@ import (
 // text, so 0.1 stays 0.1). Required and optional (nullable) columns are
 // accepted; a null is an empty value.
 
-const parquetTaskRows = 256 << 10
+const parquetTaskRows = 64 << 10
 
 type parquetSource struct {
 	path string

@@ -139,6 +139,11 @@ const (
 
 var errTableAbsent = errors.New("table absent")
 
+// resultsPerTask bounds the batches a task may have decoded ahead of the
+// consumer (a Parquet task of parquetTaskRows rows has a handful of page-
+// sized batches; a CSV task has one).
+const resultsPerTask = 16
+
 // openTable finds <dir>/<table>.csv or .parquet and opens it, checking the
 // required columns. An absent optional table returns errTableAbsent.
 func openTable(dir string, def tableDef, format Format, enc Encoding) (source, error) {
@@ -195,6 +200,10 @@ func scan[R any](ctx context.Context, src source, workers int,
 	}
 	tasks := make(chan task)
 	work := make(chan job)
+	// A worker must be able to finish its task while the consumer is still
+	// on an earlier one, or only one worker would run at a time: each task
+	// gets room for resultsPerTask results, and workers*2 tasks may be in
+	// flight (memory: a few times workers × task size).
 	order := make(chan chan R, workers*2)
 	var wg sync.WaitGroup
 
@@ -211,7 +220,7 @@ func scan[R any](ctx context.Context, src source, workers int,
 		defer close(work)
 		defer close(order)
 		for t := range tasks {
-			j := job{t, make(chan R, 2)}
+			j := job{t, make(chan R, resultsPerTask)}
 			select {
 			case order <- j.res:
 			case <-ctx.Done():
