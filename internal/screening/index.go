@@ -30,6 +30,15 @@ func newStrArena(capacity int) strArena {
 }
 
 func (a *strArena) add(b []byte) int32 {
+	if len(a.data)+len(b) > cap(a.data) {
+		// Grow by doubling, at least to the expected size (capacity of offs
+		// × the length of this string): append's 1.25× steps would copy a
+		// 100 MB arena many times.
+		want := max(2*cap(a.data), len(a.data)+len(b), (cap(a.offs)-1)*len(b)*9/8)
+		data := make([]byte, len(a.data), want)
+		copy(data, a.data)
+		a.data = data
+	}
 	a.data = append(a.data, b...)
 	a.offs = append(a.offs, uint32(len(a.data)))
 	return int32(len(a.offs) - 2)

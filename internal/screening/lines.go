@@ -62,6 +62,9 @@ type lineBatch struct {
 type lineWorker struct {
 	items     *localCache
 	visits    visitFinder
+	keyVisit  int32 // visit whose psn and institution code are cached below
+	visitPsn  []byte
+	visitInst []byte
 	dictID    uint64
 	dictItems []int32
 	// Parsed values per dictionary entry of cnt and pric (Parquet
@@ -130,7 +133,7 @@ func (lw *lineWorker) parseTime(b []byte) (int64, bool) {
 }
 
 func (e *engine) newLineWorker() *lineWorker {
-	return &lineWorker{items: newLocalCache(e.c.items), visits: visitFinder{m: e.m, last: -1}}
+	return &lineWorker{items: newLocalCache(e.c.items), visits: visitFinder{m: e.m, last: -1}, keyVisit: -1}
 }
 
 // convertLines parses, validates and scopes a batch of fee lines and runs
@@ -157,7 +160,14 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 		var v *visit
 		if vi >= 0 {
 			v = &m.visits[vi]
-			if m.insts[v.inst].code != string(code) {
+			if vi != lw.keyVisit {
+				// The visit's person and institution, copied once per visit
+				// so that its lines compare against hot memory.
+				lw.keyVisit = vi
+				lw.visitPsn = append(lw.visitPsn[:0], m.psn.get(v.psn)...)
+				lw.visitInst = append(lw.visitInst[:0], m.insts[v.inst].code...)
+			}
+			if !bytes.Equal(lw.visitInst, code) {
 				v = nil
 			}
 		}
@@ -203,7 +213,7 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 			reason = fmt.Sprintf("det_item_fee_sumamt %q is not a decimal", cols[fAmt].at(i))
 		case !okT:
 			reason = fmt.Sprintf("fee_ocur_time %q is not YYYY-MM-DD HH:MM:SS", cols[fTime].at(i))
-		case !bytes.Equal(cols[fPsn].at(i), m.psn.get(v.psn)):
+		case !bytes.Equal(cols[fPsn].at(i), lw.visitPsn):
 			if len(cols[fPsn].at(i)) == 0 {
 				reason = "psn_no is empty"
 			} else {
