@@ -81,6 +81,13 @@ func newNodePlayer(cs kubernetes.Interface, exe, workdir, kubeconfig string, max
 		slots: make(chan struct{}, maxProcs), say: say, seen: map[types.UID]bool{}}
 }
 
+// peakProcesses is the most processes that ever ran at once.
+func (p *nodePlayer) peakProcesses() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.peak
+}
+
 // run watches screening Jobs in all namespaces and plays each until ctx
 // ends; it returns when every process it started has exited.
 func (p *nodePlayer) run(ctx context.Context) error {

@@ -184,7 +184,7 @@ func conditionTrue(st batchv1.JobStatus, typ batchv1.JobConditionType) *batchv1.
 
 // startNodePlayer plays the cluster's screening Jobs with this test binary
 // as flycheck, until the test ends.
-func startNodePlayer(t *testing.T, workdir string, impersonate bool) (*nodePlayer, *strings.Builder) {
+func startNodePlayer(t *testing.T, workdir string, impersonate bool) (*nodePlayer, func() string) {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -214,7 +214,12 @@ func startNodePlayer(t *testing.T, workdir string, impersonate bool) (*nodePlaye
 			mu.Unlock()
 		}
 	})
-	return p, &out
+	said := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return out.String()
+	}
+	return p, said
 }
 
 // applyDefaultRuleSets creates the default catalogue's RuleSets (cluster
@@ -348,8 +353,8 @@ func TestNodePlayerRunsAScreeningJob(t *testing.T) {
 		t.Errorf("transitions seen: running %v, an index pending %v, SuccessCriteriaMet before Complete %v",
 			sawRunning, sawPending, sawCriteriaFirst)
 	}
-	if player.peak != 2 {
-		t.Errorf("at most %d processes ran at once, want exactly 2 (3 shards, 2 cores)", player.peak)
+	if peak := player.peakProcesses(); peak != 2 {
+		t.Errorf("at most %d processes ran at once, want exactly 2 (3 shards, 2 cores)", peak)
 	}
 
 	// What the shards wrote, through the mapped volumes and as the
@@ -390,7 +395,7 @@ func TestNodePlayerRunsAScreeningJob(t *testing.T) {
 		t.Errorf("pods of indexes %v, want one each of 0-2", indexes)
 	}
 	for i := range shards {
-		if !strings.Contains(said.String(), fmt.Sprintf("shard %d/3 of %s/%s succeeded", i, ns, job.Name)) {
+		if !strings.Contains(said(), fmt.Sprintf("shard %d/3 of %s/%s succeeded", i, ns, job.Name)) {
 			t.Errorf("no line for shard %d finishing", i)
 		}
 	}
@@ -535,7 +540,10 @@ func TestNodePlayerFailedIndex(t *testing.T) {
 			t.Errorf("shard result %s: %v", name, err)
 		}
 	}
-	if !strings.Contains(said.String(), "attempt 2 of 2") || !strings.Contains(said.String(), "failed (FailedIndexes)") {
-		t.Errorf("node player output:\n%s", said.String())
-	}
+	waitFor(t, 5*time.Second, func() error { // said after the status is written
+		if !strings.Contains(said(), "attempt 2 of 2") || !strings.Contains(said(), "failed (FailedIndexes)") {
+			return fmt.Errorf("node player output:\n%s", said())
+		}
+		return nil
+	})
 }
