@@ -139,10 +139,12 @@ const (
 
 var errTableAbsent = errors.New("table absent")
 
-// resultsPerTask bounds the batches a task may have decoded ahead of the
-// consumer (a Parquet task of parquetTaskRows rows has a handful of page-
-// sized batches; a CSV task has one).
-const resultsPerTask = 16
+// resultsPerTask is room for all the batches of one task, so that a worker
+// never waits for the consumer to reach its task: a Parquet task of
+// parquetTaskRows rows is cut at every page boundary of every column (a few
+// dozen batches); a CSV task is one batch. Memory stays bounded by the rows
+// of the tasks in flight, not by this count.
+const resultsPerTask = 256
 
 // openTable finds <dir>/<table>.csv or .parquet and opens it, checking the
 // required columns. An absent optional table returns errTableAbsent.
