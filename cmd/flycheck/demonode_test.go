@@ -250,8 +250,7 @@ func applyDefaultRuleSets(t *testing.T) []string {
 // ServiceAccount, and the controller reads their result ConfigMaps back.
 func TestNodePlayerRunsAScreeningJob(t *testing.T) {
 	ctx := context.Background()
-	ns := "node-player"
-	createTestNamespace(t, ns)
+	ns := newTestNamespace(t, "node-player")
 	ruleSets := applyDefaultRuleSets(t)
 	workdir := t.TempDir()
 	extract := filepath.Join(workdir, "pvc", "claims", "extract")
@@ -407,8 +406,7 @@ func TestNodePlayerRunsAScreeningJob(t *testing.T) {
 // it, with the pods' termination messages.
 func TestNodePlayerFailedIndex(t *testing.T) {
 	ctx := context.Background()
-	ns := "node-player-fail"
-	createTestNamespace(t, ns)
+	ns := newTestNamespace(t, "node-player-fail")
 	workdir := t.TempDir()
 	cfg := synth.DefaultConfig()
 	cfg.Seed, cfg.Cities, cfg.InstitutionsPerCity, cfg.FeeLines = 3, 1, 8, 5_000

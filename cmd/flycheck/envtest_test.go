@@ -114,6 +114,17 @@ func createTestNamespace(t *testing.T, name string) {
 	}
 }
 
+// newTestNamespace makes a namespace named prefix-<random>, so that a test
+// can run more than once against the same apiserver (-count=N).
+func newTestNamespace(t *testing.T, prefix string) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix + "-"}}
+	if err := testClient.Create(context.Background(), ns); err != nil {
+		t.Fatalf("creating a namespace %s-*: %v", prefix, err)
+	}
+	return ns.Name
+}
+
 // waitFor polls cond until it returns nil or the timeout passes.
 func waitFor(t *testing.T, timeout time.Duration, cond func() error) {
 	t.Helper()

@@ -125,8 +125,7 @@ func screenerIdentityKubeconfig(t *testing.T, ns string) string {
 
 func TestScreenResultConfigMapIsReadableByTheController(t *testing.T) {
 	ctx := context.Background()
-	ns := "screen-result"
-	createTestNamespace(t, ns)
+	ns := newTestNamespace(t, "screen-result")
 	data := generateTestProvince(t)
 	sj := createOwnerScreeningJob(t, ns, "camp-dataanalysis-nanjing")
 	kubeconfig := screenerKubeconfig(t, ns)
@@ -241,8 +240,7 @@ func TestScreenResultConfigMapIsReadableByTheController(t *testing.T) {
 
 func TestScreenResultConfigMapNamespaceFlagAndMisconfiguration(t *testing.T) {
 	ctx := context.Background()
-	ns := "screen-result-flag"
-	createTestNamespace(t, ns)
+	ns := newTestNamespace(t, "screen-result-flag")
 	sj := createOwnerScreeningJob(t, ns, "flagged")
 	data := generateTestProvince(t)
 	t.Setenv("KUBECONFIG", testKubeconfig)
