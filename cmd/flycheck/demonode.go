@@ -363,6 +363,11 @@ func (r *jobRun) runPod(ctx, jobCtx context.Context, idx, attempt, attempts int)
 	shards := ptr.Deref(job.Spec.Completions, 1)
 	p.say("node: shard %d/%d of %s/%s started (pod %s)", idx, shards, job.Namespace, job.Name, podName)
 	exitCode, stderrTail, err := p.execContainer(jobCtx, job, idx, podName)
+	// Not ready from the moment the process ends, before the core is free
+	// for another index: ready never counts more pods than cores.
+	r.mu.Lock()
+	r.ready--
+	r.mu.Unlock()
 	release()
 	if ctx.Err() != nil {
 		return false
@@ -383,7 +388,6 @@ func (r *jobRun) runPod(ctx, jobCtx context.Context, idx, attempt, attempts int)
 	}
 	r.update(ctx, func() {
 		r.active--
-		r.ready--
 		if ok {
 			r.succeeded++
 			r.completed[idx] = true
