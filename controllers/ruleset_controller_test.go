@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -63,9 +64,10 @@ func TestRuleSetValidation(t *testing.T) {
 	good := &flycheckv1.RuleSet{ObjectMeta: metav1.ObjectMeta{Name: "validation-good"}, Spec: rules.RuleSetSpec{Version: "1", Rules: []rules.Rule{
 		{ID: "DUP-1", Category: rules.DuplicateCharge, Template: rules.DuplicateLine},
 	}}}
-	// The schema cannot say which params a template needs: the controller does.
+	// What the schema cannot say (a parameter the template does not use,
+	// which would silently drop a condition) the controller does.
 	bad := &flycheckv1.RuleSet{ObjectMeta: metav1.ObjectMeta{Name: "validation-bad"}, Spec: rules.RuleSetSpec{Rules: []rules.Rule{
-		{ID: "BPS-GENDER-1", Category: rules.BeyondPaymentScope, Template: rules.GenderRestriction},
+		{ID: "DUP-LINE-1", Category: rules.DuplicateCharge, Template: rules.DuplicateLine, Params: rules.Params{MaxPrice: "10.00"}},
 	}}}
 	for _, rs := range []*flycheckv1.RuleSet{good, bad} {
 		if err := k8sClient.Create(context.Background(), rs); err != nil {
@@ -79,7 +81,7 @@ func TestRuleSetValidation(t *testing.T) {
 	}
 	got = reconcileRS(bad.Name)
 	c = meta.FindStatusCondition(got.Status.Conditions, flycheckv1.ConditionReady)
-	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != ReasonInvalid || !strings.Contains(c.Message, "BPS-GENDER-1") {
+	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != ReasonInvalid || !strings.Contains(c.Message, "DUP-LINE-1") {
 		t.Errorf("invalid RuleSet: %+v", c)
 	}
 	rv := got.ResourceVersion
@@ -87,7 +89,27 @@ func TestRuleSetValidation(t *testing.T) {
 		t.Error("an unchanged RuleSet was written again")
 	}
 
-	// What the schema can say, it says before anything runs.
+	// What the schema can say, it says before anything runs, naming the field.
+	for _, tc := range []struct {
+		rule         rules.Rule
+		field, words string
+	}{
+		{rules.Rule{ID: "G", Category: rules.BeyondPaymentScope, Template: rules.GenderRestriction, Params: rules.Params{Items: []string{"250310001"}}},
+			"spec.rules[0].params.gender", "params.gender is required by GenderRestriction"},
+		{rules.Rule{ID: "P", Category: rules.DuplicateCharge, Template: rules.PriceCap, Params: rules.Params{Items: []string{"x"}, MaxPrice: "1"}},
+			"spec.rules[0].category", "category does not match the template"},
+		{rules.Rule{ID: "R", Category: rules.OverExamination, Template: rules.RepeatExamination, Params: rules.Params{Items: []string{"x"}}},
+			"spec.rules[0].params.withinDays", "params.withinDays is required"},
+		{rules.Rule{ID: "B", Category: rules.InpatientBehaviour, Template: rules.BedOnlyDays, Params: rules.Params{MinDays: ptr.To[int32](3)}},
+			"spec.rules[0].params.items", "params.items is required"},
+	} {
+		rs := &flycheckv1.RuleSet{ObjectMeta: metav1.ObjectMeta{Name: "schema-" + strings.ToLower(tc.rule.ID)}, Spec: rules.RuleSetSpec{Rules: []rules.Rule{tc.rule}}}
+		err := k8sClient.Create(context.Background(), rs, client.DryRunAll)
+		if err == nil || !strings.Contains(err.Error(), tc.field) || !strings.Contains(err.Error(), tc.words) {
+			t.Errorf("rule %s: %v", tc.rule.ID, err)
+		}
+	}
+
 	data, err := os.ReadFile(filepath.Join("..", "config", "rules", "duplicate-charge.yaml"))
 	if err != nil {
 		t.Fatal(err)

@@ -83,6 +83,24 @@ const (
 )
 
 // Rule is one rule instance (筛查模型): a template with parameters.
+//
+// The schema checks what CEL can (the category of each template, the
+// parameters it requires); Validate checks the rest (unused parameters,
+// decimal precision, duplicate ids) and the RuleSet controller reports it.
+// +kubebuilder:validation:XValidation:rule="{'GenderRestriction': 'BeyondPaymentScope', 'AgeRestriction': 'BeyondPaymentScope', 'CareSettingRestriction': 'BeyondPaymentScope', 'FacilityLevelRestriction': 'BeyondPaymentScope', 'CoveredIndication': 'BeyondIndication', 'PriceCap': 'ExcessQuantity', 'MaxUnits': 'ExcessQuantity', 'PerDayExceedsStay': 'FictitiousCharge', 'ChargeAfterDischarge': 'FictitiousCharge', 'ChargeAfterDeath': 'FictitiousCharge', 'OverlappingStays': 'FictitiousCharge', 'AddOnWithoutPrimary': 'FictitiousCharge', 'InclusivePair': 'DuplicateCharge', 'DuplicateLine': 'DuplicateCharge', 'UnbundledPackage': 'DuplicateCharge', 'RepeatExamination': 'OverExamination', 'Readmission': 'InpatientBehaviour', 'BedOnlyDays': 'InpatientBehaviour'}[self.template] == self.category",message="category does not match the template (see docs/rules.md)",fieldPath=".category"
+// +kubebuilder:validation:XValidation:rule="self.template in ['ChargeAfterDischarge', 'ChargeAfterDeath', 'OverlappingStays', 'DuplicateLine', 'Readmission'] || (has(self.params.items) && size(self.params.items) > 0)",message="params.items is required by this template",fieldPath=".params.items"
+// +kubebuilder:validation:XValidation:rule="self.template != 'GenderRestriction' || has(self.params.gender)",message="params.gender is required by GenderRestriction",fieldPath=".params.gender"
+// +kubebuilder:validation:XValidation:rule="self.template != 'AgeRestriction' || has(self.params.minAge) || has(self.params.maxAge)",message="params.minAge or params.maxAge is required by AgeRestriction",fieldPath=".params"
+// +kubebuilder:validation:XValidation:rule="self.template != 'CareSettingRestriction' || has(self.params.allowedVisitType)",message="params.allowedVisitType is required by CareSettingRestriction",fieldPath=".params.allowedVisitType"
+// +kubebuilder:validation:XValidation:rule="self.template != 'FacilityLevelRestriction' || has(self.params.minLevel)",message="params.minLevel is required by FacilityLevelRestriction",fieldPath=".params.minLevel"
+// +kubebuilder:validation:XValidation:rule="self.template != 'CoveredIndication' || has(self.params.diagCodes) || has(self.params.diagPrefixes)",message="params.diagCodes or params.diagPrefixes is required by CoveredIndication",fieldPath=".params"
+// +kubebuilder:validation:XValidation:rule="self.template != 'PriceCap' || has(self.params.maxPrice)",message="params.maxPrice is required by PriceCap",fieldPath=".params.maxPrice"
+// +kubebuilder:validation:XValidation:rule="self.template != 'MaxUnits' || (has(self.params.maxUnits) && has(self.params.per))",message="params.maxUnits and params.per are required by MaxUnits",fieldPath=".params"
+// +kubebuilder:validation:XValidation:rule="self.template != 'AddOnWithoutPrimary' || has(self.params.primaryItems)",message="params.primaryItems is required by AddOnWithoutPrimary",fieldPath=".params.primaryItems"
+// +kubebuilder:validation:XValidation:rule="self.template != 'InclusivePair' || (has(self.params.includedItems) && has(self.params.per))",message="params.includedItems and params.per are required by InclusivePair",fieldPath=".params"
+// +kubebuilder:validation:XValidation:rule="self.template != 'UnbundledPackage' || has(self.params.componentItems)",message="params.componentItems is required by UnbundledPackage",fieldPath=".params.componentItems"
+// +kubebuilder:validation:XValidation:rule="!(self.template in ['RepeatExamination', 'Readmission']) || has(self.params.withinDays)",message="params.withinDays is required by this template",fieldPath=".params.withinDays"
+// +kubebuilder:validation:XValidation:rule="self.template != 'BedOnlyDays' || has(self.params.minDays)",message="params.minDays is required by BedOnlyDays",fieldPath=".params.minDays"
 type Rule struct {
 	// ID identifies the rule in findings; unique across all loaded RuleSets.
 	// +kubebuilder:validation:MinLength=1
