@@ -168,6 +168,7 @@ func runDemo(ctx context.Context, out io.Writer, f demoFlags) error {
 	printDemoResults(ctx, c, camp, out)
 	showKubectl(ctx, out, assets, kubeconfigPath, "get", "camp")
 	showKubectl(ctx, out, assets, kubeconfigPath, "get", "sj", "-A")
+	showKubectl(ctx, out, assets, kubeconfigPath, "get", "jobs", "-A")
 	showKubectl(ctx, out, assets, kubeconfigPath, "get", "isample", "-A")
 	if f.keepRunning {
 		say.line("campaign finished; the control plane stays up until Ctrl-C")

@@ -275,7 +275,7 @@ func printDemoResults(ctx context.Context, c client.Client, camp *flycheckv1.Cam
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	// The Chinese name comes last: tabwriter counts a wide character as one
 	// column.
-	fmt.Fprintln(w, "CITY\tCODE\tSCREENING\tLINES\tFINDINGS\tAT RISK (¥)\tFLAGGED\tRECHECK\tFLY-CHECK\t")
+	fmt.Fprintln(w, "CITY\tCODE\tSCREENING\tLINES\tFINDINGS\tAT RISK (¥)\tFLAGGED\tRECHECK\tFLY-CHECK\tNAME")
 	for _, city := range camp.Spec.Cities {
 		state, lines, findings, suspect, flagged := "-", "-", "-", "-", "-"
 		for _, sj := range sjs.Items {
