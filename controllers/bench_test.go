@@ -82,6 +82,7 @@ func BenchmarkPhaseTransitionLatency(b *testing.B) {
 	ns := "bpt-" + run
 	benchNamespaces(b, run, ns)
 	mgr := startBenchManager(b, clock.RealClock{}, "", nil)
+	defer mgr.stop() // on a failure; stop is idempotent
 	warmUp(b, run, ns)
 	before := gatherControllerMetrics(b)
 
