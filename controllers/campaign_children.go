@@ -9,9 +9,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
@@ -35,8 +38,7 @@ func ChildName(campaign, phase, city string) string {
 // phase that has not launched yet, and keeps fly-check frames flowing into
 // the province namespace. It records each launch in status (so a child a
 // user deleted is not brought back) and returns the events to record.
-func (r *CampaignReconciler) launchPhases(ctx context.Context, camp *flycheckv1.Campaign, status *flycheckv1.CampaignStatus, now time.Time) ([]note, error) {
-	var notes []note
+func (r *CampaignReconciler) launchPhases(ctx context.Context, camp *flycheckv1.Campaign, status *flycheckv1.CampaignStatus, now time.Time) error {
 	for i := range camp.Spec.Phases {
 		ph := &camp.Spec.Phases[i]
 		ps := &status.Phases[i]
@@ -44,39 +46,34 @@ func (r *CampaignReconciler) launchPhases(ctx context.Context, camp *flycheckv1.
 			continue
 		}
 		if ps.LaunchedAt == nil {
-			var created []note
 			var err error
 			switch {
 			case ph.Screening != nil:
-				created, err = r.createScreeningJobs(ctx, camp, ph)
+				err = r.createScreeningJobs(ctx, camp, ph)
 			case ph.Sampling.Purpose == flycheckv1.PurposeFlyCheck:
-				created, err = r.createFlyCheckSample(ctx, camp, ph)
+				err = r.createFlyCheckSample(ctx, camp, ph)
 			default:
-				created, err = r.createRecheckSamples(ctx, camp, ph)
+				err = r.createRecheckSamples(ctx, camp, ph)
 			}
-			notes = append(notes, created...)
 			if err != nil {
-				return notes, err
+				return err
 			}
 			ps.LaunchedAt = timePtr(now)
 		}
 		if ph.Sampling != nil && ph.Sampling.Purpose == flycheckv1.PurposeFlyCheck {
-			copied, err := r.copyFlyCheckFrames(ctx, camp, ph)
-			notes = append(notes, copied...)
-			if err != nil {
-				return notes, err
+			if err := r.copyFlyCheckFrames(ctx, camp, ph); err != nil {
+				return err
 			}
 		}
 	}
-	return notes, nil
+	return nil
 }
 
-func (r *CampaignReconciler) createScreeningJobs(ctx context.Context, camp *flycheckv1.Campaign, ph *flycheckv1.Phase) ([]note, error) {
+func (r *CampaignReconciler) createScreeningJobs(ctx context.Context, camp *flycheckv1.Campaign, ph *flycheckv1.Phase) error {
 	source := camp.Spec.DataSource
 	if ph.Screening.Source != nil {
 		source = ph.Screening.Source
 	}
-	var notes []note
 	for _, city := range camp.Spec.Cities {
 		output := flycheckv1.OutputLocation{PersistentVolumeClaim: source.PersistentVolumeClaim,
 			Path: path.Join("flycheck-findings", camp.Name, ph.Name, city.Name)}
@@ -97,14 +94,12 @@ func (r *CampaignReconciler) createScreeningJobs(ctx context.Context, camp *flyc
 				Resources:   ph.Screening.Resources,
 			},
 		}
-		n, err := r.createChild(ctx, camp, sj, ReasonScreeningJobCreated,
-			fmt.Sprintf("Created ScreeningJob %s/%s for %s (%s)", sj.Namespace, sj.Name, city.Name, city.Code))
-		notes = append(notes, n...)
-		if err != nil {
-			return notes, err
+		if err := r.createChild(ctx, camp, sj, ReasonScreeningJobCreated,
+			fmt.Sprintf("Created ScreeningJob %s/%s for %s (%s)", sj.Namespace, sj.Name, city.Name, city.Code)); err != nil {
+			return err
 		}
 	}
-	return notes, nil
+	return nil
 }
 
 // createRecheckSamples draws one sample per city in the city's namespace,
@@ -117,8 +112,7 @@ func (r *CampaignReconciler) createScreeningJobs(ctx context.Context, camp *flyc
 // drawing at least ceil(minTotal / cities). That meets the province minimum
 // whenever every city can meet its share, and a city that cannot reports
 // the shortfall in its own sample.
-func (r *CampaignReconciler) createRecheckSamples(ctx context.Context, camp *flycheckv1.Campaign, ph *flycheckv1.Phase) ([]note, error) {
-	var notes []note
+func (r *CampaignReconciler) createRecheckSamples(ctx context.Context, camp *flycheckv1.Campaign, ph *flycheckv1.Phase) error {
 	perCity := *ph.Sampling
 	cities := int32(len(camp.Spec.Cities))
 	perCity.MinTotal = (ph.Sampling.MinTotal + cities - 1) / cities
@@ -126,20 +120,18 @@ func (r *CampaignReconciler) createRecheckSamples(ctx context.Context, camp *fly
 		is := NewPhaseSample(PhaseSample{Campaign: camp, Phase: ph.Name, Sampling: perCity,
 			Name: ChildName(camp.Name, ph.Name, city.Name), Namespace: city.Namespace, City: city.Name,
 			Scope: ph.Name + "/" + city.Code, Frames: []flycheckv1.FrameSource{cityFrameSource(camp, ph, city)}})
-		n, err := r.createChild(ctx, camp, is, ReasonInspectionSampleCreated,
-			fmt.Sprintf("Created recheck InspectionSample %s/%s for %s", is.Namespace, is.Name, city.Name))
-		notes = append(notes, n...)
-		if err != nil {
-			return notes, err
+		if err := r.createChild(ctx, camp, is, ReasonInspectionSampleCreated,
+			fmt.Sprintf("Created recheck InspectionSample %s/%s for %s", is.Namespace, is.Name, city.Name)); err != nil {
+			return err
 		}
 	}
-	return notes, nil
+	return nil
 }
 
 // createFlyCheckSample draws one province-wide sample in the province
 // namespace, out of the city bureaus' sight. Its frames are copies of the
 // cities' frames, made by copyFlyCheckFrames as they become ready.
-func (r *CampaignReconciler) createFlyCheckSample(ctx context.Context, camp *flycheckv1.Campaign, ph *flycheckv1.Phase) ([]note, error) {
+func (r *CampaignReconciler) createFlyCheckSample(ctx context.Context, camp *flycheckv1.Campaign, ph *flycheckv1.Phase) error {
 	frames := make([]flycheckv1.FrameSource, 0, len(camp.Spec.Cities))
 	for _, city := range camp.Spec.Cities {
 		frames = append(frames, flycheckv1.FrameSource{ConfigMap: flyCheckFrameCopyName(camp, ph, city)})
@@ -155,35 +147,42 @@ func flyCheckFrameCopyName(camp *flycheckv1.Campaign, ph *flycheckv1.Phase, city
 }
 
 // copyFlyCheckFrames copies each city's frame, once ready, into the
-// province namespace, where the fly-check sample reads it.
-func (r *CampaignReconciler) copyFlyCheckFrames(ctx context.Context, camp *flycheckv1.Campaign, ph *flycheckv1.Phase) ([]note, error) {
-	var notes []note
+// province namespace, where the fly-check sample reads it. Once the sample
+// has drawn there is nothing left to copy, and no reads are made.
+func (r *CampaignReconciler) copyFlyCheckFrames(ctx context.Context, camp *flycheckv1.Campaign, ph *flycheckv1.Phase) error {
+	var sample flycheckv1.InspectionSample
+	err := r.Get(ctx, types.NamespacedName{Namespace: camp.Spec.ProvinceNamespace, Name: camp.Name + "-" + ph.Name}, &sample)
+	if err == nil && sample.Status.DrawnAt != nil {
+		return nil
+	}
+	if err != nil && !apierrors.IsNotFound(err) {
+		return err
+	}
 	for _, city := range camp.Spec.Cities {
 		name := flyCheckFrameCopyName(camp, ph, city)
-		err := r.Get(ctx, types.NamespacedName{Namespace: camp.Spec.ProvinceNamespace, Name: name}, &corev1.ConfigMap{})
+		err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: camp.Spec.ProvinceNamespace, Name: name}, &metav1.PartialObjectMetadata{
+			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}})
 		if err == nil {
 			continue
 		}
 		if !apierrors.IsNotFound(err) {
-			return notes, err
+			return err
 		}
 		src, ok, err := r.readyCityFrame(ctx, camp, ph, city)
 		if err != nil || !ok {
-			return notes, err
+			return err
 		}
 		cp := &corev1.ConfigMap{
 			ObjectMeta: childMeta(camp, ph, camp.Spec.ProvinceNamespace, name, city.Name),
 			Immutable:  ptr.To(true),
 			Data:       map[string]string{FrameKey: src.Data[FrameKey]},
 		}
-		n, err := r.createChild(ctx, camp, cp, ReasonFrameCopied,
-			fmt.Sprintf("Copied the frame of %s (%s/%s) for the fly-check", city.Name, src.Namespace, src.Name))
-		notes = append(notes, n...)
-		if err != nil {
-			return notes, err
+		if err := r.createChild(ctx, camp, cp, ReasonFrameCopied,
+			fmt.Sprintf("Copied the frame of %s (%s/%s) for the fly-check", city.Name, src.Namespace, src.Name)); err != nil {
+			return err
 		}
 	}
-	return notes, nil
+	return nil
 }
 
 // readyCityFrame returns the city's frame ConfigMap once it exists: the
@@ -203,7 +202,7 @@ func (r *CampaignReconciler) readyCityFrame(ctx context.Context, camp *flycheckv
 		name = sj.Status.FrameConfigMap
 	}
 	var cm corev1.ConfigMap
-	err := r.Get(ctx, types.NamespacedName{Namespace: city.Namespace, Name: name}, &cm)
+	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: city.Namespace, Name: name}, &cm)
 	if apierrors.IsNotFound(err) {
 		return nil, false, nil
 	}
@@ -249,27 +248,39 @@ func childMeta(camp *flycheckv1.Campaign, ph *flycheckv1.Phase, namespace, name,
 }
 
 // createChild creates obj owned by the campaign (deleting the campaign
-// deletes it). If it exists already and is ours, a previous reconcile made
-// it; if someone else's, the name is taken and the campaign says so.
-func (r *CampaignReconciler) createChild(ctx context.Context, camp *flycheckv1.Campaign, obj client.Object, reason, msg string) ([]note, error) {
+// deletes it) and records an event at once: the object exists whatever
+// happens to this reconcile's status write. If it exists already and is
+// ours, a previous reconcile made it; if someone else's, the name is taken
+// and the campaign says so.
+func (r *CampaignReconciler) createChild(ctx context.Context, camp *flycheckv1.Campaign, obj client.Object, reason, msg string) error {
 	if err := controllerutil.SetControllerReference(camp, obj, r.Scheme()); err != nil {
-		return nil, err
+		return err
 	}
 	err := r.Create(ctx, obj)
 	if err == nil {
-		return []note{{corev1.EventTypeNormal, reason, "Create/" + obj.GetNamespace() + "/" + obj.GetName(), msg}}, nil
+		r.Recorder.Eventf(camp, nil, corev1.EventTypeNormal, reason, "Create/"+obj.GetNamespace()+"/"+obj.GetName(), "%s", msg)
+		return nil
 	}
 	if !apierrors.IsAlreadyExists(err) {
-		return nil, fmt.Errorf("creating %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+		return fmt.Errorf("creating %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 	}
-	existing := obj.DeepCopyObject().(client.Object)
-	if err := r.Get(ctx, client.ObjectKeyFromObject(obj), existing); err != nil {
-		return nil, err
+	existing := &metav1.PartialObjectMetadata{}
+	existing.SetGroupVersionKind(mustGVK(r.Scheme(), obj))
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), existing); err != nil {
+		return err
 	}
 	if metav1.IsControlledBy(existing, camp) {
-		return nil, nil
+		return nil
 	}
-	return nil, &stallError{ReasonChildNameTaken, fmt.Sprintf("%s/%s exists and does not belong to this campaign", obj.GetNamespace(), obj.GetName())}
+	return &stallError{ReasonChildNameTaken, fmt.Sprintf("%s/%s exists and does not belong to this campaign", obj.GetNamespace(), obj.GetName())}
+}
+
+func mustGVK(scheme *runtime.Scheme, obj client.Object) schema.GroupVersionKind {
+	gvk, err := apiutil.GVKForObject(obj, scheme)
+	if err != nil {
+		panic(err) // every kind a campaign creates is in the operator's scheme
+	}
+	return gvk
 }
 
 // setCityCounts fills the per-city counts from the campaign's children:

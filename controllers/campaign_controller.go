@@ -35,6 +35,10 @@ const (
 	// that tick a little early.
 	requeuePad = 100 * time.Millisecond
 
+	// conflictRetry is the pause before retrying a reconcile whose status
+	// write lost a race with a newer version of the object.
+	conflictRetry = 50 * time.Millisecond
+
 	// maxTransitionEvents bounds the events written when catching up after
 	// downtime (like the CronJob controller's bound on missed starts): beyond
 	// it one summary event says how many more transitions were missed.
@@ -67,8 +71,11 @@ const (
 // and sleeps until the next boundary.
 type CampaignReconciler struct {
 	client.Client
-	Clock    clock.PassiveClock
-	Recorder events.EventRecorder
+	// APIReader reads ConfigMaps (frames) without caching them: a cache of
+	// every ConfigMap in the cluster would hold every frame in memory.
+	APIReader client.Reader
+	Clock     clock.PassiveClock
+	Recorder  events.EventRecorder
 }
 
 // +kubebuilder:rbac:groups=flycheck.medfund.io,resources=campaigns,verbs=get;list;watch
@@ -134,10 +141,9 @@ func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 
 	// Children are created only while the campaign runs and every
 	// namespace it needs exists.
-	var launched []note
 	var launchStall *stallError
 	if !camp.Spec.Suspend && len(missing) == 0 {
-		launched, err = r.launchPhases(ctx, &camp, status, now)
+		err = r.launchPhases(ctx, &camp, status, now)
 		if err != nil && !asStall(err, &launchStall) {
 			return ctrl.Result{}, err
 		}
@@ -176,12 +182,14 @@ func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 				"Namespaces %s do not exist", strings.Join(missing, ", "))
 		}
 		if launchStall != nil {
-			launched = append(launched, note{corev1.EventTypeWarning, launchStall.reason, "Launch", launchStall.msg})
-		}
-		for _, n := range launched {
-			r.Recorder.Eventf(&camp, nil, n.typ, n.reason, n.action, "%s", n.msg)
+			r.Recorder.Eventf(&camp, nil, corev1.EventTypeWarning, launchStall.reason, "Launch", "%s", launchStall.msg)
 		}
 	})
+	if apierrors.IsConflict(err) {
+		// Another reconcile wrote status first (our cache was behind):
+		// start over from the fresh object rather than report an error.
+		return ctrl.Result{RequeueAfter: conflictRetry}, nil
+	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}

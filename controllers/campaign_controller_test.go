@@ -61,7 +61,7 @@ func shanghai(t *testing.T, s string) time.Time {
 // newTestReconciler reconciles through the real apiserver with a fake clock.
 func newTestReconciler(now time.Time) (*CampaignReconciler, *clocktesting.FakeClock) {
 	clk := clocktesting.NewFakeClock(now)
-	return &CampaignReconciler{Client: k8sClient, Clock: clk, Recorder: recorder}, clk
+	return &CampaignReconciler{Client: k8sClient, APIReader: k8sClient, Clock: clk, Recorder: recorder}, clk
 }
 
 func reconcileCampaign(t *testing.T, r *CampaignReconciler, name string) ctrl.Result {

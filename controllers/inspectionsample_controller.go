@@ -19,6 +19,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -482,6 +483,8 @@ func (r *InspectionSampleReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&flycheckv1.ScreeningJob{}, handler.EnqueueRequestsFromMapFunc(r.samplesUsingScreeningJob),
 			builder.WithPredicates(frameStateChanged)).
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.samplesUsingConfigMap)).
+		// A draw sorts a whole frame: two at a time use both cores.
+		WithOptions(controller.Options{MaxConcurrentReconciles: 2}).
 		Named("inspectionsample").
 		Complete(r)
 }

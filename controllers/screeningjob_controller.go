@@ -57,6 +57,9 @@ const DefaultScreenerImage = "ghcr.io/medfund/flycheck-operator:dev"
 // every shard has succeeded.
 type ScreeningJobReconciler struct {
 	client.Client
+	// APIReader lists the shard result and rules ConfigMaps without caching
+	// ConfigMaps (whose data would otherwise all sit in memory).
+	APIReader     client.Reader
 	Clock         clock.PassiveClock
 	Recorder      events.EventRecorder
 	ScreenerImage string
@@ -163,7 +166,12 @@ func (r *ScreeningJobReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	default:
 		conds.progressing(ReasonRunning, fmt.Sprintf("%d of %d shards finished", len(results.done), status.Shards.Total))
 	}
-	return ctrl.Result{}, r.writeStatus(ctx, &sj, status, notes)
+	err = r.writeStatus(ctx, &sj, status, notes)
+	if apierrors.IsConflict(err) {
+		// A newer version was written meanwhile: start over from it.
+		return ctrl.Result{RequeueAfter: conflictRetry}, nil
+	}
+	return ctrl.Result{}, err
 }
 
 // finished: a ScreeningJob that succeeded (frame written) or failed is
@@ -218,7 +226,7 @@ func asStall(err error, target **stallError) bool {
 // whose status write was lost is reused.
 func (r *ScreeningJobReconciler) snapshotRules(ctx context.Context, sj *flycheckv1.ScreeningJob) (name, digest string, err error) {
 	var existing corev1.ConfigMapList
-	if err := r.List(ctx, &existing, client.InNamespace(sj.Namespace),
+	if err := r.APIReader.List(ctx, &existing, client.InNamespace(sj.Namespace),
 		client.MatchingLabels{LabelScreeningJob: sj.Name, LabelRole: RoleRules}); err != nil {
 		return "", "", err
 	}
@@ -345,7 +353,7 @@ func (s shardOutcome) newSince(recorded string) []int {
 func (r *ScreeningJobReconciler) shardResults(ctx context.Context, sj *flycheckv1.ScreeningJob) (shardOutcome, error) {
 	out := shardOutcome{done: map[int]screening.ShardResult{}}
 	var list corev1.ConfigMapList
-	if err := r.List(ctx, &list, client.InNamespace(sj.Namespace),
+	if err := r.APIReader.List(ctx, &list, client.InNamespace(sj.Namespace),
 		client.MatchingLabels{LabelScreeningJob: sj.Name, LabelRole: RoleShard}); err != nil {
 		return out, err
 	}
@@ -569,13 +577,13 @@ func withLabels(m map[string]string, kv ...string) map[string]string {
 
 // SetupWithManager watches ScreeningJobs, their Jobs, shard result
 // ConfigMaps (by label: the shard pods set the owner, but a label is what
-// they cannot forget), and RuleSets (a stalled job resumes when its RuleSet
-// appears).
+// they cannot forget; as metadata only, so no ConfigMap data is cached),
+// and RuleSets (a stalled job resumes when its RuleSet appears).
 func (r *ScreeningJobReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&flycheckv1.ScreeningJob{}).
 		Owns(&batchv1.Job{}).
-		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
 			name, ok := o.GetLabels()[LabelScreeningJob]
 			if !ok || o.GetLabels()[LabelRole] != RoleShard {
 				return nil

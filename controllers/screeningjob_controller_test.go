@@ -44,7 +44,7 @@ func createCatalogueRuleSet(t *testing.T, file string) *flycheckv1.RuleSet {
 }
 
 func newSJReconciler() *ScreeningJobReconciler {
-	return &ScreeningJobReconciler{Client: k8sClient, Clock: clocktesting.NewFakeClock(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)),
+	return &ScreeningJobReconciler{Client: k8sClient, APIReader: k8sClient, Clock: clocktesting.NewFakeClock(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)),
 		Recorder: recorder, ScreenerImage: "registry.example/flycheck:test"}
 }
 

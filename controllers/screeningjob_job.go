@@ -111,6 +111,10 @@ func newScreeningJobBatchJob(sj *flycheckv1.ScreeningJob, image, rulesConfigMap 
 		Name:  "screen",
 		Image: image,
 		Args:  args,
+		// The screener reports errors on stderr; this puts the last of it in
+		// the pod's termination message, which becomes the shard's failure
+		// reason in the ScreeningJob's status.
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 		Env: []corev1.EnvVar{
 			// The Job controller injects this too; declaring it makes the
 			// $(JOB_COMPLETION_INDEX) in args explicit and lets a node

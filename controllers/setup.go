@@ -29,9 +29,10 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		opts.OperatorNamespace = OperatorNamespaceFromEnvironment()
 	}
 	if err := (&CampaignReconciler{
-		Client:   mgr.GetClient(),
-		Clock:    opts.Clock,
-		Recorder: mgr.GetEventRecorder("flycheck-campaign-controller"),
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Clock:     opts.Clock,
+		Recorder:  mgr.GetEventRecorder("flycheck-campaign-controller"),
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
@@ -40,6 +41,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}
 	if err := (&ScreeningJobReconciler{
 		Client:        mgr.GetClient(),
+		APIReader:     mgr.GetAPIReader(),
 		Clock:         opts.Clock,
 		Recorder:      mgr.GetEventRecorder("flycheck-screeningjob-controller"),
 		ScreenerImage: opts.ScreenerImage,

@@ -247,7 +247,7 @@ type CampaignStatus struct {
 // +kubebuilder:printcolumn:name="Next transition",type=date,JSONPath=`.status.nextTransitionAt`
 // +kubebuilder:printcolumn:name="Suspended",type=boolean,JSONPath=`.spec.suspend`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
-// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.status) || !has(oldSelf.status.phases) || oldSelf.status.phases.all(s, s.state == 'Pending' || self.spec.phases.exists(p, p.name == s.name && oldSelf.spec.phases.exists(o, o.name == s.name && o.start == p.start)))",message="a phase that has started cannot be renamed, removed or have its start moved",fieldPath=".spec.phases",reason=FieldValueForbidden
 type Campaign struct {

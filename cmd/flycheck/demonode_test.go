@@ -266,7 +266,7 @@ func TestNodePlayerRunsAScreeningJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := (&controllers.ScreeningJobReconciler{Client: mgr.GetClient(), Clock: clock.RealClock{},
+	if err := (&controllers.ScreeningJobReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clock.RealClock{},
 		Recorder: mgr.GetEventRecorder("screeningjob-test"), ScreenerImage: "flycheck:test"}).SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
