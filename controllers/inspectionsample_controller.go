@@ -98,7 +98,13 @@ func (r *InspectionSampleReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	if !s.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
-	return ctrl.Result{}, r.reconcileSample(ctx, &s)
+	err := r.reconcileSample(ctx, &s)
+	if apierrors.IsConflict(err) {
+		// Our cached copy was older than a status we wrote a moment ago:
+		// start over from the fresh object rather than report an error.
+		return ctrl.Result{RequeueAfter: conflictRetry}, nil
+	}
+	return ctrl.Result{}, err
 }
 
 // reconcileSample draws s if it has not been drawn, else compares its frame.
