@@ -53,6 +53,12 @@ test-oracle: ## Screening engine vs the same rules as DuckDB SQL (separate cgo m
 bench: controlplane ## Go benchmarks of the operator (schedule, sampling, screening, controllers).
 	go test ./... -run '^$$' -bench . -benchmem -timeout 60m
 
+BENCH_CAMPAIGNS ?= 100
+.PHONY: bench-controllers
+bench-controllers: controlplane ## Controller benchmarks (DESIGN §7): transition latency, idle writes, 100 campaigns × 13 cities × 5 000 institutions.
+	FLYCHECK_BENCH_CAMPAIGNS=$(BENCH_CAMPAIGNS) go test ./controllers/ -run '^$$' \
+		-bench 'BenchmarkPhase|BenchmarkIdle|BenchmarkScale' -benchtime=1x -benchmem -timeout 60m
+
 .PHONY: bench-screening
 bench-screening: build ## Screener vs DuckDB on >=20M fee lines (6 and ~200 rules): lines/s, ratio, peak RSS (~10 min; data cached in .bench/).
 	hack/bench-screening.sh
