@@ -166,6 +166,8 @@ func runDemo(ctx context.Context, out io.Writer, f demoFlags) error {
 		return err
 	}
 	printDemoResults(ctx, c, camp, out)
+	printDemoDraws(ctx, c, camp, out)
+	verifyDemoDraw(ctx, out, kubeconfigPath, camp.Spec.Cities[0].Namespace+"/"+controllers.ChildName(camp.Name, "spotcheck", camp.Spec.Cities[0].Name))
 	showKubectl(ctx, out, assets, kubeconfigPath, "get", "camp")
 	showKubectl(ctx, out, assets, kubeconfigPath, "get", "sj", "-A")
 	showKubectl(ctx, out, assets, kubeconfigPath, "get", "jobs", "-A")
