@@ -343,7 +343,7 @@ type shardOutcome struct {
 func (s shardOutcome) newSince(recorded string) []int {
 	var out []int
 	for _, idx := range s.order {
-		if !slices.Contains(parseIndexes(recorded), idx) {
+		if !slices.Contains(ParseIndexes(recorded), idx) {
 			out = append(out, idx)
 		}
 	}
@@ -382,7 +382,7 @@ func (r *ScreeningJobReconciler) shardResults(ctx context.Context, sj *flycheckv
 // aggregate folds the shard results received so far into status.
 func aggregate(status *flycheckv1.ScreeningJobStatus, results shardOutcome) {
 	status.Shards.Succeeded = int32(len(results.done))
-	status.Shards.CompletedIndexes = formatIndexes(results.order)
+	status.Shards.CompletedIndexes = FormatIndexes(results.order)
 	status.LinesScanned, status.LinesRejected = 0, 0
 	status.Findings = flycheckv1.FindingCounts{}
 	status.Institutions = flycheckv1.InstitutionCounts{}
@@ -416,7 +416,7 @@ func aggregate(status *flycheckv1.ScreeningJobStatus, results shardOutcome) {
 // shardFailures reads the failed indexes from the Job and, where a failed
 // pod of that index remains, the reason its container gave.
 func (r *ScreeningJobReconciler) shardFailures(ctx context.Context, job *batchv1.Job) ([]flycheckv1.ShardFailure, error) {
-	indexes := parseIndexes(ptr.Deref(job.Status.FailedIndexes, ""))
+	indexes := ParseIndexes(ptr.Deref(job.Status.FailedIndexes, ""))
 	if len(indexes) == 0 {
 		return nil, nil
 	}
@@ -475,8 +475,8 @@ func failureMessage(job *batchv1.Job, failures []flycheckv1.ShardFailure) string
 	return "Job " + job.Name + " failed"
 }
 
-// parseIndexes reads the Job's compressed index list, e.g. "1,3-5".
-func parseIndexes(s string) []int {
+// ParseIndexes reads a Job's compressed index list, e.g. "1,3-5".
+func ParseIndexes(s string) []int {
 	var out []int
 	for _, part := range strings.Split(s, ",") {
 		if part == "" {
@@ -500,8 +500,8 @@ func parseIndexes(s string) []int {
 	return out
 }
 
-// formatIndexes writes sorted indexes the way Jobs do: "0,2-4".
-func formatIndexes(idx []int) string {
+// FormatIndexes writes sorted indexes the way Jobs do: "0,2-4".
+func FormatIndexes(idx []int) string {
 	var parts []string
 	for i := 0; i < len(idx); {
 		j := i

@@ -485,3 +485,17 @@ func waitForSJEvents(t *testing.T, ns, name string, want map[string]int) {
 		return nil
 	})
 }
+
+func TestJobIndexLists(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		idx  []int
+	}{{"", nil}, {"3", []int{3}}, {"0-2", []int{0, 1, 2}}, {"0,2-4,7", []int{0, 2, 3, 4, 7}}} {
+		if got := ParseIndexes(tc.text); !slices.Equal(got, tc.idx) {
+			t.Errorf("ParseIndexes(%q) = %v, want %v", tc.text, got, tc.idx)
+		}
+		if got := FormatIndexes(tc.idx); got != tc.text {
+			t.Errorf("FormatIndexes(%v) = %q, want %q", tc.idx, got, tc.text)
+		}
+	}
+}

@@ -313,20 +313,7 @@ func formatIndexSet(set map[int]bool) string {
 		idx = append(idx, i)
 	}
 	sort.Ints(idx)
-	var parts []string
-	for i := 0; i < len(idx); {
-		j := i
-		for j+1 < len(idx) && idx[j+1] == idx[j]+1 {
-			j++
-		}
-		if j == i {
-			parts = append(parts, strconv.Itoa(idx[i]))
-		} else {
-			parts = append(parts, strconv.Itoa(idx[i])+"-"+strconv.Itoa(idx[j]))
-		}
-		i = j + 1
-	}
-	return strings.Join(parts, ",")
+	return controllers.FormatIndexes(idx)
 }
 
 // runPod plays one pod of index idx: a Pod object (Pending, Running,
