@@ -17,10 +17,15 @@
 //
 // # How a run works
 //
-//  1. The reference tables are loaded: institutions (all), visits (all of
-//     the input: ~70 bytes each, ids interned in one arena), diagnoses of
-//     in-scope visits and death dates of persons who have visits — the last
-//     two only if some rule needs them.
+//  1. The reference tables are loaded: institutions (all), the visits of
+//     the institutions in scope (~70 bytes each, ids interned in one arena),
+//     diagnoses of in-scope visits and death dates of their persons — the
+//     last two only if some rule needs them. When the scope is partial
+//     (shard or city), the visits table is read once or twice more without
+//     keeping it: to reject kept visits whose mdtrt_id an earlier valid row
+//     elsewhere already used, and to collect the inpatient stays elsewhere
+//     of the kept persons (OverlappingStays partners; 32 bytes and the id
+//     each), keeping only those that are not duplicates themselves.
 //  2. The rules are compiled: params to fixed point, item codes to ids, and
 //     an item index (item id → the rules that name it), so a line meets only
 //     the rules that can apply to it.
@@ -54,20 +59,25 @@
 // cost is one extra write and read of the retained lines. Options.Spill
 // forces this mode.
 //
-// Memory of a shard is then: ≈ 70 bytes per visit of the input (visit
-// records and interned ids; every shard needs all visits to check fee lines
-// and find overlapping stays elsewhere), ≈ 12 bytes per diagnosis of the
-// shard, the retained lines of the institutions being finalized (≈ 100
-// bytes per line a grouped rule can use), and the decoding buffers. With
-// --memory-limit (default 768 MiB) the Go heap is kept below the budget; for
-// inputs with more than ~8 million visits per shard, use more shards.
+// Memory of a shard is then: ≈ 70 bytes per visit of its institutions
+// (visit records and interned ids), ≈ 50 bytes per inpatient stay elsewhere
+// of its persons (OverlappingStays partners, only with that rule), ≈ 12
+// bytes per diagnosis of the shard, the retained lines of the institutions
+// being finalized (≈ 100 bytes per line a grouped rule can use), the fee
+// lines of the shard rejected because their mdtrt_id is no visit of the
+// shard (their reason is decided by one more read of the visits table
+// after the pass), and the decoding buffers. None of it grows with the
+// other shards' visits: a larger input needs more shards, not more memory
+// per shard. With --memory-limit (default 768 MiB) the Go heap is kept
+// below the budget; for more than ~8 million visits per shard, use more
+// shards.
 //
 // # Sharding
 //
 // Shard i of n screens the institutions with fnv1a32(fixmedins_code) mod n
-// = i (hash/fnv New32a over the code's bytes). Every shard reads every file;
-// in a Parquet input row groups of other shards are decoded but their lines
-// skipped before parsing. The union of the shards' findings, summaries and
+// = i (hash/fnv New32a over the code's bytes). Every shard reads every file
+// (the visits table up to four times; other shards' fee lines are decoded
+// but skipped before validation). The union of the shards' findings, summaries and
 // quarantine files equals the unsharded run's (tested).
 //
 // # Risk score

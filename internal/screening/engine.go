@@ -93,6 +93,8 @@ type engine struct {
 
 	partnerStart, partnerVisits []int32
 
+	pending []pendingReject // fee-line rejects decided after the pass
+
 	statePool sync.Pool // *instState
 	batchPool sync.Pool // *lineBatch
 
@@ -150,8 +152,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 	m := &model{opts: &e.cfg, q: q, rowsRead: map[string]int64{}}
 	e.m = m
-	needDiag, needPersons := false, false
+	needDiag, needPersons, needOverlap := false, false, false
 	for _, r := range rs {
+		needOverlap = needOverlap || r.Template == rules.OverlappingStays
 		switch rules.Spec(r.Template).Needs {
 		case "diagnoses":
 			needDiag = true
@@ -198,7 +201,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := m.loadInstitutions(ctx, srcInst); err != nil {
 		return nil, err
 	}
-	if err := m.loadVisits(ctx, srcVisits, cfg.workers); err != nil {
+	m.visitsSource = func() (source, error) { return openTable(opts.Input, tVisits, opts.Format, opts.Encoding) }
+	if err := m.loadVisits(ctx, srcVisits, cfg.workers, needOverlap); err != nil {
 		return nil, err
 	}
 	timePhase("visits")
@@ -244,6 +248,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		mode = "spill"
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := e.resolvePending(ctx); err != nil {
 		return nil, err
 	}
 	timePhase("feeLines")
@@ -355,6 +362,7 @@ func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findi
 	e.finalized = make([]bool, len(m.insts))
 	e.linesRead.Store(0)
 	e.findings.Store(0)
+	e.pending = nil
 	m.rowsRead[tFeeLines.name] = 0
 	e.lineWorkers = make([]*lineWorker, e.cfg.workers)
 	for i := range e.lineWorkers {
@@ -445,6 +453,7 @@ func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findi
 		for _, r := range lb.rejects {
 			m.q.add(tFeeLines.name, r)
 		}
+		e.pending = append(e.pending, lb.pending...)
 		for i := range lb.lines {
 			l := &lb.lines[i]
 			v := &m.visits[l.visit]
@@ -512,6 +521,38 @@ func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findi
 		return nil, err
 	}
 	return fw, nil
+}
+
+// resolvePending quarantines the fee lines of this scope whose mdtrt_id is
+// no visit kept here (partial scope only): "fixmedins_code differs from the
+// visit's" when the id is a valid visit out of scope, else "mdtrt_id is not
+// a valid visit" — as an unsharded run decides. They follow the pass's
+// other rejects in quarantine.csv.
+func (e *engine) resolvePending(ctx context.Context) error {
+	if len(e.pending) == 0 {
+		return nil
+	}
+	valid := make(map[string]bool, len(e.pending))
+	for _, p := range e.pending {
+		valid[p.mdtrt] = false
+	}
+	err := e.m.scanValidVisits(ctx, e.cfg.workers, func(r *visitRow, _ int32, _ int64) {
+		if _, ok := valid[string(r.mdtrt)]; ok {
+			valid[string(r.mdtrt)] = true
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for _, p := range e.pending {
+		p.reason = "mdtrt_id is not a valid visit"
+		if valid[p.mdtrt] {
+			p.reason = "fixmedins_code differs from the visit's"
+		}
+		e.m.q.add(tFeeLines.name, p.reject)
+	}
+	e.pending = nil
+	return nil
 }
 
 // result assembles the summary and statistics.

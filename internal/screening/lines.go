@@ -56,6 +56,14 @@ type lineBatch struct {
 	rejects  []reject
 	syntax   []reject
 	findings []finding
+	pending  []pendingReject
+}
+
+// pendingReject is a rejected fee line whose reason depends on visits out
+// of scope: whether its mdtrt_id is a valid visit elsewhere.
+type pendingReject struct {
+	reject
+	mdtrt string
 }
 
 // lineWorker is a decoding worker's private state.
@@ -158,7 +166,9 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 		code := cols[fInst].at(i)
 		vi := lw.visits.find(md)
 		var v *visit
-		if vi >= 0 {
+		// A kept visit is a duplicate only in a partial scope, when its id's
+		// first valid visit is out of scope: never this line's visit then.
+		if vi >= 0 && !m.visits[vi].dup {
 			v = &m.visits[vi]
 			if vi != lw.keyVisit {
 				// The visit's person and institution, copied once per visit
@@ -181,6 +191,11 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 				reason = "fixmedins_code is empty"
 			case len(md) == 0:
 				reason = "mdtrt_id is empty"
+			case vi < 0 && m.partial:
+				// The id may be a valid visit out of scope ("differs") or
+				// none: decided after the pass (engine.resolvePending).
+				out.pending = append(out.pending, pendingReject{reject{file, b.lineOf(i), "", b.raw(i)}, string(md)})
+				continue
 			case vi < 0:
 				reason = "mdtrt_id is not a valid visit"
 			default:
@@ -357,6 +372,6 @@ func (e *engine) getBatch() *lineBatch {
 func (e *engine) releaseBatch(lb *lineBatch) {
 	lb.lines = lb.lines[:0]
 	lb.arena = lb.arena[:0]
-	lb.rejects, lb.syntax, lb.findings = nil, nil, nil
+	lb.rejects, lb.syntax, lb.findings, lb.pending = nil, nil, nil, nil
 	e.batchPool.Put(lb)
 }

@@ -7,13 +7,19 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"sort"
 )
 
-// The in-memory model of the reference tables. Visits of the whole input
-// are kept (ids interned in one arena, records of 32 bytes): every shard
-// needs all of them to validate fee lines, to apply the --from/--to window
-// and to find OverlappingStays partners in other institutions. Fee lines are
-// never all in memory (see engine.go).
+// The in-memory model of the reference tables. A run keeps the visits of its
+// own institutions (shard and city; ids interned in one arena, records of
+// 32 bytes), whatever the --from/--to window, to validate their fee lines.
+// When some institution is out of scope, the rest of the visits table is
+// only scanned, not kept: a pass marks kept visits whose mdtrt_id an
+// earlier valid row elsewhere already used (duplicates), and collects the
+// inpatient stays elsewhere of the kept persons (OverlappingStays partners,
+// appended to visits out of scope); a second pass drops the partners that
+// are themselves duplicates. Fee lines are never all in memory (see
+// engine.go).
 
 type institution struct {
 	code, name, city, ownership, typ string
@@ -56,6 +62,15 @@ type model struct {
 
 	hasPersons bool
 	deathDay   []int32 // person id → death day; noDeath if none
+
+	// partial: some valid institution is outside this run's scope (shard,
+	// city). Then only the visits of in-scope institutions are kept, plus
+	// the inpatient stays elsewhere of their persons (OverlappingStays
+	// partners, appended after them with inScope false); visitsSource
+	// reopens the visits table for the extra passes that decide, without
+	// keeping other visits, which kept rows repeat an earlier mdtrt_id.
+	partial      bool
+	visitsSource func() (source, error)
 
 	q        *quarantine
 	rowsRead map[string]int64
@@ -141,6 +156,7 @@ func (m *model) loadInstitutions(ctx context.Context, src source) error {
 			in.inScope = shardOf(code, m.opts.shards) == m.opts.shard && (m.opts.city == "" || in.city == m.opts.city)
 			m.instBy[in.code] = int32(len(m.insts))
 			m.insts = append(m.insts, in)
+			m.partial = m.partial || !in.inScope
 		}
 		return nil
 	})
@@ -177,10 +193,84 @@ type visitRow struct {
 	raw              string
 }
 
+// visitBatch is a batch of parsed visits rows, their ids in arena.
+type visitBatch struct {
+	rows    []visitRow
+	arena   []byte
+	rejects []reject
+}
+
+// parseVisits parses and checks a batch of visits rows: everything but
+// the institution and the uniqueness of mdtrt_id.
+func parseVisits(b *batch) visitBatch {
+	o := visitBatch{rows: make([]visitRow, b.n), rejects: b.rejects}
+	size := 0
+	for i := 0; i < b.n; i++ {
+		size += len(b.cols[0].at(i)) + len(b.cols[1].at(i)) + len(b.cols[2].at(i))
+	}
+	o.arena = make([]byte, 0, size)
+	keep := func(v []byte) []byte {
+		s := len(o.arena)
+		o.arena = append(o.arena, v...)
+		return o.arena[s:len(o.arena):len(o.arena)]
+	}
+	for i := 0; i < b.n; i++ {
+		r := &o.rows[i]
+		r.mdtrt, r.psn, r.code = keep(b.cols[0].at(i)), keep(b.cols[1].at(i)), keep(b.cols[2].at(i))
+		r.hMdtrt, r.hPsn = hashBytes(r.mdtrt), hashBytes(r.psn)
+		r.line = b.lineOf(i)
+		med := b.cols[3].at(i)
+		var ok1, ok2 bool
+		r.begin, ok1 = parseDateTime(b.cols[4].at(i))
+		r.end, ok2 = parseDateTime(b.cols[5].at(i))
+		g := b.cols[6].at(i)
+		if len(g) == 1 && (g[0] == '1' || g[0] == '2') {
+			r.gend = g[0]
+		}
+		age, okAge := parseSmallInt(b.cols[7].at(i))
+		r.age = int16(age)
+		r.inpatient = len(med) > 0 && med[0] == '2'
+		switch {
+		case len(r.mdtrt) == 0:
+			r.reason = "mdtrt_id is empty"
+		case len(r.psn) == 0:
+			r.reason = "psn_no is empty"
+		case len(r.code) == 0:
+			r.reason = "fixmedins_code is empty"
+		case len(med) == 0:
+			r.reason = "med_type is empty"
+		case !ok1:
+			r.reason = fmt.Sprintf("begntime %q is not YYYY-MM-DD HH:MM:SS", b.cols[4].at(i))
+		case !ok2:
+			r.reason = fmt.Sprintf("endtime %q is not YYYY-MM-DD HH:MM:SS", b.cols[5].at(i))
+		case r.end < r.begin:
+			r.reason = "endtime before begntime"
+		case !okAge || age > 150:
+			r.reason = fmt.Sprintf("age %q is not an integer 0..150", b.cols[7].at(i))
+		}
+		if r.reason != "" {
+			r.raw = b.raw(i)
+		}
+	}
+	return o
+}
+
 // loadVisits reads the visits table: rows are parsed by workers, then
 // validated and interned in order (duplicates are decided by input order).
-func (m *model) loadVisits(ctx context.Context, src source, workers int) error {
+func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap bool) error {
 	n := int(min(src.rows(), 1<<28))
+	if m.partial {
+		// Expected share of the in-scope institutions' visits.
+		in := 0
+		for i := range m.insts {
+			if m.insts[i].inScope {
+				in++
+			}
+		}
+		n = int(int64(n)*int64(in)*5/int64(4*max(1, len(m.insts)))) + 1024
+	}
+	var ords []int64 // kept visit → ordinal of its row among parsed rows
+	ord := int64(-1)
 	m.mdtrt = newIDIndex(n)
 	psnArena := newStrArena(n)
 	psnHashes := make([]uint32, 0, n)
@@ -188,67 +278,12 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int) error {
 	m.visits = make([]visit, 0, n)
 	file := src.file()
 	lastInst := int32(-1)
-	type out struct {
-		rows    []visitRow
-		arena   []byte
-		rejects []reject
-	}
-	err := scan(ctx, src, workers, func(_ int, b *batch) out {
-		o := out{rows: make([]visitRow, b.n), rejects: b.rejects}
-		size := 0
-		for i := 0; i < b.n; i++ {
-			size += len(b.cols[0].at(i)) + len(b.cols[1].at(i)) + len(b.cols[2].at(i))
-		}
-		o.arena = make([]byte, 0, size)
-		keep := func(v []byte) []byte {
-			s := len(o.arena)
-			o.arena = append(o.arena, v...)
-			return o.arena[s:len(o.arena):len(o.arena)]
-		}
-		for i := 0; i < b.n; i++ {
-			r := &o.rows[i]
-			r.mdtrt, r.psn, r.code = keep(b.cols[0].at(i)), keep(b.cols[1].at(i)), keep(b.cols[2].at(i))
-			r.hMdtrt, r.hPsn = hashBytes(r.mdtrt), hashBytes(r.psn)
-			r.line = b.lineOf(i)
-			med := b.cols[3].at(i)
-			var ok1, ok2 bool
-			r.begin, ok1 = parseDateTime(b.cols[4].at(i))
-			r.end, ok2 = parseDateTime(b.cols[5].at(i))
-			g := b.cols[6].at(i)
-			if len(g) == 1 && (g[0] == '1' || g[0] == '2') {
-				r.gend = g[0]
-			}
-			age, okAge := parseSmallInt(b.cols[7].at(i))
-			r.age = int16(age)
-			r.inpatient = len(med) > 0 && med[0] == '2'
-			switch {
-			case len(r.mdtrt) == 0:
-				r.reason = "mdtrt_id is empty"
-			case len(r.psn) == 0:
-				r.reason = "psn_no is empty"
-			case len(r.code) == 0:
-				r.reason = "fixmedins_code is empty"
-			case len(med) == 0:
-				r.reason = "med_type is empty"
-			case !ok1:
-				r.reason = fmt.Sprintf("begntime %q is not YYYY-MM-DD HH:MM:SS", b.cols[4].at(i))
-			case !ok2:
-				r.reason = fmt.Sprintf("endtime %q is not YYYY-MM-DD HH:MM:SS", b.cols[5].at(i))
-			case r.end < r.begin:
-				r.reason = "endtime before begntime"
-			case !okAge || age > 150:
-				r.reason = fmt.Sprintf("age %q is not an integer 0..150", b.cols[7].at(i))
-			}
-			if r.reason != "" {
-				r.raw = b.raw(i)
-			}
-		}
-		return o
-	}, func(o out) error {
+	err := scan(ctx, src, workers, func(_ int, b *batch) visitBatch { return parseVisits(b) }, func(o visitBatch) error {
 		m.syntaxRejects(tVisits.name, o.rejects)
 		for i := range o.rows {
 			r := &o.rows[i]
 			m.rowsRead[tVisits.name]++
+			ord++
 			inst := int32(-1)
 			if r.reason == "" {
 				if lastInst >= 0 && m.insts[lastInst].code == string(r.code) {
@@ -267,6 +302,12 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int) error {
 					m.reject(tVisits.name, reject{file, r.line, r.reason, r.raw})
 				}
 				continue
+			}
+			if m.partial && !m.insts[inst].inScope {
+				continue
+			}
+			if m.partial {
+				ords = append(ords, ord)
 			}
 			m.mdtrt.add(r.mdtrt, r.hMdtrt)
 			psnArena.add(r.psn)
@@ -290,6 +331,18 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int) error {
 	m.psn, psnIDs = buildKeyIndex(&psnArena, psnHashes, workers)
 	for i := range m.visits {
 		m.visits[i].psn = psnIDs[i]
+	}
+	var partners []foreignStay
+	if m.partial {
+		var ext []int32
+		ext, partners, err = m.scanOutOfScope(ctx, workers, ords, overlap)
+		if err != nil {
+			return err
+		}
+		if len(ext) > 0 {
+			dups = append(dups, ext...)
+			sort.Slice(dups, func(i, j int) bool { return dups[i] < dups[j] })
+		}
 	}
 	for _, d := range dups {
 		v := &m.visits[d]
@@ -318,7 +371,105 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int) error {
 			fill[v.inst]++
 		}
 	}
+	// Partners elsewhere: visits out of scope, not in the id index (only in
+	// its arena, for the evidence text).
+	for _, p := range partners {
+		m.mdtrt.strArena.add([]byte(p.mdtrt))
+		m.visits = append(m.visits, visit{begin: p.begin, end: p.end, inst: p.inst, psn: p.psn, inpatient: true, inWindow: true})
+	}
 	return nil
+}
+
+// foreignStay is a valid inpatient stay in the window at an institution out
+// of scope, of a person who has a kept visit: a possible OverlappingStays
+// partner.
+type foreignStay struct {
+	mdtrt      string
+	begin, end int64
+	inst, psn  int32
+	ord        int64
+}
+
+// scanValidVisits reads the visits table again and calls fn, in input
+// order, for every row that passes the checks of loadVisits other than the
+// uniqueness of mdtrt_id, with its institution and its ordinal (the same
+// ordinals as loadVisits). Nothing is counted or rejected.
+func (m *model) scanValidVisits(ctx context.Context, workers int, fn func(r *visitRow, inst int32, ord int64)) error {
+	src, err := m.visitsSource()
+	if err != nil {
+		return err
+	}
+	defer src.close()
+	ord := int64(-1)
+	lastInst := int32(-1)
+	return scan(ctx, src, workers, func(_ int, b *batch) visitBatch { return parseVisits(b) }, func(o visitBatch) error {
+		for i := range o.rows {
+			r := &o.rows[i]
+			ord++
+			if r.reason != "" {
+				continue
+			}
+			inst := int32(-1)
+			if lastInst >= 0 && m.insts[lastInst].code == string(r.code) {
+				inst = lastInst
+			} else if id, ok := m.instBy[string(r.code)]; ok {
+				inst, lastInst = id, id
+			} else {
+				continue
+			}
+			fn(r, inst, ord)
+		}
+		return nil
+	})
+}
+
+// scanOutOfScope is the pass over the visits of institutions out of scope
+// (partial scope only). A kept visit whose mdtrt_id appears in an earlier
+// valid row out of scope is a duplicate (returned, to be rejected); with
+// overlap, the valid inpatient stays in the window of the kept persons are
+// returned as partners — after a second pass that drops those whose mdtrt_id
+// appears in an earlier valid row (which makes them duplicates).
+func (m *model) scanOutOfScope(ctx context.Context, workers int, ords []int64, overlap bool) ([]int32, []foreignStay, error) {
+	var ext []int32
+	var cands []foreignStay
+	err := m.scanValidVisits(ctx, workers, func(r *visitRow, inst int32, ord int64) {
+		if m.insts[inst].inScope {
+			return
+		}
+		if k := m.mdtrt.lookup(r.mdtrt); k >= 0 && ord < ords[k] && !m.visits[k].dup {
+			m.visits[k].dup = true
+			ext = append(ext, k)
+		}
+		if overlap && r.inpatient {
+			if d := dayOf(r.end); d >= m.opts.from && d <= m.opts.to {
+				if p := m.psn.lookup(r.psn); p >= 0 {
+					cands = append(cands, foreignStay{mdtrt: string(r.mdtrt), begin: r.begin, end: r.end, inst: inst, psn: p, ord: ord})
+				}
+			}
+		}
+	})
+	if err != nil || len(cands) == 0 {
+		return ext, nil, err
+	}
+	first := make(map[string]int64, len(cands))
+	for _, c := range cands {
+		first[c.mdtrt] = math.MaxInt64
+	}
+	err = m.scanValidVisits(ctx, workers, func(r *visitRow, _ int32, ord int64) {
+		if f, ok := first[string(r.mdtrt)]; ok && ord < f {
+			first[string(r.mdtrt)] = ord
+		}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	valid := cands[:0]
+	for _, c := range cands {
+		if first[c.mdtrt] == c.ord {
+			valid = append(valid, c)
+		}
+	}
+	return ext, valid, nil
 }
 
 func parseSmallInt(b []byte) (int, bool) {
