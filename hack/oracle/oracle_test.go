@@ -57,16 +57,22 @@ func TestDifferential(t *testing.T) {
 		name     string
 		rate     float64
 		encoding string
+		// shards > 1: the engine runs shard by shard (as a ScreeningJob's
+		// pods do, each keeping only its institutions' visits) and the
+		// union of the shards is compared with the SQL over everything.
+		shards int
 	}{
-		{1, synth.CSV, def, "default", 0.03, ""},
-		{6, synth.CSV, def, "default", 0.03, "GB18030"},
-		{2, synth.Parquet, def, "default", 0.03, ""},
-		{3, synth.CSV, bench, "bench-200", 0.01, ""},
-		{4, synth.Parquet, bench, "bench-200", 0.01, ""},
-		{5, synth.Parquet, def, "default", 0, ""},
+		{1, synth.CSV, def, "default", 0.03, "", 1},
+		{6, synth.CSV, def, "default", 0.03, "GB18030", 1},
+		{2, synth.Parquet, def, "default", 0.03, "", 1},
+		{3, synth.CSV, bench, "bench-200", 0.01, "", 1},
+		{4, synth.Parquet, bench, "bench-200", 0.01, "", 1},
+		{5, synth.Parquet, def, "default", 0, "", 1},
+		{7, synth.Parquet, def, "default", 0.03, "", 3},
+		{8, synth.CSV, bench, "bench-200", 0.01, "", 4},
 	}
 	for _, tc := range cases {
-		t.Run(fmt.Sprintf("seed%d-%s%s-%s", tc.seed, tc.format, tc.encoding, tc.name), func(t *testing.T) {
+		t.Run(fmt.Sprintf("seed%d-%s%s-%s-%dshards", tc.seed, tc.format, tc.encoding, tc.name, tc.shards), func(t *testing.T) {
 			dir := t.TempDir()
 			cfg := synth.DefaultConfig()
 			cfg.Seed, cfg.Cities, cfg.InstitutionsPerCity, cfg.FeeLines, cfg.ViolationRate = tc.seed, 3, 12, 40_000, tc.rate
@@ -79,9 +85,18 @@ func TestDifferential(t *testing.T) {
 			if tc.encoding != "" {
 				enc = screening.Encoding(tc.encoding)
 			}
-			if _, err := screening.Run(context.Background(), screening.Options{Input: dir, Rules: tc.rules, Output: out,
-				Format: screening.Format(tc.format), Encoding: enc}); err != nil {
-				t.Fatal(err)
+			var engine []screening.FindingRow
+			for shard := range tc.shards {
+				res, err := screening.Run(context.Background(), screening.Options{Input: dir, Rules: tc.rules, Output: out,
+					Format: screening.Format(tc.format), Encoding: enc, Shard: shard, Shards: tc.shards})
+				if err != nil {
+					t.Fatal(err)
+				}
+				rows, err := screening.ReadFindingsParquet(filepath.Join(res.OutputDir, "findings.parquet"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				engine = append(engine, rows...)
 			}
 			sqlDir := dir
 			if tc.encoding == "GB18030" {
@@ -89,10 +104,6 @@ func TestDifferential(t *testing.T) {
 				// download; the SQL side reads a UTF-8 transcoding, the
 				// engine the GB18030 files themselves.
 				sqlDir = transcode(t, dir)
-			}
-			engine, err := screening.ReadFindingsParquet(filepath.Join(out, "findings.parquet"))
-			if err != nil {
-				t.Fatal(err)
 			}
 			db := openDB(t)
 			st, err := Screen(context.Background(), db, Options{Input: sqlDir, Format: string(tc.format), Rules: tc.rules})
@@ -105,6 +116,9 @@ func TestDifferential(t *testing.T) {
 			}
 			got := map[string]string{}
 			for _, f := range engine {
+				if _, dup := got[f.Key()]; dup {
+					t.Errorf("engine: %q found twice (by two shards?)", f.Key())
+				}
 				got[f.Key()] = f.Amount
 			}
 			want := map[string]string{}
