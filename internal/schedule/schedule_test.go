@@ -8,15 +8,6 @@ import (
 	"time"
 )
 
-func mustLoc(t *testing.T, name string) *time.Location {
-	t.Helper()
-	loc, err := LoadLocation(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return loc
-}
-
 func mustPlan(t *testing.T, tz string, specs ...PhaseSpec) *Plan {
 	t.Helper()
 	p, err := Parse(tz, specs)

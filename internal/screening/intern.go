@@ -49,23 +49,6 @@ func (t *interner) get(id int32) []byte { return t.arena[t.offs[id]:t.offs[id+1]
 
 func (t *interner) str(id int32) string { return string(t.get(id)) }
 
-// lookup returns the id of b or -1.
-func (t *interner) lookup(b []byte) int32 {
-	h := hashBytes(b)
-	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		e := t.table[i]
-		if e == 0 {
-			return -1
-		}
-		if uint32(e>>32) == h {
-			id := int32(uint32(e)) - 1
-			if bytes.Equal(t.get(id), b) {
-				return id
-			}
-		}
-	}
-}
-
 // intern returns the id of b, adding it if needed.
 func (t *interner) intern(b []byte) (id int32, added bool) {
 	return t.internHashed(b, hashBytes(b))
@@ -131,13 +114,6 @@ func (s *syncInterner) intern(b []byte) int32 {
 	s.mu.Lock()
 	id, _ := s.t.intern(b)
 	s.mu.Unlock()
-	return id
-}
-
-func (s *syncInterner) lookup(b []byte) int32 {
-	s.mu.RLock()
-	id := s.t.lookup(b)
-	s.mu.RUnlock()
 	return id
 }
 

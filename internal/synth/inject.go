@@ -29,14 +29,13 @@ type scenario struct {
 
 // ctx is what a scenario visit must look like.
 type ctx struct {
-	inpatient        bool
-	minLevel         int
-	maxLevel         int
-	gender           byte
-	minAge, maxAge   int
-	needDiag         []*crule // CoveredIndication rules to satisfy
-	avoidDiag        *crule   // CoveredIndication rule to break
-	preferOutpatient bool
+	inpatient      bool
+	minLevel       int
+	maxLevel       int
+	gender         byte
+	minAge, maxAge int
+	needDiag       []*crule // CoveredIndication rules to satisfy
+	avoidDiag      *crule   // CoveredIndication rule to break
 }
 
 type injector struct {
