@@ -9,7 +9,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -205,13 +204,12 @@ func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 // An unchanged status writes nothing (no hot loop, no resourceVersion churn).
 func (r *CampaignReconciler) writeStatus(ctx context.Context, camp *flycheckv1.Campaign,
 	status *flycheckv1.CampaignStatus, transitions []schedule.Transition, onWritten func()) error {
-	if equality.Semantic.DeepEqual(&camp.Status, status) {
-		return nil
-	}
-	before := camp.DeepCopy()
-	camp.Status = *status
-	if err := r.Status().Patch(ctx, camp, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+	written, err := patchStatus(ctx, r.Client, camp, &camp.Status, status)
+	if err != nil {
 		return fmt.Errorf("updating status of campaign %s: %w", camp.Name, err)
+	}
+	if !written {
+		return nil
 	}
 	r.recordTransitions(camp, transitions)
 	onWritten()

@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -270,12 +269,8 @@ func (r *InspectionSampleReconciler) compareFrame(ctx context.Context, s *flyche
 // no resourceVersion change otherwise), then calls onWritten.
 func (r *InspectionSampleReconciler) writeStatus(ctx context.Context, s *flycheckv1.InspectionSample,
 	status *flycheckv1.InspectionSampleStatus, onWritten func()) error {
-	if equality.Semantic.DeepEqual(&s.Status, status) {
-		return nil
-	}
-	before := s.DeepCopy()
-	s.Status = *status
-	if err := r.Status().Patch(ctx, s, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+	written, err := patchStatus(ctx, r.Client, s, &s.Status, status)
+	if err != nil || !written {
 		return client.IgnoreNotFound(err)
 	}
 	onWritten()

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -55,12 +54,8 @@ func (r *RuleSetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	} else {
 		conds.ready(ReasonValid, fmt.Sprintf("%d rules valid", len(rs.Spec.Rules)))
 	}
-	if equality.Semantic.DeepEqual(&rs.Status, status) {
-		return ctrl.Result{}, nil
-	}
-	before := rs.DeepCopy()
-	rs.Status = *status
-	return ctrl.Result{}, r.Status().Patch(ctx, &rs, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	_, err = patchStatus(ctx, r.Client, &rs, &rs.Status, status)
+	return ctrl.Result{}, err
 }
 
 func (r *RuleSetReconciler) SetupWithManager(mgr ctrl.Manager) error {

@@ -12,7 +12,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -192,13 +191,12 @@ func shardCount(sj *flycheckv1.ScreeningJob) int32 {
 type note struct{ typ, reason, action, msg string }
 
 func (r *ScreeningJobReconciler) writeStatus(ctx context.Context, sj *flycheckv1.ScreeningJob, status *flycheckv1.ScreeningJobStatus, notes []note) error {
-	if equality.Semantic.DeepEqual(&sj.Status, status) {
-		return nil
-	}
-	before := sj.DeepCopy()
-	sj.Status = *status
-	if err := r.Status().Patch(ctx, sj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
+	written, err := patchStatus(ctx, r.Client, sj, &sj.Status, status)
+	if err != nil {
 		return fmt.Errorf("updating status of screeningjob %s/%s: %w", sj.Namespace, sj.Name, err)
+	}
+	if !written {
+		return nil
 	}
 	for _, n := range notes {
 		r.Recorder.Eventf(sj, nil, n.typ, n.reason, n.action, "%s", n.msg)
