@@ -787,7 +787,7 @@ func benchRosters(b *testing.B, run string, cityNS []string, size int, seed uint
 		largest = max(largest, buf.Len())
 		cm := &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "roster-" + run, Labels: map[string]string{benchLabel: run}},
-			Data:       map[string]string{FrameConfigMapKey: buf.String()},
+			Data:       map[string]string{flycheckv1.FrameKey: buf.String()},
 		}
 		if err := k8sClient.Create(context.Background(), cm); err != nil {
 			b.Fatalf("creating roster %s/%s: %v", ns, cm.Name, err)

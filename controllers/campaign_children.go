@@ -20,20 +20,6 @@ import (
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
 )
 
-// Reasons of the events about a campaign's children.
-const (
-	ReasonScreeningJobCreated     = "ScreeningJobCreated"
-	ReasonInspectionSampleCreated = "InspectionSampleCreated"
-	ReasonFrameCopied             = "FrameCopied"
-	ReasonChildNameTaken          = "ChildNameTaken"
-)
-
-// ChildName is the deterministic name of what a campaign creates for one
-// city in one phase: <campaign>-<phase>-<city>.
-func ChildName(campaign, phase, city string) string {
-	return campaign + "-" + phase + "-" + city
-}
-
 // launchPhases creates the screening jobs and samples of every started
 // phase that has not launched yet, and keeps fly-check frames flowing into
 // the province namespace. It records each launch in status (so a child a
@@ -82,7 +68,7 @@ func (r *CampaignReconciler) createScreeningJobs(ctx context.Context, camp *flyc
 			output.Path = path.Join(output.Path, camp.Name, ph.Name, city.Name)
 		}
 		sj := &flycheckv1.ScreeningJob{
-			ObjectMeta: childMeta(camp, ph, city.Namespace, ChildName(camp.Name, ph.Name, city.Name), city.Name),
+			ObjectMeta: childMeta(camp.Name, ph.Name, city.Namespace, ChildName(camp.Name, ph.Name, city.Name), city.Name),
 			Spec: flycheckv1.ScreeningJobSpec{
 				CampaignRef: &flycheckv1.CampaignReference{Name: camp.Name},
 				CityCode:    city.Code,
@@ -94,7 +80,7 @@ func (r *CampaignReconciler) createScreeningJobs(ctx context.Context, camp *flyc
 				Resources:   ph.Screening.Resources,
 			},
 		}
-		if err := r.createChild(ctx, camp, sj, ReasonScreeningJobCreated,
+		if err := r.createChild(ctx, camp, sj, CampaignReasonScreeningJobCreated,
 			fmt.Sprintf("Created ScreeningJob %s/%s for %s (%s)", sj.Namespace, sj.Name, city.Name, city.Code)); err != nil {
 			return err
 		}
@@ -120,7 +106,7 @@ func (r *CampaignReconciler) createRecheckSamples(ctx context.Context, camp *fly
 		is := NewPhaseSample(PhaseSample{Campaign: camp, Phase: ph.Name, Sampling: perCity,
 			Name: ChildName(camp.Name, ph.Name, city.Name), Namespace: city.Namespace, City: city.Name,
 			Scope: ph.Name + "/" + city.Code, Frames: []flycheckv1.FrameSource{cityFrameSource(camp, ph, city)}})
-		if err := r.createChild(ctx, camp, is, ReasonInspectionSampleCreated,
+		if err := r.createChild(ctx, camp, is, CampaignReasonInspectionSampleCreated,
 			fmt.Sprintf("Created recheck InspectionSample %s/%s for %s", is.Namespace, is.Name, city.Name)); err != nil {
 			return err
 		}
@@ -134,16 +120,12 @@ func (r *CampaignReconciler) createRecheckSamples(ctx context.Context, camp *fly
 func (r *CampaignReconciler) createFlyCheckSample(ctx context.Context, camp *flycheckv1.Campaign, ph *flycheckv1.Phase) error {
 	frames := make([]flycheckv1.FrameSource, 0, len(camp.Spec.Cities))
 	for _, city := range camp.Spec.Cities {
-		frames = append(frames, flycheckv1.FrameSource{ConfigMap: flyCheckFrameCopyName(camp, ph, city)})
+		frames = append(frames, flycheckv1.FrameSource{ConfigMap: FlyCheckFrameCopyName(camp.Name, ph.Name, city.Name)})
 	}
 	is := NewPhaseSample(PhaseSample{Campaign: camp, Phase: ph.Name, Sampling: *ph.Sampling,
-		Name: camp.Name + "-" + ph.Name, Namespace: camp.Spec.ProvinceNamespace, Scope: ph.Name + "/" + ScopeProvince, Frames: frames})
-	return r.createChild(ctx, camp, is, ReasonInspectionSampleCreated,
+		Name: FlyCheckSampleName(camp.Name, ph.Name), Namespace: camp.Spec.ProvinceNamespace, Scope: ph.Name + "/" + ScopeProvince, Frames: frames})
+	return r.createChild(ctx, camp, is, CampaignReasonInspectionSampleCreated,
 		fmt.Sprintf("Created fly-check InspectionSample %s/%s over %d cities", is.Namespace, is.Name, len(frames)))
-}
-
-func flyCheckFrameCopyName(camp *flycheckv1.Campaign, ph *flycheckv1.Phase, city flycheckv1.City) string {
-	return ChildName(camp.Name, ph.Name, city.Name) + "-frame"
 }
 
 // copyFlyCheckFrames copies each city's frame, once ready, into the
@@ -151,7 +133,7 @@ func flyCheckFrameCopyName(camp *flycheckv1.Campaign, ph *flycheckv1.Phase, city
 // has drawn there is nothing left to copy, and no reads are made.
 func (r *CampaignReconciler) copyFlyCheckFrames(ctx context.Context, camp *flycheckv1.Campaign, ph *flycheckv1.Phase) error {
 	var sample flycheckv1.InspectionSample
-	err := r.Get(ctx, types.NamespacedName{Namespace: camp.Spec.ProvinceNamespace, Name: camp.Name + "-" + ph.Name}, &sample)
+	err := r.Get(ctx, types.NamespacedName{Namespace: camp.Spec.ProvinceNamespace, Name: FlyCheckSampleName(camp.Name, ph.Name)}, &sample)
 	if err == nil && sample.Status.DrawnAt != nil {
 		return nil
 	}
@@ -159,7 +141,7 @@ func (r *CampaignReconciler) copyFlyCheckFrames(ctx context.Context, camp *flych
 		return err
 	}
 	for _, city := range camp.Spec.Cities {
-		name := flyCheckFrameCopyName(camp, ph, city)
+		name := FlyCheckFrameCopyName(camp.Name, ph.Name, city.Name)
 		err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: camp.Spec.ProvinceNamespace, Name: name}, &metav1.PartialObjectMetadata{
 			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"}})
 		if err == nil {
@@ -173,11 +155,11 @@ func (r *CampaignReconciler) copyFlyCheckFrames(ctx context.Context, camp *flych
 			return err
 		}
 		cp := &corev1.ConfigMap{
-			ObjectMeta: childMeta(camp, ph, camp.Spec.ProvinceNamespace, name, city.Name),
+			ObjectMeta: childMeta(camp.Name, ph.Name, camp.Spec.ProvinceNamespace, name, city.Name),
 			Immutable:  ptr.To(true),
-			Data:       map[string]string{FrameKey: src.Data[FrameKey]},
+			Data:       map[string]string{flycheckv1.FrameKey: src.Data[flycheckv1.FrameKey]},
 		}
-		if err := r.createChild(ctx, camp, cp, ReasonFrameCopied,
+		if err := r.createChild(ctx, camp, cp, CampaignReasonFrameCopied,
 			fmt.Sprintf("Copied the frame of %s (%s/%s) for the fly-check", city.Name, src.Namespace, src.Name)); err != nil {
 			return err
 		}
@@ -239,14 +221,6 @@ func startsNoLater(a, b *flycheckv1.Phase) bool {
 	return as <= bs
 }
 
-func childMeta(camp *flycheckv1.Campaign, ph *flycheckv1.Phase, namespace, name, city string) metav1.ObjectMeta {
-	labels := map[string]string{flycheckv1.LabelCampaign: camp.Name, flycheckv1.LabelPhase: ph.Name}
-	if city != "" {
-		labels[flycheckv1.LabelCity] = city
-	}
-	return metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: labels}
-}
-
 // createChild creates obj owned by the campaign (deleting the campaign
 // deletes it) and records an event at once: the object exists whatever
 // happens to this reconcile's status write. If it exists already and is
@@ -272,7 +246,7 @@ func (r *CampaignReconciler) createChild(ctx context.Context, camp *flycheckv1.C
 	if metav1.IsControlledBy(existing, camp) {
 		return nil
 	}
-	return &stallError{ReasonChildNameTaken, fmt.Sprintf("%s/%s exists and does not belong to this campaign", obj.GetNamespace(), obj.GetName())}
+	return &stallError{CampaignReasonChildNameTaken, fmt.Sprintf("%s/%s exists and does not belong to this campaign", obj.GetNamespace(), obj.GetName())}
 }
 
 func mustGVK(scheme *runtime.Scheme, obj client.Object) schema.GroupVersionKind {

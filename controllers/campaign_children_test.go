@@ -71,7 +71,7 @@ func TestScreeningPhaseCreatesOneJobPerCity(t *testing.T) {
 	if camp.Status.Phases[0].LaunchedAt == nil {
 		t.Error("the launch is not recorded in status")
 	}
-	waitForEvents(t, c.Name, []string{ReasonPhaseStarted, ReasonScreeningJobCreated, ReasonScreeningJobCreated})
+	waitForEvents(t, c.Name, []string{CampaignReasonPhaseStarted, CampaignReasonScreeningJobCreated, CampaignReasonScreeningJobCreated})
 
 	// A ScreeningJob deleted by a person is not brought back.
 	victim := &flycheckv1.ScreeningJob{ObjectMeta: metav1.ObjectMeta{Namespace: "screen-wx", Name: "screening-dataanalysis-city1"}}
@@ -139,7 +139,7 @@ func TestJiangsuPolicyCampaign(t *testing.T) {
 			t.Fatal(err)
 		}
 		roster := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "designated-institutions"},
-			Data: map[string]string{FrameKey: buf.String()}}
+			Data: map[string]string{flycheckv1.FrameKey: buf.String()}}
 		if err := k8sClient.Create(context.Background(), roster); err != nil {
 			t.Fatal(err)
 		}

@@ -335,17 +335,17 @@ func TestPhasesAdvanceOnSchedule(t *testing.T) {
 		readyWhy string
 	}{
 		{"2020-04-30 12:00:00", map[string]flycheckv1.PhaseState{"selfinspection": "Pending", "spotcheck": "Pending", "flycheck": "Pending"},
-			"", "2020-05-01 00:00:00", ReasonNotStarted},
+			"", "2020-05-01 00:00:00", CampaignReasonNotStarted},
 		{"2020-05-01 00:00:00", map[string]flycheckv1.PhaseState{"selfinspection": "Active", "spotcheck": "Pending"},
-			"selfinspection", "2020-07-01 00:00:00", ReasonOnSchedule},
+			"selfinspection", "2020-07-01 00:00:00", CampaignReasonOnSchedule},
 		{"2020-06-30 23:59:59", map[string]flycheckv1.PhaseState{"selfinspection": "Active"},
-			"selfinspection", "2020-07-01 00:00:00", ReasonOnSchedule},
+			"selfinspection", "2020-07-01 00:00:00", CampaignReasonOnSchedule},
 		{"2020-07-01 00:00:00", map[string]flycheckv1.PhaseState{"selfinspection": "Completed", "spotcheck": "Active", "flycheck": "Active"},
-			"flycheck", "2020-09-01 00:00:00", ReasonOnSchedule},
+			"flycheck", "2020-09-01 00:00:00", CampaignReasonOnSchedule},
 		{"2020-09-01 00:00:00", map[string]flycheckv1.PhaseState{"spotcheck": "Completed", "flycheck": "Active"},
-			"flycheck", "2020-12-01 00:00:00", ReasonOnSchedule},
+			"flycheck", "2020-12-01 00:00:00", CampaignReasonOnSchedule},
 		{"2020-12-01 00:00:00", map[string]flycheckv1.PhaseState{"selfinspection": "Completed", "spotcheck": "Completed", "flycheck": "Completed"},
-			"", "", ReasonFinished},
+			"", "", CampaignReasonFinished},
 	}
 	for _, s := range steps {
 		now := shanghai(t, s.now)
@@ -395,7 +395,7 @@ func TestCatchUpAfterDowntime(t *testing.T) {
 	createCampaign(t, c)
 	r, clk := newTestReconciler(shanghai(t, "2020-04-15 08:00:00"))
 	reconcileCampaign(t, r, c.Name)
-	waitForEvents(t, c.Name, []string{ReasonPhaseStarted})
+	waitForEvents(t, c.Name, []string{CampaignReasonPhaseStarted})
 
 	// The operator was down from mid-April to mid-August: four boundaries
 	// were crossed (mobilization ended, self-inspection started and ended,
@@ -405,8 +405,8 @@ func TestCatchUpAfterDowntime(t *testing.T) {
 	got := getCampaign(t, c.Name)
 	assertStates(t, got, map[string]flycheckv1.PhaseState{
 		"mobilization": "Completed", "selfinspection": "Completed", "inspection": "Active", "summary": "Pending"})
-	evs := waitForEvents(t, c.Name, []string{ReasonPhaseStarted,
-		ReasonPhaseCompleted, ReasonPhaseStarted, ReasonPhaseCompleted, ReasonPhaseStarted})
+	evs := waitForEvents(t, c.Name, []string{CampaignReasonPhaseStarted,
+		CampaignReasonPhaseCompleted, CampaignReasonPhaseStarted, CampaignReasonPhaseCompleted, CampaignReasonPhaseStarted})
 	var late int
 	for _, e := range evs {
 		if strings.Contains(e.Message, "observed late") {
@@ -422,8 +422,8 @@ func TestCatchUpAfterDowntime(t *testing.T) {
 	}
 	// A second reconcile at the same instant records nothing more.
 	reconcileCampaign(t, r, c.Name)
-	waitForEvents(t, c.Name, []string{ReasonPhaseStarted,
-		ReasonPhaseCompleted, ReasonPhaseStarted, ReasonPhaseCompleted, ReasonPhaseStarted})
+	waitForEvents(t, c.Name, []string{CampaignReasonPhaseStarted,
+		CampaignReasonPhaseCompleted, CampaignReasonPhaseStarted, CampaignReasonPhaseCompleted, CampaignReasonPhaseStarted})
 }
 
 func TestMissedTransitionEventsAreBounded(t *testing.T) {
@@ -436,13 +436,13 @@ func TestMissedTransitionEventsAreBounded(t *testing.T) {
 	createCampaign(t, c)
 	r, _ := newTestReconciler(shanghai(t, "2021-01-01 00:00:00"))
 	reconcileCampaign(t, r, c.Name)
-	want := []string{ReasonMissedTransitions}
+	want := []string{CampaignReasonMissedTransitions}
 	for range maxTransitionEvents / 2 {
-		want = append(want, ReasonPhaseStarted, ReasonPhaseCompleted)
+		want = append(want, CampaignReasonPhaseStarted, CampaignReasonPhaseCompleted)
 	}
 	evs := waitForEvents(t, c.Name, want)
 	for _, e := range evs {
-		if e.Reason == ReasonMissedTransitions && !strings.Contains(e.Message, "14 more transitions") {
+		if e.Reason == CampaignReasonMissedTransitions && !strings.Contains(e.Message, "14 more transitions") {
 			t.Errorf("summary event %q does not count the 14 unreported transitions", e.Message)
 		}
 	}
@@ -467,7 +467,7 @@ func TestSuspendFreezesAndResumeContinues(t *testing.T) {
 	res := reconcileCampaign(t, r, c.Name)
 	got := getCampaign(t, c.Name)
 	assertStates(t, got, map[string]flycheckv1.PhaseState{"selfinspection": "Active", "spotcheck": "Pending"})
-	assertCondition(t, got, flycheckv1.ConditionReady, metav1.ConditionTrue, ReasonSuspended)
+	assertCondition(t, got, flycheckv1.ConditionReady, metav1.ConditionTrue, CampaignReasonSuspended)
 	if got.Status.NextTransitionAt != nil || res.RequeueAfter != 0 {
 		t.Errorf("suspended campaign still schedules: next %v, requeue %s", got.Status.NextTransitionAt, res.RequeueAfter)
 	}
@@ -482,9 +482,9 @@ func TestSuspendFreezesAndResumeContinues(t *testing.T) {
 	reconcileCampaign(t, r, c.Name)
 	got = getCampaign(t, c.Name)
 	assertStates(t, got, map[string]flycheckv1.PhaseState{"selfinspection": "Completed", "spotcheck": "Active"})
-	assertCondition(t, got, flycheckv1.ConditionReady, metav1.ConditionTrue, ReasonOnSchedule)
-	waitForEvents(t, c.Name, []string{ReasonPhaseStarted, ReasonCampaignSuspended, ReasonCampaignResumed,
-		ReasonPhaseCompleted, ReasonPhaseStarted})
+	assertCondition(t, got, flycheckv1.ConditionReady, metav1.ConditionTrue, CampaignReasonOnSchedule)
+	waitForEvents(t, c.Name, []string{CampaignReasonPhaseStarted, CampaignReasonSuspendEvent, CampaignReasonResumeEvent,
+		CampaignReasonPhaseCompleted, CampaignReasonPhaseStarted})
 }
 
 func TestIdleReconcileWritesNothing(t *testing.T) {
@@ -511,15 +511,15 @@ func TestUnknownTimeZoneStalls(t *testing.T) {
 	r, _ := newTestReconciler(shanghai(t, "2020-05-10 00:00:00"))
 	res := reconcileCampaign(t, r, c.Name)
 	got := getCampaign(t, c.Name)
-	assertCondition(t, got, flycheckv1.ConditionStalled, metav1.ConditionTrue, ReasonInvalidTimeZone)
-	assertCondition(t, got, flycheckv1.ConditionReady, metav1.ConditionFalse, ReasonInvalidTimeZone)
+	assertCondition(t, got, flycheckv1.ConditionStalled, metav1.ConditionTrue, CampaignReasonInvalidTimeZone)
+	assertCondition(t, got, flycheckv1.ConditionReady, metav1.ConditionFalse, CampaignReasonInvalidTimeZone)
 	if msg := meta.FindStatusCondition(got.Status.Conditions, flycheckv1.ConditionStalled).Message; !strings.Contains(msg, "Asia/Beijing") {
 		t.Errorf("Stalled message %q does not name the zone", msg)
 	}
 	if res.RequeueAfter != 0 {
 		t.Errorf("a stalled campaign requeues after %s; it should wait for a spec change", res.RequeueAfter)
 	}
-	waitForEvents(t, c.Name, []string{ReasonInvalidTimeZone})
+	waitForEvents(t, c.Name, []string{CampaignReasonInvalidTimeZone})
 }
 
 func TestMissingNamespaceStallsThenRecovers(t *testing.T) {
@@ -529,7 +529,7 @@ func TestMissingNamespaceStallsThenRecovers(t *testing.T) {
 	r, _ := newTestReconciler(shanghai(t, "2020-05-10 00:00:00"))
 	reconcileCampaign(t, r, c.Name)
 	got := getCampaign(t, c.Name)
-	assertCondition(t, got, flycheckv1.ConditionStalled, metav1.ConditionTrue, ReasonNamespaceMissing)
+	assertCondition(t, got, flycheckv1.ConditionStalled, metav1.ConditionTrue, CampaignReasonNamespaceNotFound)
 	if msg := meta.FindStatusCondition(got.Status.Conditions, flycheckv1.ConditionStalled).Message; !strings.Contains(msg, "absent-b") {
 		t.Errorf("Stalled message %q does not name the namespace", msg)
 	}
@@ -539,7 +539,7 @@ func TestMissingNamespaceStallsThenRecovers(t *testing.T) {
 	reconcileCampaign(t, r, c.Name)
 	got = getCampaign(t, c.Name)
 	assertCondition(t, got, flycheckv1.ConditionStalled, metav1.ConditionFalse, "")
-	assertCondition(t, got, flycheckv1.ConditionReady, metav1.ConditionTrue, ReasonOnSchedule)
+	assertCondition(t, got, flycheckv1.ConditionReady, metav1.ConditionTrue, CampaignReasonOnSchedule)
 }
 
 // TestManagerObservesBoundaries runs the controller in a manager with the

@@ -7,10 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
@@ -29,39 +27,8 @@ import (
 	"github.com/medfund/flycheck-operator/internal/sampling"
 )
 
-// Reasons of the InspectionSample's conditions and events.
-const (
-	// Waiting (Ready=False, Reconciling=True): a frame is not ready yet.
-	SampleReasonWaitingForFrame = "WaitingForFrame"
-	// Stalled: a frame's ScreeningJob failed.
-	SampleReasonFrameFailed = "FrameFailed"
-	// Stalled: a frame ConfigMap does not parse, or frames overlap.
-	SampleReasonInvalidFrame = "InvalidFrame"
-	// Stalled: the draw rejected its input (policy out of range).
-	SampleReasonDrawFailed = "DrawFailed"
-	// Stalled: the sampling key Secret cannot be read or created.
-	SampleReasonSamplingKeyUnavailable = "SamplingKeyUnavailable"
-	// Stalled: the sampling key Secret exists but holds no usable key.
-	SampleReasonSamplingKeyInvalid = "SamplingKeyInvalid"
-	// Ready=True, and the Normal event of the draw.
-	SampleReasonDrawn = "Drawn"
-	// FrameChanged=False: the frame still has the digest drawn from.
-	SampleReasonFrameUnchanged = "FrameUnchanged"
-	// FrameChanged=True: the frame's digest differs from the one drawn from.
-	SampleReasonDigestChanged = "DigestChanged"
-	// FrameChanged=Unknown: the frame cannot be read any more.
-	SampleReasonFrameUnavailable = "FrameUnavailable"
-	// The Warning event when the frame's digest changes after the draw.
-	SampleReasonFrameChanged = "FrameChanged"
-	// Shortfall events use the shortfall kinds as reasons:
-	// TertiaryBelowMinimum, CityBelowQuota, FrameBelowMinTotal.
-)
-
 // ScopeProvince is the seed scope of a province-wide (FlyCheck) sample.
 const ScopeProvince = "province"
-
-// maxEventNote is the events.k8s.io limit on an event's note.
-const maxEventNote = 1024
 
 // InspectionSampleReconciler draws an InspectionSample exactly once, when
 // all its frames are ready, with internal/sampling, and records the draw in
@@ -97,13 +64,7 @@ func (r *InspectionSampleReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	if !s.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
-	err := r.reconcileSample(ctx, &s)
-	if apierrors.IsConflict(err) {
-		// Our cached copy was older than a status we wrote a moment ago:
-		// start over from the fresh object rather than report an error.
-		return ctrl.Result{RequeueAfter: conflictRetry}, nil
-	}
-	return ctrl.Result{}, err
+	return finish(ctrl.Result{}, r.reconcileSample(ctx, &s))
 }
 
 // reconcileSample draws s if it has not been drawn, else compares its frame.
@@ -122,15 +83,12 @@ func (r *InspectionSampleReconciler) keys() samplingKeyStore {
 	return samplingKeyStore{reader: r.APIReader, writer: r.Client, namespace: r.OperatorNamespace}
 }
 
-// draw waits for the frames, draws, and records the draw. The status write
-// carries the resourceVersion the draw was based on: if the sample changed
-// meanwhile (or the cache was stale), it is re-read, and a draw recorded by
-// someone else wins — the sample is never drawn twice.
+// draw waits for the frames, draws, and records the draw.
 func (r *InspectionSampleReconciler) draw(ctx context.Context, s *flycheckv1.InspectionSample) error {
 	now := r.Clock.Now()
 	status := s.Status.DeepCopy()
 	status.ObservedGeneration = s.Generation
-	conds := conditionSetter{conds: &status.Conditions, generation: s.Generation, now: now}
+	conds := newConditionSetter(&status.Conditions, s.Generation, now)
 
 	frame, problems, err := r.frames().Resolve(ctx, s.Namespace, s.Spec.Frames)
 	if err != nil {
@@ -142,7 +100,7 @@ func (r *InspectionSampleReconciler) draw(ctx context.Context, s *flycheckv1.Ins
 		} else {
 			conds.progressing(SampleReasonWaitingForFrame, "waiting for the frame: "+problemsMessage(problems))
 		}
-		return r.writeStatus(ctx, s, status, r.announceReadyReason(s, status))
+		return r.writeStatus(ctx, s, status, r.readyReasonNotes(s, status)...)
 	}
 
 	seed, err := r.seedFor(ctx, s)
@@ -152,7 +110,7 @@ func (r *InspectionSampleReconciler) draw(ctx context.Context, s *flycheckv1.Ins
 			reason = SampleReasonSamplingKeyInvalid
 		}
 		conds.stalled(reason, err.Error())
-		if werr := r.writeStatus(ctx, s, status, r.announceReadyReason(s, status)); werr != nil {
+		if werr := r.writeStatus(ctx, s, status, r.readyReasonNotes(s, status)...); werr != nil {
 			return werr
 		}
 		return err // retried with backoff: the Secret is not watched
@@ -161,7 +119,7 @@ func (r *InspectionSampleReconciler) draw(ctx context.Context, s *flycheckv1.Ins
 	res, err := sampling.Draw(frame.Institutions, samplingPolicy(s.Spec.Policy), seed)
 	if err != nil {
 		conds.stalled(SampleReasonDrawFailed, err.Error())
-		return r.writeStatus(ctx, s, status, r.announceReadyReason(s, status))
+		return r.writeStatus(ctx, s, status, r.readyReasonNotes(s, status)...)
 	}
 
 	recordDraw(status, res, frame.ConfigMaps, now)
@@ -169,52 +127,11 @@ func (r *InspectionSampleReconciler) draw(ctx context.Context, s *flycheckv1.Ins
 	frameCond(conds, metav1.ConditionFalse, SampleReasonFrameUnchanged,
 		fmt.Sprintf("the frame has the digest the draw was made from (%s)", res.Frame.Digest))
 
-	stored, ours, err := r.writeDrawOnce(ctx, s, status)
-	switch {
-	case err != nil || stored == nil:
-		return err
-	case !ours:
-		// A draw was recorded meanwhile (this reconcile saw a stale copy):
-		// keep it, and treat the sample as drawn — its frame may already
-		// differ from the one that draw was made from.
-		return r.compareFrame(ctx, stored)
-	}
-	r.announceDraw(stored, res)
-	return nil
-}
-
-// writeDrawOnce patches status with the draw under optimistic locking. It
-// returns the stored sample and whether it holds this draw (ours) or one
-// recorded meanwhile, found after a conflict. nil when the sample is gone.
-func (r *InspectionSampleReconciler) writeDrawOnce(ctx context.Context, s *flycheckv1.InspectionSample,
-	status *flycheckv1.InspectionSampleStatus) (stored *flycheckv1.InspectionSample, ours bool, err error) {
-	base := s
-	for range 5 {
-		obj := base.DeepCopy()
-		obj.Status = *status
-		err := r.Status().Patch(ctx, obj, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
-		switch {
-		case err == nil:
-			return obj, true, nil
-		case apierrors.IsNotFound(err):
-			return nil, false, nil
-		case !apierrors.IsConflict(err):
-			return nil, false, fmt.Errorf("recording the draw of %s/%s: %w", s.Namespace, s.Name, err)
-		}
-		var cur flycheckv1.InspectionSample
-		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(s), &cur); err != nil {
-			return nil, false, client.IgnoreNotFound(err)
-		}
-		if cur.UID != s.UID {
-			return nil, false, nil // deleted and re-created: the new object gets its own reconcile
-		}
-		if cur.Status.DrawnAt != nil {
-			logf.FromContext(ctx).Info("the sample was drawn meanwhile; keeping that draw", "drawnAt", cur.Status.DrawnAt)
-			return &cur, false, nil
-		}
-		base = &cur
-	}
-	return nil, false, fmt.Errorf("recording the draw of %s/%s: conflicts kept recurring", s.Namespace, s.Name)
+	// The write carries the resourceVersion the draw was based on. If the
+	// sample changed meanwhile (or the cache was stale) the write conflicts
+	// and the reconcile starts over from the fresh object, which shows a
+	// draw recorded meanwhile: a sample is never drawn twice.
+	return r.writeStatus(ctx, s, status, drawNotes(res)...)
 }
 
 // compareFrame is all a drawn sample ever gets: its frame's digest compared
@@ -223,7 +140,7 @@ func (r *InspectionSampleReconciler) compareFrame(ctx context.Context, s *flyche
 	now := r.Clock.Now()
 	status := s.Status.DeepCopy()
 	status.ObservedGeneration = s.Generation
-	conds := conditionSetter{conds: &status.Conditions, generation: s.Generation, now: now}
+	conds := newConditionSetter(&status.Conditions, s.Generation, now)
 	conds.ready(SampleReasonDrawn, drawnMessage(status))
 
 	recorded := ""
@@ -253,57 +170,48 @@ func (r *InspectionSampleReconciler) compareFrame(ctx context.Context, s *flyche
 			current, recorded))
 	}
 
+	var notes []note
 	before := meta.FindStatusCondition(s.Status.Conditions, flycheckv1.ConditionFrameChanged)
 	after := meta.FindStatusCondition(status.Conditions, flycheckv1.ConditionFrameChanged)
-	return r.writeStatus(ctx, s, status, func() {
-		if after.Status == metav1.ConditionTrue && (before == nil || before.Status != metav1.ConditionTrue || before.Message != after.Message) {
-			// The new digest goes into the action so that a second change is
-			// a new event, not a repeat folded into the first one's series.
-			r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, SampleReasonFrameChanged, "Compare/"+current,
-				"Frame digest changed from %s to %s after the draw; the selection is kept", recorded, current)
-		}
-	})
-}
-
-// writeStatus patches status when it differs from what is stored (no write,
-// no resourceVersion change otherwise), then calls onWritten.
-func (r *InspectionSampleReconciler) writeStatus(ctx context.Context, s *flycheckv1.InspectionSample,
-	status *flycheckv1.InspectionSampleStatus, onWritten func()) error {
-	written, err := patchStatus(ctx, r.Client, s, &s.Status, status)
-	if err != nil || !written {
-		return client.IgnoreNotFound(err)
+	if after.Status == metav1.ConditionTrue && (before == nil || before.Status != metav1.ConditionTrue || before.Message != after.Message) {
+		// The new digest goes into the action so that a second change is
+		// a new event, not a repeat folded into the first one's series.
+		notes = append(notes, note{corev1.EventTypeWarning, SampleReasonFrameChanged, "Compare/" + current,
+			fmt.Sprintf("Frame digest changed from %s to %s after the draw; the selection is kept", recorded, current)})
 	}
-	onWritten()
-	return nil
+	return r.writeStatus(ctx, s, status, notes...)
 }
 
-// announceReadyReason returns the event for a sample that starts waiting or
-// stalls: one when the Ready reason changes, none while it stays.
-func (r *InspectionSampleReconciler) announceReadyReason(s *flycheckv1.InspectionSample, status *flycheckv1.InspectionSampleStatus) func() {
+func (r *InspectionSampleReconciler) writeStatus(ctx context.Context, s *flycheckv1.InspectionSample,
+	status *flycheckv1.InspectionSampleStatus, notes ...note) error {
+	_, err := writeStatus(ctx, r.Client, r.Recorder, s, &s.Status, status, notes...)
+	return err
+}
+
+// readyReasonNotes is the event for a sample that starts waiting or stalls:
+// one when the Ready reason changes, none while it stays.
+func (r *InspectionSampleReconciler) readyReasonNotes(s *flycheckv1.InspectionSample, status *flycheckv1.InspectionSampleStatus) []note {
 	was := meta.FindStatusCondition(s.Status.Conditions, flycheckv1.ConditionReady)
 	now := meta.FindStatusCondition(status.Conditions, flycheckv1.ConditionReady)
-	stalled := meta.IsStatusConditionTrue(status.Conditions, flycheckv1.ConditionStalled)
-	return func() {
-		if now == nil || (was != nil && was.Reason == now.Reason) {
-			return
-		}
-		typ := corev1.EventTypeNormal
-		if stalled {
-			typ = corev1.EventTypeWarning
-		}
-		r.Recorder.Eventf(s, nil, typ, now.Reason, "Resolve", "%s", eventNote(now.Message))
+	if now == nil || (was != nil && was.Reason == now.Reason) {
+		return nil
 	}
+	typ := corev1.EventTypeNormal
+	if meta.IsStatusConditionTrue(status.Conditions, flycheckv1.ConditionStalled) {
+		typ = corev1.EventTypeWarning
+	}
+	return []note{{typ, now.Reason, "Resolve", now.Message}}
 }
 
-// announceDraw records the Drawn event and one Warning per shortfall kind.
-func (r *InspectionSampleReconciler) announceDraw(s *flycheckv1.InspectionSample, res sampling.Result) {
+// drawNotes are the Drawn event and one Warning per shortfall kind.
+func drawNotes(res sampling.Result) []note {
 	var cities []string
 	for _, c := range res.Counts.ByCity {
 		cities = append(cities, fmt.Sprintf("%s %d/%d (%d tertiary)", c.CityCode, c.Selected, c.Institutions, c.Tertiary))
 	}
-	r.Recorder.Eventf(s, nil, corev1.EventTypeNormal, SampleReasonDrawn, "Draw", "%s", eventNote(fmt.Sprintf(
+	out := []note{{corev1.EventTypeNormal, SampleReasonDrawn, "Draw", fmt.Sprintf(
 		"Drew %d of %d institutions (%d tertiary) with %s; frame digest %s; by city: %s",
-		res.Counts.Selected, res.Frame.Size, res.Counts.Tertiary, res.Algorithm, res.Frame.Digest, strings.Join(cities, ", "))))
+		res.Counts.Selected, res.Frame.Size, res.Counts.Tertiary, res.Algorithm, res.Frame.Digest, strings.Join(cities, ", "))}}
 
 	byKind := map[sampling.ShortfallKind][]string{}
 	var kinds []sampling.ShortfallKind
@@ -314,8 +222,9 @@ func (r *InspectionSampleReconciler) announceDraw(s *flycheckv1.InspectionSample
 		byKind[sf.Kind] = append(byKind[sf.Kind], sf.Message)
 	}
 	for _, k := range kinds {
-		r.Recorder.Eventf(s, nil, corev1.EventTypeWarning, string(k), "Draw", "%s", eventNote(strings.Join(byKind[k], "; ")))
+		out = append(out, note{corev1.EventTypeWarning, string(k), "Draw", strings.Join(byKind[k], "; ")})
 	}
+	return out
 }
 
 // seedFor is spec.seed, or the seed derived from the sampling key (DESIGN
@@ -421,57 +330,13 @@ func frameCond(c conditionSetter, st metav1.ConditionStatus, reason, msg string)
 	c.set(flycheckv1.ConditionFrameChanged, st, reason, msg)
 }
 
-// eventNote cuts a note to the events API's limit on a rune boundary.
-func eventNote(s string) string {
-	if len(s) <= maxEventNote {
-		return s
-	}
-	cut := maxEventNote - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
-// Field indexes that map a frame back to the samples drawing from it.
-const (
-	// sampleFrameIndex indexes InspectionSamples by "ScreeningJob/<name>" and
-	// "ConfigMap/<name>" of their spec.frames.
-	sampleFrameIndex = "flycheck.spec.frames"
-	// screeningJobFrameIndex indexes ScreeningJobs by status.frameConfigMap.
-	screeningJobFrameIndex = "flycheck.status.frameConfigMap"
-)
-
-func frameIndexKey(kind, name string) string { return kind + "/" + name }
-
 // SetupWithManager registers the controller. A sample is reconciled when it
 // is created (its spec is immutable; status writes of our own do not wake
 // it), when a ScreeningJob it draws from changes state or frame, and when a
 // frame ConfigMap it reads is created, changed or deleted. ConfigMaps are
 // watched as metadata only: the cache never holds frame contents.
 func (r *InspectionSampleReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	ctx := context.Background()
-	idx := mgr.GetFieldIndexer()
-	if err := idx.IndexField(ctx, &flycheckv1.InspectionSample{}, sampleFrameIndex, func(o client.Object) []string {
-		var keys []string
-		for _, f := range o.(*flycheckv1.InspectionSample).Spec.Frames {
-			if f.ScreeningJob != "" {
-				keys = append(keys, frameIndexKey("ScreeningJob", f.ScreeningJob))
-			}
-			if f.ConfigMap != "" {
-				keys = append(keys, frameIndexKey("ConfigMap", f.ConfigMap))
-			}
-		}
-		return keys
-	}); err != nil {
-		return err
-	}
-	if err := idx.IndexField(ctx, &flycheckv1.ScreeningJob{}, screeningJobFrameIndex, func(o client.Object) []string {
-		if cm := o.(*flycheckv1.ScreeningJob).Status.FrameConfigMap; cm != "" {
-			return []string{cm}
-		}
-		return nil
-	}); err != nil {
+	if err := indexFields(mgr, sampleFrameIndex, screeningJobFrameIndex); err != nil {
 		return err
 	}
 	frameStateChanged := predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {

@@ -89,7 +89,7 @@ func parseFrame(t *testing.T, csvs ...string) []sampling.Institution {
 func frameConfigMap(ns, name, csv string) *corev1.ConfigMap {
 	return &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Data:       map[string]string{FrameConfigMapKey: csv},
+		Data:       map[string]string{flycheckv1.FrameKey: csv},
 	}
 }
 
@@ -477,7 +477,7 @@ func TestInspectionSampleDrawsFromRoster(t *testing.T) {
 	// Nanjing has 30 institutions, 1 tertiary: a TertiaryBelowMinimum
 	// shortfall; the minTotal 8 forces a top-up.
 	csv := makeFrameCSV(testCity{"320100", 30, 1}, testCity{"320101", 12, 4})
-	cm.Data[FrameConfigMapKey] = csv
+	cm.Data[flycheckv1.FrameKey] = csv
 	if err := k8sClient.Update(context.Background(), cm); err != nil {
 		t.Fatal(err)
 	}
@@ -712,15 +712,15 @@ func TestInspectionSampleSurvivesRestart(t *testing.T) {
 	}
 
 	// Change one institution's risk: the frame digest changes.
-	roster.Data[FrameConfigMapKey] = strings.Replace(csv, "H320300002,320300,医院320300-2,3,public,hospital,3.2",
+	roster.Data[flycheckv1.FrameKey] = strings.Replace(csv, "H320300002,320300,医院320300-2,3,public,hospital,3.2",
 		"H320300002,320300,医院320300-2,3,public,hospital,99", 1)
-	if roster.Data[FrameConfigMapKey] == csv {
+	if roster.Data[flycheckv1.FrameKey] == csv {
 		t.Fatal("fixture: the row to change was not found")
 	}
 	if err := k8sClient.Update(ctx, roster); err != nil {
 		t.Fatal(err)
 	}
-	newDigest, err := sampling.Digest(parseFrame(t, roster.Data[FrameConfigMapKey]))
+	newDigest, err := sampling.Digest(parseFrame(t, roster.Data[flycheckv1.FrameKey]))
 	if err != nil {
 		t.Fatal(err)
 	}

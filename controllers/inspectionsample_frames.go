@@ -18,10 +18,6 @@ import (
 	"github.com/medfund/flycheck-operator/internal/sampling"
 )
 
-// FrameConfigMapKey is the key of the frame CSV (docs/data-format.md) in a
-// ScreeningJob's frame ConfigMap and in a roster ConfigMap.
-const FrameConfigMapKey = "frame.csv"
-
 // maxFrameCSVBytes bounds a gzip-compressed frame once inflated (a ConfigMap
 // holds at most 1 MiB; a province of 100 000 institutions is ~10 MiB of CSV).
 const maxFrameCSVBytes = 64 << 20
@@ -29,27 +25,27 @@ const maxFrameCSVBytes = 64 << 20
 // FrameCSV returns the frame CSV a ConfigMap holds under frame.csv, in data
 // or binaryData, inflating it when it is gzip-compressed.
 func FrameCSV(cm *corev1.ConfigMap) ([]byte, error) {
-	raw, ok := []byte(cm.Data[FrameConfigMapKey]), cm.Data[FrameConfigMapKey] != ""
+	raw, ok := []byte(cm.Data[flycheckv1.FrameKey]), cm.Data[flycheckv1.FrameKey] != ""
 	if !ok {
-		raw, ok = cm.BinaryData[FrameConfigMapKey]
+		raw, ok = cm.BinaryData[flycheckv1.FrameKey]
 	}
 	if !ok {
-		return nil, fmt.Errorf("ConfigMap %s has no %s in data or binaryData", cm.Name, FrameConfigMapKey)
+		return nil, fmt.Errorf("ConfigMap %s has no %s in data or binaryData", cm.Name, flycheckv1.FrameKey)
 	}
 	if !bytes.HasPrefix(raw, []byte{0x1f, 0x8b}) {
 		return raw, nil
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(raw))
 	if err != nil {
-		return nil, fmt.Errorf("ConfigMap %s: %s: %w", cm.Name, FrameConfigMapKey, err)
+		return nil, fmt.Errorf("ConfigMap %s: %s: %w", cm.Name, flycheckv1.FrameKey, err)
 	}
 	defer zr.Close()
 	out, err := io.ReadAll(io.LimitReader(zr, maxFrameCSVBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("ConfigMap %s: %s: %w", cm.Name, FrameConfigMapKey, err)
+		return nil, fmt.Errorf("ConfigMap %s: %s: %w", cm.Name, flycheckv1.FrameKey, err)
 	}
 	if len(out) > maxFrameCSVBytes {
-		return nil, fmt.Errorf("ConfigMap %s: %s inflates to more than %d bytes", cm.Name, FrameConfigMapKey, maxFrameCSVBytes)
+		return nil, fmt.Errorf("ConfigMap %s: %s inflates to more than %d bytes", cm.Name, flycheckv1.FrameKey, maxFrameCSVBytes)
 	}
 	return out, nil
 }
@@ -62,7 +58,7 @@ func FrameFromConfigMap(cm *corev1.ConfigMap) ([]sampling.Institution, error) {
 	}
 	frame, err := sampling.ReadFrame(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("ConfigMap %s: %s %w", cm.Name, FrameConfigMapKey, err)
+		return nil, fmt.Errorf("ConfigMap %s: %s %w", cm.Name, flycheckv1.FrameKey, err)
 	}
 	return frame, nil
 }

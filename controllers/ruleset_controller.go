@@ -17,12 +17,6 @@ import (
 	"github.com/medfund/flycheck-operator/internal/screening/rules"
 )
 
-// Reasons of RuleSet conditions.
-const (
-	ReasonValid   = "Valid"
-	ReasonInvalid = "InvalidRules"
-)
-
 // RuleSetReconciler checks what the schema cannot: that every rule has the
 // parameters its template needs. A RuleSet with a bad rule is Ready=False
 // with every bad rule named; ScreeningJobs refuse to run it.
@@ -48,14 +42,14 @@ func (r *RuleSetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 	sum := sha256.Sum256(spec)
 	status.Digest = hex.EncodeToString(sum[:])
-	conds := conditionSetter{conds: &status.Conditions, generation: rs.Generation, now: r.Clock.Now()}
+	conds := newConditionSetter(&status.Conditions, rs.Generation, r.Clock.Now())
 	if err := rules.Validate(rs.Spec.Rules); err != nil {
-		conds.stalled(ReasonInvalid, err.Error())
+		conds.stalled(RuleSetReasonInvalid, err.Error())
 	} else {
-		conds.ready(ReasonValid, fmt.Sprintf("%d rules valid", len(rs.Spec.Rules)))
+		conds.ready(RuleSetReasonValid, fmt.Sprintf("%d rules valid", len(rs.Spec.Rules)))
 	}
-	_, err = patchStatus(ctx, r.Client, &rs, &rs.Status, status)
-	return ctrl.Result{}, err
+	_, err = writeStatus(ctx, r.Client, nil, &rs, &rs.Status, status)
+	return finish(ctrl.Result{}, err)
 }
 
 func (r *RuleSetReconciler) SetupWithManager(mgr ctrl.Manager) error {

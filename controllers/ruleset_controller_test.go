@@ -81,7 +81,7 @@ func TestRuleSetValidation(t *testing.T) {
 	}
 	got = reconcileRS(bad.Name)
 	c = meta.FindStatusCondition(got.Status.Conditions, flycheckv1.ConditionReady)
-	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != ReasonInvalid || !strings.Contains(c.Message, "DUP-LINE-1") {
+	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != RuleSetReasonInvalid || !strings.Contains(c.Message, "DUP-LINE-1") {
 		t.Errorf("invalid RuleSet: %+v", c)
 	}
 	rv := got.ResourceVersion

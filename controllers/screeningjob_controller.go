@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -27,23 +26,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
-	"github.com/medfund/flycheck-operator/internal/sampling"
-	"github.com/medfund/flycheck-operator/internal/screening"
 	"github.com/medfund/flycheck-operator/internal/screening/rules"
-)
-
-// Reasons of ScreeningJob conditions and events.
-const (
-	ReasonRuleSetNotFound = "RuleSetNotFound"
-	ReasonInvalidRuleSet  = "InvalidRuleSet"
-	ReasonJobNameTaken    = "JobNameTaken"
-	ReasonRulesSnapshot   = "RulesSnapshotted"
-	ReasonJobCreated      = "JobCreated"
-	ReasonRunning         = "Running"
-	ReasonShardFinished   = "ShardFinished"
-	ReasonShardFailed     = "ShardFailed"
-	ReasonSucceeded       = "Succeeded"
-	ReasonFailed          = "Failed"
 )
 
 // DefaultScreenerImage runs the shard pods unless the operator's
@@ -82,42 +65,46 @@ func (r *ScreeningJobReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if !sj.DeletionTimestamp.IsZero() || finished(&sj.Status) {
 		return ctrl.Result{}, nil
 	}
+	return finish(ctrl.Result{}, r.reconcile(ctx, &sj))
+}
+
+func (r *ScreeningJobReconciler) reconcile(ctx context.Context, sj *flycheckv1.ScreeningJob) error {
 	now := r.Clock.Now()
 	status := sj.Status.DeepCopy()
 	status.ObservedGeneration = sj.Generation
-	conds := conditionSetter{conds: &status.Conditions, generation: sj.Generation, now: now}
+	conds := newConditionSetter(&status.Conditions, sj.Generation, now)
 	var notes []note // events, recorded once the status write succeeded
 
 	if status.State == "" {
 		status.State = flycheckv1.ScreeningPending
-		status.Shards.Total = shardCount(&sj)
+		status.Shards.Total = shardCount(sj)
 	}
 	if status.RulesConfigMap == "" {
-		name, digest, err := r.snapshotRules(ctx, &sj)
+		name, digest, err := r.snapshotRules(ctx, sj)
 		if err != nil {
 			var stall *stallError
 			if !asStall(err, &stall) {
-				return ctrl.Result{}, err
+				return err
 			}
 			conds.stalled(stall.reason, stall.msg)
-			return ctrl.Result{}, r.writeStatus(ctx, &sj, status, []note{{corev1.EventTypeWarning, stall.reason, "Snapshot", stall.msg}})
+			return r.writeStatus(ctx, sj, status, note{corev1.EventTypeWarning, stall.reason, "Snapshot", stall.msg})
 		}
 		status.RulesConfigMap, status.RulesDigest = name, digest
-		notes = append(notes, note{corev1.EventTypeNormal, ReasonRulesSnapshot, "Snapshot",
+		notes = append(notes, note{corev1.EventTypeNormal, ScreeningJobReasonRulesSnapshotted, "Snapshot",
 			fmt.Sprintf("Rules %s snapshotted into ConfigMap %s (sha256 %s)", strings.Join(sj.Spec.RuleSets, ", "), name, digest)})
 	}
 
-	job, created, err := r.ensureJob(ctx, &sj, status.RulesConfigMap)
+	job, created, err := r.ensureJob(ctx, sj, status.RulesConfigMap)
 	if err != nil {
 		var stall *stallError
 		if !asStall(err, &stall) {
-			return ctrl.Result{}, err
+			return err
 		}
 		conds.stalled(stall.reason, stall.msg)
-		return ctrl.Result{}, r.writeStatus(ctx, &sj, status, append(notes, note{corev1.EventTypeWarning, stall.reason, "CreateJob", stall.msg}))
+		return r.writeStatus(ctx, sj, status, append(notes, note{corev1.EventTypeWarning, stall.reason, "CreateJob", stall.msg})...)
 	}
 	if created {
-		notes = append(notes, note{corev1.EventTypeNormal, ReasonJobCreated, "CreateJob",
+		notes = append(notes, note{corev1.EventTypeNormal, ScreeningJobReasonJobCreated, "CreateJob",
 			fmt.Sprintf("Created Indexed Job %s with %d shards", job.Name, status.Shards.Total)})
 	}
 	status.JobName = job.Name
@@ -126,20 +113,22 @@ func (r *ScreeningJobReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 	status.State = flycheckv1.ScreeningRunning
 
-	results, err := r.shardResults(ctx, &sj)
+	results, err := r.shardResults(ctx, sj)
 	if err != nil {
-		return ctrl.Result{}, err
+		return err
 	}
-	aggregate(status, results)
+	if err := aggregate(status, results); err != nil {
+		return err
+	}
 	for _, idx := range results.newSince(sj.Status.Shards.CompletedIndexes) {
-		notes = append(notes, note{corev1.EventTypeNormal, ReasonShardFinished, "Shard/" + strconv.Itoa(idx),
+		notes = append(notes, note{corev1.EventTypeNormal, ScreeningJobReasonShardFinished, "Shard/" + strconv.Itoa(idx),
 			fmt.Sprintf("Shard %d of %d finished: %d lines, %d findings", idx, status.Shards.Total,
 				results.done[idx].Stats.LinesInScope, results.done[idx].Stats.Findings)})
 	}
 
 	failures, err := r.shardFailures(ctx, job)
 	if err != nil {
-		return ctrl.Result{}, err
+		return err
 	}
 	status.FailedShards = failures
 	status.Shards.Failed = int32(len(failures))
@@ -148,29 +137,24 @@ func (r *ScreeningJobReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		status.State = flycheckv1.ScreeningFailed
 		status.CompletionTime = timePtr(now)
 		msg := failureMessage(job, failures)
-		conds.stalled(ReasonFailed, msg)
-		notes = append(notes, note{corev1.EventTypeWarning, ReasonFailed, "Fail", msg})
+		conds.stalled(ScreeningJobReasonFailed, msg)
+		notes = append(notes, note{corev1.EventTypeWarning, ScreeningJobReasonFailed, "Fail", msg})
 	case len(results.done) == int(status.Shards.Total) && jobCondition(job, batchv1.JobComplete):
-		frame, err := r.writeFrame(ctx, &sj, results)
+		frame, err := r.writeFrame(ctx, sj, results)
 		if err != nil {
-			return ctrl.Result{}, err
+			return err
 		}
 		status.FrameConfigMap = frame
 		status.State = flycheckv1.ScreeningSucceeded
 		status.CompletionTime = timePtr(now)
 		msg := fmt.Sprintf("%d institutions screened (%d flagged), %d lines, %d findings; frame in ConfigMap %s",
 			status.Institutions.Total, status.Institutions.Flagged, status.LinesScanned, status.Findings.Total, frame)
-		conds.ready(ReasonSucceeded, msg)
-		notes = append(notes, note{corev1.EventTypeNormal, ReasonSucceeded, "Complete", msg})
+		conds.ready(ScreeningJobReasonSucceeded, msg)
+		notes = append(notes, note{corev1.EventTypeNormal, ScreeningJobReasonSucceeded, "Complete", msg})
 	default:
-		conds.progressing(ReasonRunning, fmt.Sprintf("%d of %d shards finished", len(results.done), status.Shards.Total))
+		conds.progressing(ScreeningJobReasonRunning, fmt.Sprintf("%d of %d shards finished", len(results.done), status.Shards.Total))
 	}
-	err = r.writeStatus(ctx, &sj, status, notes)
-	if apierrors.IsConflict(err) {
-		// A newer version was written meanwhile: start over from it.
-		return ctrl.Result{RequeueAfter: conflictRetry}, nil
-	}
-	return ctrl.Result{}, err
+	return r.writeStatus(ctx, sj, status, notes...)
 }
 
 // finished: a ScreeningJob that succeeded (frame written) or failed is
@@ -187,34 +171,10 @@ func shardCount(sj *flycheckv1.ScreeningJob) int32 {
 	return sj.Spec.Shards
 }
 
-// note is an event to record after a successful status write.
-type note struct{ typ, reason, action, msg string }
-
-func (r *ScreeningJobReconciler) writeStatus(ctx context.Context, sj *flycheckv1.ScreeningJob, status *flycheckv1.ScreeningJobStatus, notes []note) error {
-	written, err := patchStatus(ctx, r.Client, sj, &sj.Status, status)
-	if err != nil {
-		return fmt.Errorf("updating status of screeningjob %s/%s: %w", sj.Namespace, sj.Name, err)
-	}
-	if !written {
-		return nil
-	}
-	for _, n := range notes {
-		r.Recorder.Eventf(sj, nil, n.typ, n.reason, n.action, "%s", n.msg)
-	}
-	return nil
-}
-
-// stallError is a problem only a human can fix; it becomes Stalled=True.
-type stallError struct{ reason, msg string }
-
-func (e *stallError) Error() string { return e.reason + ": " + e.msg }
-
-func asStall(err error, target **stallError) bool {
-	s, ok := err.(*stallError)
-	if ok {
-		*target = s
-	}
-	return ok
+func (r *ScreeningJobReconciler) writeStatus(ctx context.Context, sj *flycheckv1.ScreeningJob,
+	status *flycheckv1.ScreeningJobStatus, notes ...note) error {
+	_, err := writeStatus(ctx, r.Client, r.Recorder, sj, &sj.Status, status, notes...)
+	return err
 }
 
 // snapshotRules copies the referenced RuleSets, in spec order, into an
@@ -225,12 +185,12 @@ func asStall(err error, target **stallError) bool {
 func (r *ScreeningJobReconciler) snapshotRules(ctx context.Context, sj *flycheckv1.ScreeningJob) (name, digest string, err error) {
 	var existing corev1.ConfigMapList
 	if err := r.APIReader.List(ctx, &existing, client.InNamespace(sj.Namespace),
-		client.MatchingLabels{LabelScreeningJob: sj.Name, LabelRole: RoleRules}); err != nil {
+		client.MatchingLabels{flycheckv1.LabelScreeningJob: sj.Name, flycheckv1.LabelRole: flycheckv1.RoleRules}); err != nil {
 		return "", "", err
 	}
 	for _, cm := range existing.Items {
 		if metav1.IsControlledBy(&cm, sj) {
-			return cm.Name, cm.Annotations[annotationDigest], nil
+			return cm.Name, cm.Annotations[flycheckv1.AnnotationDigest], nil
 		}
 	}
 
@@ -240,7 +200,7 @@ func (r *ScreeningJobReconciler) snapshotRules(ctx context.Context, sj *flycheck
 		var rs flycheckv1.RuleSet
 		if err := r.Get(ctx, types.NamespacedName{Name: rsName}, &rs); err != nil {
 			if apierrors.IsNotFound(err) {
-				return "", "", &stallError{ReasonRuleSetNotFound, fmt.Sprintf("RuleSet %s does not exist; screening starts when it does", rsName)}
+				return "", "", &stallError{ScreeningJobReasonRuleSetNotFound, fmt.Sprintf("RuleSet %s does not exist; screening starts when it does", rsName)}
 			}
 			return "", "", err
 		}
@@ -258,18 +218,18 @@ func (r *ScreeningJobReconciler) snapshotRules(ctx context.Context, sj *flycheck
 		buf.Write(doc)
 	}
 	if err := rules.Validate(all); err != nil {
-		return "", "", &stallError{ReasonInvalidRuleSet, err.Error()}
+		return "", "", &stallError{ScreeningJobReasonInvalidRuleSet, err.Error()}
 	}
 	sum := sha256.Sum256(buf.Bytes())
 	digest = hex.EncodeToString(sum[:])
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: RulesConfigMapName(sj.Name, digest), Namespace: sj.Namespace,
-			Labels:      withLabels(childLabels(sj.Labels), LabelScreeningJob, sj.Name, LabelRole, RoleRules),
-			Annotations: map[string]string{annotationDigest: digest},
+			Labels:      withLabels(childLabels(sj.Labels), flycheckv1.LabelScreeningJob, sj.Name, flycheckv1.LabelRole, flycheckv1.RoleRules),
+			Annotations: map[string]string{flycheckv1.AnnotationDigest: digest},
 		},
 		Immutable: ptr.To(true),
-		Data:      map[string]string{RulesFileKey: buf.String()},
+		Data:      map[string]string{flycheckv1.RulesFileKey: buf.String()},
 	}
 	if err := controllerutil.SetControllerReference(sj, cm, r.Scheme()); err != nil {
 		return "", "", err
@@ -280,8 +240,6 @@ func (r *ScreeningJobReconciler) snapshotRules(ctx context.Context, sj *flycheck
 	return cm.Name, digest, nil
 }
 
-const annotationDigest = "flycheck.medfund.io/sha256"
-
 // ensureJob creates the shard pods' identity and the Indexed Job, or finds
 // the Job made earlier. A Job of that name owned by something else is not
 // ours to adopt.
@@ -291,7 +249,7 @@ func (r *ScreeningJobReconciler) ensureJob(ctx context.Context, sj *flycheckv1.S
 	switch {
 	case err == nil:
 		if !metav1.IsControlledBy(&job, sj) {
-			return nil, false, &stallError{ReasonJobNameTaken, fmt.Sprintf("Job %s exists and is not owned by this ScreeningJob", job.Name)}
+			return nil, false, &stallError{ScreeningJobReasonJobNameTaken, fmt.Sprintf("Job %s exists and is not owned by this ScreeningJob", job.Name)}
 		}
 		return &job, false, nil
 	case !apierrors.IsNotFound(err):
@@ -330,260 +288,20 @@ func (r *ScreeningJobReconciler) ensureScreenerIdentity(ctx context.Context, nam
 	return nil
 }
 
-// shardOutcome holds the decoded shard results by index.
-type shardOutcome struct {
-	done  map[int]screening.ShardResult
-	order []int // indexes in ascending order
-}
-
-// newSince lists the finished shards not yet in the recorded index list
-// (shards finish in any order).
-func (s shardOutcome) newSince(recorded string) []int {
-	var out []int
-	for _, idx := range s.order {
-		if !slices.Contains(ParseIndexes(recorded), idx) {
-			out = append(out, idx)
-		}
-	}
-	return out
-}
-
-func (r *ScreeningJobReconciler) shardResults(ctx context.Context, sj *flycheckv1.ScreeningJob) (shardOutcome, error) {
-	out := shardOutcome{done: map[int]screening.ShardResult{}}
-	var list corev1.ConfigMapList
-	if err := r.APIReader.List(ctx, &list, client.InNamespace(sj.Namespace),
-		client.MatchingLabels{LabelScreeningJob: sj.Name, LabelRole: RoleShard}); err != nil {
-		return out, err
-	}
-	total := int(shardCount(sj))
-	for _, cm := range list.Items {
-		idx, err := strconv.Atoi(cm.Labels[LabelShard])
-		// Only results under the expected name count: the shard identity
-		// can create any ConfigMap, not only its own.
-		if err != nil || idx < 0 || idx >= total || cm.Name != ShardResultName(sj.Name, idx) {
-			continue
-		}
-		res, err := screening.DecodeShardResult(cm.BinaryData[ShardResultKey])
-		if err != nil {
-			logf.FromContext(ctx).Error(err, "unreadable shard result", "configmap", cm.Name)
-			continue
-		}
-		out.done[idx] = res
-	}
-	for idx := range out.done {
-		out.order = append(out.order, idx)
-	}
-	slices.Sort(out.order)
-	return out, nil
-}
-
-// aggregate folds the shard results received so far into status.
-func aggregate(status *flycheckv1.ScreeningJobStatus, results shardOutcome) {
-	status.Shards.Succeeded = int32(len(results.done))
-	status.Shards.CompletedIndexes = FormatIndexes(results.order)
-	status.LinesScanned, status.LinesRejected = 0, 0
-	status.Findings = flycheckv1.FindingCounts{}
-	status.Institutions = flycheckv1.InstitutionCounts{}
-	var suspect int64 // 1/10000 yuan, as rules.ParseDecimal returns
-	for _, idx := range results.order {
-		res := results.done[idx]
-		status.LinesScanned += res.Stats.LinesInScope
-		status.LinesRejected += res.Stats.LinesRejected
-		status.Findings.Total += res.Stats.Findings
-		for cat, n := range res.Stats.FindingsByCat {
-			if status.Findings.ByCategory == nil {
-				status.Findings.ByCategory = map[string]int64{}
-			}
-			status.Findings.ByCategory[cat] += n
-		}
-		if v, err := rules.ParseDecimal(res.Stats.AmountAtRisk); err == nil {
-			suspect += v
-		}
-		for _, in := range res.Summary.Institutions {
-			status.Institutions.Total++
-			if in.Findings > 0 {
-				status.Institutions.Flagged++
-			}
-		}
-	}
-	if len(results.done) > 0 {
-		status.Findings.SuspectAmount = fmt.Sprintf("%d.%02d", suspect/10000, suspect%10000/100)
-	}
-}
-
-// shardFailures reads the failed indexes from the Job and, where a failed
-// pod of that index remains, the reason its container gave.
-func (r *ScreeningJobReconciler) shardFailures(ctx context.Context, job *batchv1.Job) ([]flycheckv1.ShardFailure, error) {
-	indexes := ParseIndexes(ptr.Deref(job.Status.FailedIndexes, ""))
-	if len(indexes) == 0 {
-		return nil, nil
-	}
-	var pods corev1.PodList
-	if err := r.List(ctx, &pods, client.InNamespace(job.Namespace), client.MatchingLabels{batchv1.JobNameLabel: job.Name}); err != nil {
-		return nil, err
-	}
-	reasons := map[int]string{}
-	for _, p := range pods.Items {
-		idx, err := strconv.Atoi(p.Annotations[batchv1.JobCompletionIndexAnnotation])
-		if err != nil || p.Status.Phase != corev1.PodFailed {
-			continue
-		}
-		reasons[idx] = podFailureReason(&p)
-	}
-	out := make([]flycheckv1.ShardFailure, 0, len(indexes))
-	for _, idx := range indexes {
-		reason := reasons[idx]
-		if reason == "" {
-			reason = "the Job reports this index failed; no failed pod is left to say why"
-		}
-		out = append(out, flycheckv1.ShardFailure{Index: int32(idx), Reason: reason})
-	}
-	return out, nil
-}
-
-func podFailureReason(p *corev1.Pod) string {
-	for _, cs := range p.Status.ContainerStatuses {
-		if t := cs.State.Terminated; t != nil {
-			msg := fmt.Sprintf("pod %s: container %s exited %d (%s)", p.Name, cs.Name, t.ExitCode, t.Reason)
-			if t.Message != "" {
-				msg += ": " + strings.TrimSpace(t.Message)
-			}
-			return msg
-		}
-	}
-	if p.Status.Reason != "" || p.Status.Message != "" {
-		return fmt.Sprintf("pod %s: %s %s", p.Name, p.Status.Reason, p.Status.Message)
-	}
-	return "pod " + p.Name + " failed"
-}
-
-func failureMessage(job *batchv1.Job, failures []flycheckv1.ShardFailure) string {
-	if len(failures) > 0 {
-		parts := make([]string, len(failures))
-		for i, f := range failures {
-			parts[i] = fmt.Sprintf("shard %d: %s", f.Index, f.Reason)
-		}
-		return strings.Join(parts, "; ")
-	}
-	for _, c := range job.Status.Conditions {
-		if c.Type == batchv1.JobFailed && c.Status == corev1.ConditionTrue {
-			return fmt.Sprintf("Job %s failed: %s %s", job.Name, c.Reason, c.Message)
-		}
-	}
-	return "Job " + job.Name + " failed"
-}
-
-// ParseIndexes reads a Job's compressed index list, e.g. "1,3-5".
-func ParseIndexes(s string) []int {
-	var out []int
-	for _, part := range strings.Split(s, ",") {
-		if part == "" {
-			continue
-		}
-		lo, hi, isRange := strings.Cut(part, "-")
-		a, err := strconv.Atoi(lo)
-		if err != nil {
-			continue
-		}
-		b := a
-		if isRange {
-			if b, err = strconv.Atoi(hi); err != nil {
-				continue
-			}
-		}
-		for i := a; i <= b; i++ {
-			out = append(out, i)
-		}
-	}
-	return out
-}
-
-// FormatIndexes writes sorted indexes the way Jobs do: "0,2-4".
-func FormatIndexes(idx []int) string {
-	var parts []string
-	for i := 0; i < len(idx); {
-		j := i
-		for j+1 < len(idx) && idx[j+1] == idx[j]+1 {
-			j++
-		}
-		if j == i {
-			parts = append(parts, strconv.Itoa(idx[i]))
-		} else {
-			parts = append(parts, fmt.Sprintf("%d-%d", idx[i], idx[j]))
-		}
-		i = j + 1
-	}
-	return strings.Join(parts, ",")
-}
-
-func jobCondition(job *batchv1.Job, typ batchv1.JobConditionType) bool {
-	for _, c := range job.Status.Conditions {
-		if c.Type == typ && c.Status == corev1.ConditionTrue {
-			return true
-		}
-	}
-	return false
-}
-
-// writeFrame merges the shard summaries into the sampling frame: every
-// institution in scope with its screening risk (docs/data-format.md).
-func (r *ScreeningJobReconciler) writeFrame(ctx context.Context, sj *flycheckv1.ScreeningJob, results shardOutcome) (string, error) {
-	parts := make([]*screening.Summary, 0, len(results.order))
-	for _, idx := range results.order {
-		parts = append(parts, results.done[idx].Summary)
-	}
-	merged, err := screening.MergeSummaries(parts...)
-	if err != nil {
-		return "", err
-	}
-	frame := make([]sampling.Institution, 0, len(merged.Institutions))
-	for _, in := range merged.Institutions {
-		risk, err := sampling.ParseRisk(in.RiskScore)
-		if err != nil {
-			return "", fmt.Errorf("institution %s: risk %q: %w", in.Code, in.RiskScore, err)
-		}
-		frame = append(frame, sampling.Institution{Code: in.Code, CityCode: in.CityCode, Name: in.Name,
-			Level: in.Level, Ownership: in.Ownership, Type: in.Type, Risk: risk})
-	}
-	var buf bytes.Buffer
-	if err := sampling.WriteFrame(&buf, frame); err != nil {
-		return "", err
-	}
-	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: FrameConfigMapName(sj.Name), Namespace: sj.Namespace,
-			Labels: withLabels(childLabels(sj.Labels), LabelScreeningJob, sj.Name, LabelRole, RoleFrame),
-		},
-		Immutable: ptr.To(true),
-		Data:      map[string]string{FrameKey: buf.String()},
-	}
-	if err := controllerutil.SetControllerReference(sj, cm, r.Scheme()); err != nil {
-		return "", err
-	}
-	if err := r.Create(ctx, cm); err != nil && !apierrors.IsAlreadyExists(err) {
-		return "", err
-	}
-	return cm.Name, nil
-}
-
-func withLabels(m map[string]string, kv ...string) map[string]string {
-	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i]] = kv[i+1]
-	}
-	return m
-}
-
 // SetupWithManager watches ScreeningJobs, their Jobs, shard result
 // ConfigMaps (by label: the shard pods set the owner, but a label is what
 // they cannot forget; as metadata only, so no ConfigMap data is cached),
 // and RuleSets (a stalled job resumes when its RuleSet appears).
 func (r *ScreeningJobReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := indexFields(mgr, screeningJobWaitingIndex); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&flycheckv1.ScreeningJob{}).
 		Owns(&batchv1.Job{}).
 		WatchesMetadata(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-			name, ok := o.GetLabels()[LabelScreeningJob]
-			if !ok || o.GetLabels()[LabelRole] != RoleShard {
+			name, ok := o.GetLabels()[flycheckv1.LabelScreeningJob]
+			if !ok || o.GetLabels()[flycheckv1.LabelRole] != flycheckv1.RoleShard {
 				return nil
 			}
 			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
@@ -595,15 +313,13 @@ func (r *ScreeningJobReconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 func (r *ScreeningJobReconciler) jobsWaitingForRuleSet(ctx context.Context, rs client.Object) []reconcile.Request {
 	var list flycheckv1.ScreeningJobList
-	if err := r.List(ctx, &list); err != nil {
+	if err := r.List(ctx, &list, client.MatchingFields{screeningJobWaitingIndex: rs.GetName()}); err != nil {
 		logf.FromContext(ctx).Error(err, "listing screening jobs for a RuleSet event")
 		return nil
 	}
-	var out []reconcile.Request
-	for _, sj := range list.Items {
-		if sj.Status.RulesConfigMap == "" && slices.Contains(sj.Spec.RuleSets, rs.GetName()) {
-			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&sj)})
-		}
+	out := make([]reconcile.Request, len(list.Items))
+	for i, sj := range list.Items {
+		out[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&sj)}
 	}
 	return out
 }

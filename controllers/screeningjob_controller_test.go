@@ -108,7 +108,7 @@ func TestScreeningJobCreatesOneJobAndSnapshot(t *testing.T) {
 	}
 	pod := spec.Template.Spec
 	c := pod.Containers[0]
-	if c.Image != "registry.example/flycheck:test" || pod.ServiceAccountName != ScreenerServiceAccount {
+	if c.Image != "registry.example/flycheck:test" || pod.ServiceAccountName != flycheckv1.ScreenerServiceAccount {
 		t.Errorf("image %s, service account %s", c.Image, pod.ServiceAccountName)
 	}
 	if !ptr.Deref(pod.SecurityContext.RunAsNonRoot, false) || !ptr.Deref(c.SecurityContext.ReadOnlyRootFilesystem, false) ||
@@ -133,20 +133,20 @@ func TestScreeningJobCreatesOneJobAndSnapshot(t *testing.T) {
 
 	// The rules snapshot: one immutable ConfigMap whose hash is in status.
 	var cms corev1.ConfigMapList
-	if err := k8sClient.List(context.Background(), &cms, client.InNamespace(ns), client.MatchingLabels{LabelRole: RoleRules}); err != nil {
+	if err := k8sClient.List(context.Background(), &cms, client.InNamespace(ns), client.MatchingLabels{flycheckv1.LabelRole: flycheckv1.RoleRules}); err != nil {
 		t.Fatal(err)
 	}
 	if len(cms.Items) != 1 {
 		t.Fatalf("%d rules snapshots, want 1", len(cms.Items))
 	}
 	snap := cms.Items[0]
-	sum := sha256.Sum256([]byte(snap.Data[RulesFileKey]))
+	sum := sha256.Sum256([]byte(snap.Data[flycheckv1.RulesFileKey]))
 	got := getSJ(t, ns, sj.Name)
 	if got.Status.RulesDigest != hex.EncodeToString(sum[:]) || got.Status.RulesConfigMap != snap.Name || !ptr.Deref(snap.Immutable, false) {
 		t.Errorf("status digest %s / configmap %s do not match snapshot %s (immutable %v)", got.Status.RulesDigest, got.Status.RulesConfigMap, snap.Name, snap.Immutable)
 	}
 	// The snapshot is a rule file the screener reads back.
-	sets, err := rules.Parse("snapshot", []byte(snap.Data[RulesFileKey]))
+	sets, err := rules.Parse("snapshot", []byte(snap.Data[flycheckv1.RulesFileKey]))
 	if err != nil || len(sets) != 2 || sets[0].Name != dup.Name {
 		t.Errorf("snapshot does not parse back into the two RuleSets: %v %v", sets, err)
 	}
@@ -164,7 +164,7 @@ func TestScreeningJobCreatesOneJobAndSnapshot(t *testing.T) {
 	if len(jobs.Items) != 1 || jobs.Items[0].ResourceVersion != jobRV || getSJ(t, ns, sj.Name).ResourceVersion != rv {
 		t.Error("a second reconcile wrote something")
 	}
-	if err := k8sClient.List(context.Background(), &cms, client.InNamespace(ns), client.MatchingLabels{LabelRole: RoleRules}); err != nil || len(cms.Items) != 1 {
+	if err := k8sClient.List(context.Background(), &cms, client.InNamespace(ns), client.MatchingLabels{flycheckv1.LabelRole: flycheckv1.RoleRules}); err != nil || len(cms.Items) != 1 {
 		t.Errorf("snapshots after re-reconcile: %d (%v)", len(cms.Items), err)
 	}
 
@@ -219,8 +219,8 @@ func shardResultConfigMap(t *testing.T, sj *flycheckv1.ScreeningJob, idx int, in
 	}
 	return &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{Namespace: sj.Namespace, Name: ShardResultName(sj.Name, idx),
-			Labels: map[string]string{LabelScreeningJob: sj.Name, LabelRole: RoleShard, LabelShard: fmt.Sprint(idx)}},
-		BinaryData: map[string][]byte{ShardResultKey: data},
+			Labels: map[string]string{flycheckv1.LabelScreeningJob: sj.Name, flycheckv1.LabelRole: flycheckv1.RoleShard, flycheckv1.LabelShard: fmt.Sprint(idx)}},
+		BinaryData: map[string][]byte{flycheckv1.ShardResultKey: data},
 	}
 }
 
@@ -279,7 +279,7 @@ func TestScreeningJobFollowsShardsToTheFrame(t *testing.T) {
 		if got.Status.Shards.Succeeded != step.succeeded || got.Status.Shards.CompletedIndexes != step.indexes || got.Status.State != flycheckv1.ScreeningRunning {
 			t.Errorf("after shard %d: shards %+v state %s", step.idx, got.Status.Shards, got.Status.State)
 		}
-		assertSJCondition(t, got, flycheckv1.ConditionReconciling, metav1.ConditionTrue, ReasonRunning)
+		assertSJCondition(t, got, flycheckv1.ConditionReconciling, metav1.ConditionTrue, ScreeningJobReasonRunning)
 	}
 	// A stray ConfigMap with the labels but not the expected name is ignored.
 	stray := shardResultConfigMap(t, sj, 1, inst("H99999999999", 3, 9, "999.00", "1.000000"))
@@ -307,14 +307,14 @@ func TestScreeningJobFollowsShardsToTheFrame(t *testing.T) {
 		st.Institutions.Total != 5 || st.Institutions.Flagged != 2 || st.CompletionTime == nil {
 		t.Errorf("final status %+v", st)
 	}
-	assertSJCondition(t, got, flycheckv1.ConditionReady, metav1.ConditionTrue, ReasonSucceeded)
+	assertSJCondition(t, got, flycheckv1.ConditionReady, metav1.ConditionTrue, ScreeningJobReasonSucceeded)
 
 	// The frame: every institution of every shard, with its risk.
 	var frameCM corev1.ConfigMap
 	if err := k8sClient.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: st.FrameConfigMap}, &frameCM); err != nil {
 		t.Fatal(err)
 	}
-	frame, err := sampling.ReadFrame(strings.NewReader(frameCM.Data[FrameKey]))
+	frame, err := sampling.ReadFrame(strings.NewReader(frameCM.Data[flycheckv1.FrameKey]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +329,7 @@ func TestScreeningJobFollowsShardsToTheFrame(t *testing.T) {
 	if !metav1.IsControlledBy(&frameCM, got) {
 		t.Error("frame ConfigMap is not owned by the ScreeningJob")
 	}
-	waitForSJEvents(t, ns, sj.Name, map[string]int{ReasonRulesSnapshot: 1, ReasonJobCreated: 1, ReasonShardFinished: 3, ReasonSucceeded: 1})
+	waitForSJEvents(t, ns, sj.Name, map[string]int{ScreeningJobReasonRulesSnapshotted: 1, ScreeningJobReasonJobCreated: 1, ScreeningJobReasonShardFinished: 3, ScreeningJobReasonSucceeded: 1})
 }
 
 func TestScreeningJobFailedShard(t *testing.T) {
@@ -373,11 +373,11 @@ func TestScreeningJobFailedShard(t *testing.T) {
 		!strings.Contains(got.Status.FailedShards[0].Reason, "missing column hilist_code") {
 		t.Errorf("status %+v", got.Status)
 	}
-	assertSJCondition(t, got, flycheckv1.ConditionStalled, metav1.ConditionTrue, ReasonFailed)
+	assertSJCondition(t, got, flycheckv1.ConditionStalled, metav1.ConditionTrue, ScreeningJobReasonFailed)
 	if got.Status.FrameConfigMap != "" {
 		t.Error("a failed ScreeningJob wrote a frame")
 	}
-	waitForSJEvents(t, ns, sj.Name, map[string]int{ReasonRulesSnapshot: 1, ReasonJobCreated: 1, ReasonShardFinished: 1, ReasonFailed: 1})
+	waitForSJEvents(t, ns, sj.Name, map[string]int{ScreeningJobReasonRulesSnapshotted: 1, ScreeningJobReasonJobCreated: 1, ScreeningJobReasonShardFinished: 1, ScreeningJobReasonFailed: 1})
 }
 
 func TestScreeningJobWaitsForMissingRuleSet(t *testing.T) {
@@ -390,7 +390,7 @@ func TestScreeningJobWaitsForMissingRuleSet(t *testing.T) {
 	r := newSJReconciler()
 	reconcileSJ(t, r, ns, sj.Name)
 	got := getSJ(t, ns, sj.Name)
-	assertSJCondition(t, got, flycheckv1.ConditionStalled, metav1.ConditionTrue, ReasonRuleSetNotFound)
+	assertSJCondition(t, got, flycheckv1.ConditionStalled, metav1.ConditionTrue, ScreeningJobReasonRuleSetNotFound)
 	if !strings.Contains(meta.FindStatusCondition(got.Status.Conditions, flycheckv1.ConditionStalled).Message, "arrives-later") {
 		t.Error("the Stalled message does not name the RuleSet")
 	}
@@ -427,7 +427,7 @@ func TestScreenerIdentityCanOnlyWriteConfigMaps(t *testing.T) {
 	if err := newSJReconciler().ensureScreenerIdentity(context.Background(), ns); err != nil {
 		t.Fatal(err)
 	}
-	user := fmt.Sprintf("system:serviceaccount:%s:%s", ns, ScreenerServiceAccount)
+	user := fmt.Sprintf("system:serviceaccount:%s:%s", ns, flycheckv1.ScreenerServiceAccount)
 	can := func(namespace, verb, group, resource string) bool {
 		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 			User:               user,
@@ -484,18 +484,4 @@ func waitForSJEvents(t *testing.T, ns, name string, want map[string]int) {
 		}
 		return nil
 	})
-}
-
-func TestJobIndexLists(t *testing.T) {
-	for _, tc := range []struct {
-		text string
-		idx  []int
-	}{{"", nil}, {"3", []int{3}}, {"0-2", []int{0, 1, 2}}, {"0,2-4,7", []int{0, 2, 3, 4, 7}}} {
-		if got := ParseIndexes(tc.text); !slices.Equal(got, tc.idx) {
-			t.Errorf("ParseIndexes(%q) = %v, want %v", tc.text, got, tc.idx)
-		}
-		if got := FormatIndexes(tc.idx); got != tc.text {
-			t.Errorf("FormatIndexes(%v) = %q, want %q", tc.idx, got, tc.text)
-		}
-	}
 }

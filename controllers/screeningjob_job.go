@@ -1,9 +1,6 @@
 package controllers
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"path"
 	"strconv"
 
@@ -16,69 +13,12 @@ import (
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
 )
 
-// The shape of a screening Job, shared with the shard pods (cmd/flycheck
-// screen --result-configmap) and the demo's node player.
+// Mount points inside a shard pod.
 const (
-	// LabelScreeningJob marks the Job, the rules snapshot, the shard result
-	// ConfigMaps and the frame ConfigMap of a ScreeningJob.
-	LabelScreeningJob = "flycheck.medfund.io/screeningjob"
-	// LabelShard carries a shard result's index.
-	LabelShard = "flycheck.medfund.io/shard"
-	// LabelRole tells the ConfigMaps of a ScreeningJob apart.
-	LabelRole = "flycheck.medfund.io/role"
-	RoleRules = "rules"
-	RoleShard = "shard-result"
-	RoleFrame = "frame"
-
-	// ScreenerServiceAccount runs the shard pods; its only right is to
-	// create ConfigMaps in its namespace (the shard results).
-	ScreenerServiceAccount = "flycheck-screener"
-
-	// Mount points inside a shard pod.
 	SourceMountPath = "/data/source"
 	OutputMountPath = "/data/output"
 	RulesMountPath  = "/rules"
-	RulesFileKey    = "rules.yaml"
-
-	// Environment of a shard pod.
-	EnvCompletionIndex   = "JOB_COMPLETION_INDEX"
-	EnvPodNamespace      = "POD_NAMESPACE"
-	EnvScreeningJobName  = "FLYCHECK_SCREENINGJOB_NAME"
-	EnvScreeningJobUID   = "FLYCHECK_SCREENINGJOB_UID"
-	completionIndexAnnot = "batch.kubernetes.io/job-completion-index"
-
-	// ShardResultKey holds gzip(JSON {summary, stats}) in a shard result
-	// ConfigMap's binaryData.
-	ShardResultKey = "result.json.gz"
-	// FrameKey holds the sampling frame CSV (docs/data-format.md).
-	FrameKey = "frame.csv"
-
-	// maxJobNameLength keeps "<job>-<index>-<suffix>" pod names and the
-	// job-name label within 63 characters.
-	maxJobNameLength = 52
 )
-
-// JobName is the Job of a ScreeningJob: its own name when short enough, else
-// a prefix plus a hash, so it is deterministic either way.
-func JobName(sjName string) string {
-	if len(sjName) <= maxJobNameLength {
-		return sjName
-	}
-	sum := sha256.Sum256([]byte(sjName))
-	return sjName[:maxJobNameLength-11] + "-" + hex.EncodeToString(sum[:])[:10]
-}
-
-// ShardResultName is the ConfigMap a shard writes its result to.
-func ShardResultName(sjName string, index int) string {
-	return fmt.Sprintf("%s-shard-%d", sjName, index)
-}
-
-// FrameConfigMapName is the ConfigMap holding a ScreeningJob's merged frame.
-func FrameConfigMapName(sjName string) string { return sjName + "-frame" }
-
-// RulesConfigMapName carries the snapshot's content hash, so a name says
-// which rules ran.
-func RulesConfigMapName(sjName, digest string) string { return sjName + "-rules-" + digest[:10] }
 
 // newScreeningJobBatchJob builds the Indexed Job that runs the shards of sj.
 // Each pod screens shard JOB_COMPLETION_INDEX of spec.shards and writes its
@@ -91,13 +31,13 @@ func newScreeningJobBatchJob(sj *flycheckv1.ScreeningJob, image, rulesConfigMap 
 	args := []string{
 		"screen",
 		"--input", path.Join(SourceMountPath, sj.Spec.Source.Path),
-		"--rules", path.Join(RulesMountPath, RulesFileKey),
+		"--rules", path.Join(RulesMountPath, flycheckv1.RulesFileKey),
 		"--output", path.Join(OutputMountPath, sj.Spec.Output.Path),
 		"--format", formatFlag(sj.Spec.Source.Format),
 		"--encoding", encodingFlag(sj.Spec.Source.Encoding),
 		"--shards", strconv.Itoa(int(shards)),
-		"--shard", "$(" + EnvCompletionIndex + ")",
-		"--result-configmap", sj.Name + "-shard-$(" + EnvCompletionIndex + ")",
+		"--shard", "$(" + flycheckv1.EnvCompletionIndex + ")",
+		"--result-configmap", shardResultName(sj.Name, "$("+flycheckv1.EnvCompletionIndex+")"),
 	}
 	if sj.Spec.CityCode != "" {
 		args = append(args, "--city", sj.Spec.CityCode)
@@ -106,7 +46,7 @@ func newScreeningJobBatchJob(sj *flycheckv1.ScreeningJob, image, rulesConfigMap 
 		args = append(args, "--from", string(w.From)[:10], "--to", string(w.To)[:10])
 	}
 	labels := childLabels(sj.Labels)
-	labels[LabelScreeningJob] = sj.Name
+	labels[flycheckv1.LabelScreeningJob] = sj.Name
 	container := corev1.Container{
 		Name:  "screen",
 		Image: image,
@@ -119,11 +59,11 @@ func newScreeningJobBatchJob(sj *flycheckv1.ScreeningJob, image, rulesConfigMap 
 			// The Job controller injects this too; declaring it makes the
 			// $(JOB_COMPLETION_INDEX) in args explicit and lets a node
 			// player run the template as written.
-			{Name: EnvCompletionIndex, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{
-				FieldPath: "metadata.annotations['" + completionIndexAnnot + "']"}}},
-			{Name: EnvPodNamespace, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
-			{Name: EnvScreeningJobName, Value: sj.Name},
-			{Name: EnvScreeningJobUID, Value: string(sj.UID)},
+			{Name: flycheckv1.EnvCompletionIndex, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{
+				FieldPath: "metadata.annotations['" + batchv1.JobCompletionIndexAnnotation + "']"}}},
+			{Name: flycheckv1.EnvPodNamespace, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
+			{Name: flycheckv1.EnvScreeningJobName, Value: sj.Name},
+			{Name: flycheckv1.EnvScreeningJobUID, Value: string(sj.UID)},
 		},
 		VolumeMounts: []corev1.VolumeMount{
 			{Name: "source", MountPath: SourceMountPath, ReadOnly: true},
@@ -158,7 +98,7 @@ func newScreeningJobBatchJob(sj *flycheckv1.ScreeningJob, image, rulesConfigMap 
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{
 					RestartPolicy:      corev1.RestartPolicyNever,
-					ServiceAccountName: ScreenerServiceAccount,
+					ServiceAccountName: flycheckv1.ScreenerServiceAccount,
 					SecurityContext: &corev1.PodSecurityContext{
 						RunAsNonRoot:   ptr.To(true),
 						RunAsUser:      ptr.To[int64](65532),
@@ -187,15 +127,15 @@ func newScreeningJobBatchJob(sj *flycheckv1.ScreeningJob, image, rulesConfigMap 
 // create by name; the controller only reads results carrying its labels and
 // the expected name).
 func screenerRBAC(namespace string) (*corev1.ServiceAccount, *rbacv1.Role, *rbacv1.RoleBinding) {
-	meta := metav1.ObjectMeta{Name: ScreenerServiceAccount, Namespace: namespace,
+	meta := metav1.ObjectMeta{Name: flycheckv1.ScreenerServiceAccount, Namespace: namespace,
 		Labels: map[string]string{"app.kubernetes.io/managed-by": "flycheck-operator"}}
 	sa := &corev1.ServiceAccount{ObjectMeta: meta}
 	role := &rbacv1.Role{ObjectMeta: meta, Rules: []rbacv1.PolicyRule{{
 		APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create"},
 	}}}
 	binding := &rbacv1.RoleBinding{ObjectMeta: meta,
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: ScreenerServiceAccount},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: ScreenerServiceAccount, Namespace: namespace}},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: flycheckv1.ScreenerServiceAccount},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: flycheckv1.ScreenerServiceAccount, Namespace: namespace}},
 	}
 	return sa, role, binding
 }
@@ -212,15 +152,4 @@ func encodingFlag(e flycheckv1.Encoding) string {
 		return string(flycheckv1.EncodingUTF8)
 	}
 	return string(e)
-}
-
-// childLabels copies the campaign/phase/city labels onto what a parent creates.
-func childLabels(parent map[string]string) map[string]string {
-	out := map[string]string{}
-	for _, k := range []string{flycheckv1.LabelCampaign, flycheckv1.LabelPhase, flycheckv1.LabelCity} {
-		if v, ok := parent[k]; ok {
-			out[k] = v
-		}
-	}
-	return out
 }

@@ -1,13 +1,5 @@
 package v1alpha1
 
-// Labels put on every object a Campaign creates, so that `kubectl get -l`
-// finds a campaign's children and city bureaus can filter by phase.
-const (
-	LabelCampaign = "flycheck.medfund.io/campaign"
-	LabelPhase    = "flycheck.medfund.io/phase"
-	LabelCity     = "flycheck.medfund.io/city"
-)
-
 // Condition types shared by every kind. Ready is the summary a human or
 // `kubectl wait` reads; Reconciling and Stalled follow the kstatus
 // "abnormal-true" convention so Argo CD and Flux judge health correctly.

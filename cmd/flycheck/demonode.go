@@ -26,6 +26,9 @@ import (
 	"syscall"
 	"time"
 
+	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+	"github.com/medfund/flycheck-operator/internal/indexlist"
+
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -37,8 +40,6 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
-
-	"github.com/medfund/flycheck-operator/controllers"
 )
 
 // demoNodeName is the node the player's pods are bound to.
@@ -92,7 +93,7 @@ func (p *nodePlayer) peakProcesses() int {
 // ends; it returns when every process it started has exited.
 func (p *nodePlayer) run(ctx context.Context) error {
 	factory := informers.NewSharedInformerFactoryWithOptions(p.cs, 0,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = controllers.LabelScreeningJob }))
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = flycheckv1.LabelScreeningJob }))
 	inf := factory.Batch().V1().Jobs().Informer()
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { p.consider(ctx, obj) },
@@ -313,7 +314,7 @@ func formatIndexSet(set map[int]bool) string {
 		idx = append(idx, i)
 	}
 	sort.Ints(idx)
-	return controllers.FormatIndexes(idx)
+	return indexlist.Format(idx)
 }
 
 // runPod plays one pod of index idx: a Pod object (Pending, Running,
@@ -698,8 +699,8 @@ func containerEnv(job *batchv1.Job, c *corev1.Container, idx int, podName string
 			return nil, fmt.Errorf("env %s: only values and field references are played", e.Name)
 		}
 	}
-	if _, ok := lookup(controllers.EnvCompletionIndex); !ok {
-		out = append(out, corev1.EnvVar{Name: controllers.EnvCompletionIndex, Value: strconv.Itoa(idx)})
+	if _, ok := lookup(flycheckv1.EnvCompletionIndex); !ok {
+		out = append(out, corev1.EnvVar{Name: flycheckv1.EnvCompletionIndex, Value: strconv.Itoa(idx)})
 	}
 	return out, nil
 }

@@ -105,9 +105,9 @@ func TestContainerEnvResolvesFieldRefsAndExpansion(t *testing.T) {
 	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "sj", Namespace: "demo-wuxi", UID: "u-1"}}
 	job.Spec.Template.Labels = map[string]string{"app": "screen"}
 	c := &corev1.Container{Env: []corev1.EnvVar{
-		{Name: controllers.EnvCompletionIndex, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{
+		{Name: flycheckv1.EnvCompletionIndex, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{
 			FieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}},
-		{Name: controllers.EnvPodNamespace, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
+		{Name: flycheckv1.EnvPodNamespace, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
 		{Name: "APP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels['app']"}}},
 		{Name: "RESULT", Value: "sj-shard-$(JOB_COMPLETION_INDEX)-$(LATER)"},
 		{Name: "LATER", Value: "x"},
@@ -120,7 +120,7 @@ func TestContainerEnvResolvesFieldRefsAndExpansion(t *testing.T) {
 	for _, e := range env {
 		got[e.Name] = e.Value
 	}
-	want := map[string]string{controllers.EnvCompletionIndex: "2", controllers.EnvPodNamespace: "demo-wuxi", "APP": "screen",
+	want := map[string]string{flycheckv1.EnvCompletionIndex: "2", flycheckv1.EnvPodNamespace: "demo-wuxi", "APP": "screen",
 		"RESULT": "sj-shard-2-$(LATER)", "LATER": "x"}
 	for k, v := range want {
 		if got[k] != v {
@@ -129,7 +129,7 @@ func TestContainerEnvResolvesFieldRefsAndExpansion(t *testing.T) {
 	}
 	// JOB_COMPLETION_INDEX is there even when the template does not say so.
 	env, err = containerEnv(job, &corev1.Container{}, 5, "p")
-	if err != nil || len(env) != 1 || env[0].Name != controllers.EnvCompletionIndex || env[0].Value != "5" {
+	if err != nil || len(env) != 1 || env[0].Name != flycheckv1.EnvCompletionIndex || env[0].Value != "5" {
 		t.Errorf("implicit completion index: %v %v", env, err)
 	}
 	// What the node cannot answer is an error, not a silent empty value.
@@ -422,34 +422,34 @@ func TestNodePlayerFailedIndex(t *testing.T) {
 		catalogue = append(catalogue, string(data))
 	}
 	rulesCM := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "broken-rules", Namespace: ns},
-		Data: map[string]string{controllers.RulesFileKey: strings.Join(catalogue, "\n---\n")}}
+		Data: map[string]string{flycheckv1.RulesFileKey: strings.Join(catalogue, "\n---\n")}}
 	owner := createOwnerScreeningJob(t, ns, "broken")
 	if err := testClient.Create(ctx, rulesCM); err != nil {
 		t.Fatal(err)
 	}
 	// 3 completions but --shards 2: index 2 is out of range and fails.
 	env := []corev1.EnvVar{
-		{Name: controllers.EnvCompletionIndex, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{
+		{Name: flycheckv1.EnvCompletionIndex, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{
 			FieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}},
-		{Name: controllers.EnvPodNamespace, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
-		{Name: controllers.EnvScreeningJobName, Value: owner.Name},
-		{Name: controllers.EnvScreeningJobUID, Value: string(owner.UID)},
+		{Name: flycheckv1.EnvPodNamespace, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
+		{Name: flycheckv1.EnvScreeningJobName, Value: owner.Name},
+		{Name: flycheckv1.EnvScreeningJobUID, Value: string(owner.UID)},
 	}
 	job := &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: "broken", Namespace: ns, Labels: map[string]string{controllers.LabelScreeningJob: owner.Name}},
+		ObjectMeta: metav1.ObjectMeta{Name: "broken", Namespace: ns, Labels: map[string]string{flycheckv1.LabelScreeningJob: owner.Name}},
 		Spec: batchv1.JobSpec{
 			CompletionMode:       ptr.To(batchv1.IndexedCompletion),
 			Completions:          ptr.To[int32](3),
 			Parallelism:          ptr.To[int32](3),
 			BackoffLimitPerIndex: ptr.To[int32](1),
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{controllers.LabelScreeningJob: owner.Name}},
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{flycheckv1.LabelScreeningJob: owner.Name}},
 				Spec: corev1.PodSpec{
 					RestartPolicy: corev1.RestartPolicyNever,
 					Containers: []corev1.Container{{
 						Name: "screen", Image: "flycheck:test", Env: env,
 						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
-						Args: []string{"screen", "--input", "/data/source/extract", "--rules", "/rules/" + controllers.RulesFileKey,
+						Args: []string{"screen", "--input", "/data/source/extract", "--rules", "/rules/" + flycheckv1.RulesFileKey,
 							"--output=/data/output/findings", "--format", "csv", "--shards", "2", "--shard", "$(JOB_COMPLETION_INDEX)",
 							"--result-configmap", "broken-shard-$(JOB_COMPLETION_INDEX)", "--quiet"},
 						VolumeMounts: []corev1.VolumeMount{

@@ -21,7 +21,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
-	"github.com/medfund/flycheck-operator/controllers"
 	"github.com/medfund/flycheck-operator/internal/screening"
 )
 
@@ -39,8 +38,8 @@ type resultConfigMapFlags struct {
 
 func (f *resultConfigMapFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&f.name, "result-configmap", "", "after a successful run, create this ConfigMap with the shard's summary and statistics "+
-		"(for the operator; needs $"+controllers.EnvScreeningJobName+" and $"+controllers.EnvScreeningJobUID+", and the in-cluster config or $KUBECONFIG)")
-	fs.StringVar(&f.namespace, "namespace", "", "namespace of --result-configmap (default $"+controllers.EnvPodNamespace+")")
+		"(for the operator; needs $"+flycheckv1.EnvScreeningJobName+" and $"+flycheckv1.EnvScreeningJobUID+", and the in-cluster config or $KUBECONFIG)")
+	fs.StringVar(&f.namespace, "namespace", "", "namespace of --result-configmap (default $"+flycheckv1.EnvPodNamespace+")")
 }
 
 // shardReporter creates a shard result ConfigMap. It is prepared before the
@@ -68,16 +67,16 @@ func (f *resultConfigMapFlags) prepare(log io.Writer) (*shardReporter, error) {
 	}
 	ns := f.namespace
 	if ns == "" {
-		ns = strings.TrimSpace(os.Getenv(controllers.EnvPodNamespace))
+		ns = strings.TrimSpace(os.Getenv(flycheckv1.EnvPodNamespace))
 	}
 	if ns == "" {
-		return nil, fmt.Errorf("--result-configmap needs a namespace: set --namespace or $%s", controllers.EnvPodNamespace)
+		return nil, fmt.Errorf("--result-configmap needs a namespace: set --namespace or $%s", flycheckv1.EnvPodNamespace)
 	}
-	sjName := strings.TrimSpace(os.Getenv(controllers.EnvScreeningJobName))
-	sjUID := strings.TrimSpace(os.Getenv(controllers.EnvScreeningJobUID))
+	sjName := strings.TrimSpace(os.Getenv(flycheckv1.EnvScreeningJobName))
+	sjUID := strings.TrimSpace(os.Getenv(flycheckv1.EnvScreeningJobUID))
 	if sjName == "" || sjUID == "" {
 		return nil, fmt.Errorf("--result-configmap needs $%s and $%s (set by the operator in the shard pod)",
-			controllers.EnvScreeningJobName, controllers.EnvScreeningJobUID)
+			flycheckv1.EnvScreeningJobName, flycheckv1.EnvScreeningJobUID)
 	}
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
@@ -120,15 +119,15 @@ func (r *shardReporter) configMap(shard int, res *screening.Result) (*corev1.Con
 			Name:      r.name,
 			Namespace: r.namespace,
 			Labels: map[string]string{
-				controllers.LabelScreeningJob: r.owner.Name,
-				controllers.LabelRole:         controllers.RoleShard,
-				controllers.LabelShard:        strconv.Itoa(shard),
+				flycheckv1.LabelScreeningJob: r.owner.Name,
+				flycheckv1.LabelRole:         flycheckv1.RoleShard,
+				flycheckv1.LabelShard:        strconv.Itoa(shard),
 			},
 			OwnerReferences: []metav1.OwnerReference{r.owner},
 		},
 		// A shard's result is a fact of the run; nobody edits it.
 		Immutable:  ptr.To(true),
-		BinaryData: map[string][]byte{controllers.ShardResultKey: data},
+		BinaryData: map[string][]byte{flycheckv1.ShardResultKey: data},
 	}, nil
 }
 
@@ -147,7 +146,7 @@ func (r *shardReporter) report(ctx context.Context, shard int, res *screening.Re
 		switch {
 		case err == nil:
 			fmt.Fprintf(r.log, "screen: reported shard %d to ConfigMap %s/%s (%d bytes)\n",
-				shard, r.namespace, r.name, len(cm.BinaryData[controllers.ShardResultKey]))
+				shard, r.namespace, r.name, len(cm.BinaryData[flycheckv1.ShardResultKey]))
 			return nil
 		case apierrors.IsAlreadyExists(err):
 			fmt.Fprintf(r.log, "screen: ConfigMap %s/%s exists: shard %d already reported\n", r.namespace, r.name, shard)

@@ -89,13 +89,13 @@ func createOwnerScreeningJob(t *testing.T, ns, name string) *flycheckv1.Screenin
 func screenerKubeconfig(t *testing.T, ns string) string {
 	t.Helper()
 	ctx := context.Background()
-	meta := metav1.ObjectMeta{Name: controllers.ScreenerServiceAccount, Namespace: ns}
+	meta := metav1.ObjectMeta{Name: flycheckv1.ScreenerServiceAccount, Namespace: ns}
 	for _, obj := range []client.Object{
 		&corev1.ServiceAccount{ObjectMeta: meta},
 		&rbacv1.Role{ObjectMeta: meta, Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create"}}}},
 		&rbacv1.RoleBinding{ObjectMeta: meta,
-			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: controllers.ScreenerServiceAccount},
-			Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: controllers.ScreenerServiceAccount, Namespace: ns}}},
+			RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: flycheckv1.ScreenerServiceAccount},
+			Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: flycheckv1.ScreenerServiceAccount, Namespace: ns}}},
 	} {
 		if err := testClient.Create(ctx, obj); err != nil {
 			t.Fatal(err)
@@ -113,7 +113,7 @@ func screenerIdentityKubeconfig(t *testing.T, ns string) string {
 		t.Fatal(err)
 	}
 	for _, ai := range kc.AuthInfos {
-		ai.Impersonate = "system:serviceaccount:" + ns + ":" + controllers.ScreenerServiceAccount
+		ai.Impersonate = "system:serviceaccount:" + ns + ":" + flycheckv1.ScreenerServiceAccount
 		ai.ImpersonateGroups = []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"}
 	}
 	path := filepath.Join(t.TempDir(), "kubeconfig")
@@ -133,9 +133,9 @@ func TestScreenResultConfigMapIsReadableByTheController(t *testing.T) {
 	// The environment of a shard pod, with the identity of its
 	// ServiceAccount (create ConfigMaps, nothing else).
 	t.Setenv("KUBECONFIG", kubeconfig)
-	t.Setenv(controllers.EnvPodNamespace, ns)
-	t.Setenv(controllers.EnvScreeningJobName, sj.Name)
-	t.Setenv(controllers.EnvScreeningJobUID, string(sj.UID))
+	t.Setenv(flycheckv1.EnvPodNamespace, ns)
+	t.Setenv(flycheckv1.EnvScreeningJobName, sj.Name)
+	t.Setenv(flycheckv1.EnvScreeningJobUID, string(sj.UID))
 
 	const shard, shards = 1, 2
 	cmName := controllers.ShardResultName(sj.Name, shard)
@@ -167,15 +167,15 @@ func TestScreenResultConfigMapIsReadableByTheController(t *testing.T) {
 	// Read it back as the controller does: by label, then decode.
 	var list corev1.ConfigMapList
 	if err := testClient.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{
-		controllers.LabelScreeningJob: sj.Name, controllers.LabelRole: controllers.RoleShard}); err != nil {
+		flycheckv1.LabelScreeningJob: sj.Name, flycheckv1.LabelRole: flycheckv1.RoleShard}); err != nil {
 		t.Fatal(err)
 	}
 	if len(list.Items) != 1 {
 		t.Fatalf("%d shard result ConfigMaps, want 1", len(list.Items))
 	}
 	cm := list.Items[0]
-	if cm.Name != cmName || cm.Labels[controllers.LabelShard] != "1" {
-		t.Errorf("ConfigMap %s with shard label %q, want %s and 1", cm.Name, cm.Labels[controllers.LabelShard], cmName)
+	if cm.Name != cmName || cm.Labels[flycheckv1.LabelShard] != "1" {
+		t.Errorf("ConfigMap %s with shard label %q, want %s and 1", cm.Name, cm.Labels[flycheckv1.LabelShard], cmName)
 	}
 	if cm.Immutable == nil || !*cm.Immutable {
 		t.Error("shard result ConfigMap is not immutable")
@@ -188,7 +188,7 @@ func TestScreenResultConfigMapIsReadableByTheController(t *testing.T) {
 		ref.Controller == nil || !*ref.Controller || ref.BlockOwnerDeletion != nil {
 		t.Errorf("owner reference %+v: want controller ScreeningJob %s/%s without blockOwnerDeletion", ref, sj.Name, sj.UID)
 	}
-	got, err := screening.DecodeShardResult(cm.BinaryData[controllers.ShardResultKey])
+	got, err := screening.DecodeShardResult(cm.BinaryData[flycheckv1.ShardResultKey])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,12 +244,12 @@ func TestScreenResultConfigMapNamespaceFlagAndMisconfiguration(t *testing.T) {
 	sj := createOwnerScreeningJob(t, ns, "flagged")
 	data := generateTestProvince(t)
 	t.Setenv("KUBECONFIG", testKubeconfig)
-	t.Setenv(controllers.EnvScreeningJobName, sj.Name)
-	t.Setenv(controllers.EnvScreeningJobUID, string(sj.UID))
+	t.Setenv(flycheckv1.EnvScreeningJobName, sj.Name)
+	t.Setenv(flycheckv1.EnvScreeningJobUID, string(sj.UID))
 	base := []string{"screen", "--input", data, "--rules", defaultRuleFiles(t)[0], "--quiet"}
 
 	// No namespace at all: refused before screening, nothing written.
-	t.Setenv(controllers.EnvPodNamespace, "")
+	t.Setenv(flycheckv1.EnvPodNamespace, "")
 	out := filepath.Join(t.TempDir(), "out")
 	if _, _, err := run(t, "", append(base, "--output", out, "--result-configmap", "x")...); err == nil ||
 		!strings.Contains(err.Error(), "namespace") {
@@ -259,16 +259,16 @@ func TestScreenResultConfigMapNamespaceFlagAndMisconfiguration(t *testing.T) {
 		t.Errorf("a misconfigured reporter still screened (output %s: %v)", out, err)
 	}
 	// No ScreeningJob identity: refused too.
-	t.Setenv(controllers.EnvPodNamespace, ns)
-	t.Setenv(controllers.EnvScreeningJobUID, "")
+	t.Setenv(flycheckv1.EnvPodNamespace, ns)
+	t.Setenv(flycheckv1.EnvScreeningJobUID, "")
 	if _, _, err := run(t, "", append(base, "--output", out, "--result-configmap", "x")...); err == nil ||
-		!strings.Contains(err.Error(), controllers.EnvScreeningJobUID) {
+		!strings.Contains(err.Error(), flycheckv1.EnvScreeningJobUID) {
 		t.Errorf("without the ScreeningJob UID: err %v", err)
 	}
-	t.Setenv(controllers.EnvScreeningJobUID, string(sj.UID))
+	t.Setenv(flycheckv1.EnvScreeningJobUID, string(sj.UID))
 
 	// --namespace overrides $POD_NAMESPACE.
-	t.Setenv(controllers.EnvPodNamespace, "no-such-namespace")
+	t.Setenv(flycheckv1.EnvPodNamespace, "no-such-namespace")
 	if _, stderr, err := run(t, "", append(base, "--output", out, "--result-configmap", "flagged-shard-0", "--namespace", ns)...); err != nil {
 		t.Fatalf("--namespace: %v\n%s", err, stderr)
 	}
@@ -276,10 +276,10 @@ func TestScreenResultConfigMapNamespaceFlagAndMisconfiguration(t *testing.T) {
 	if err := testClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "flagged-shard-0"}, &cm); err != nil {
 		t.Fatalf("--namespace %s: %v", ns, err)
 	}
-	if cm.Labels[controllers.LabelShard] != "0" || cm.Labels[controllers.LabelScreeningJob] != sj.Name {
+	if cm.Labels[flycheckv1.LabelShard] != "0" || cm.Labels[flycheckv1.LabelScreeningJob] != sj.Name {
 		t.Errorf("labels %v", cm.Labels)
 	}
-	if _, err := screening.DecodeShardResult(cm.BinaryData[controllers.ShardResultKey]); err != nil {
+	if _, err := screening.DecodeShardResult(cm.BinaryData[flycheckv1.ShardResultKey]); err != nil {
 		t.Error(err)
 	}
 

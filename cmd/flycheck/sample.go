@@ -363,7 +363,7 @@ func frameCSV(data []byte) ([]byte, error) {
 		return nil, fmt.Errorf("frame JSON: %w", err)
 	}
 	if cm.Kind != "ConfigMap" {
-		return nil, fmt.Errorf("frame JSON is a %q, want a ConfigMap with %s", cm.Kind, controllers.FrameConfigMapKey)
+		return nil, fmt.Errorf("frame JSON is a %q, want a ConfigMap with %s", cm.Kind, flycheckv1.FrameKey)
 	}
 	// The same reading as the controller's, gzip included.
 	return controllers.FrameCSV(&cm)

@@ -81,7 +81,7 @@ func TestSampleVerifyFromCluster(t *testing.T) {
 	rosters := map[string]string{"roster-nanjing": splitFrame("320100"), "roster-wuxi": splitFrame("320200")}
 	for name, csv := range rosters {
 		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-			Data: map[string]string{controllers.FrameConfigMapKey: csv}}
+			Data: map[string]string{flycheckv1.FrameKey: csv}}
 		if err := testClient.Create(ctx, cm); err != nil {
 			t.Fatal(err)
 		}
@@ -168,8 +168,8 @@ func TestSampleVerifyFromCluster(t *testing.T) {
 	if err := testClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "roster-wuxi"}, &wuxi); err != nil {
 		t.Fatal(err)
 	}
-	wuxi.Data[controllers.FrameConfigMapKey] = strings.Replace(wuxi.Data[controllers.FrameConfigMapKey], "B2,320200,庚医院,2,public,hospital,7", "B2,320200,庚医院,2,public,hospital,8", 1)
-	if wuxi.Data[controllers.FrameConfigMapKey] == rosters["roster-wuxi"] {
+	wuxi.Data[flycheckv1.FrameKey] = strings.Replace(wuxi.Data[flycheckv1.FrameKey], "B2,320200,庚医院,2,public,hospital,7", "B2,320200,庚医院,2,public,hospital,8", 1)
+	if wuxi.Data[flycheckv1.FrameKey] == rosters["roster-wuxi"] {
 		t.Fatal("fixture: row B2 not found")
 	}
 	if err := testClient.Update(ctx, &wuxi); err != nil {

@@ -1,0 +1,80 @@
+package controllers
+
+import (
+	"context"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+)
+
+// Field indexes of the manager's cache, all defined here, so that a watch
+// handler maps an event to the objects it concerns with one indexed List
+// instead of listing a kind cluster-wide.
+const (
+	// sampleFrameIndex indexes InspectionSamples by "ScreeningJob/<name>" and
+	// "ConfigMap/<name>" of their spec.frames.
+	sampleFrameIndex = "flycheck.spec.frames"
+	// screeningJobFrameIndex indexes ScreeningJobs by status.frameConfigMap.
+	screeningJobFrameIndex = "flycheck.status.frameConfigMap"
+	// screeningJobWaitingIndex indexes the ScreeningJobs that have not yet
+	// snapshotted their rules by the RuleSets they name: only those wait for
+	// a RuleSet to appear or change.
+	screeningJobWaitingIndex = "flycheck.spec.ruleSets.waiting"
+	// campaignNamespaceIndex indexes Campaigns by the namespaces they need.
+	campaignNamespaceIndex = "flycheck.spec.namespaces"
+)
+
+func frameIndexKey(kind, name string) string { return kind + "/" + name }
+
+// fieldIndexes are the definitions of every field index, by field name.
+var fieldIndexes = map[string]struct {
+	obj client.Object
+	fn  client.IndexerFunc
+}{
+	sampleFrameIndex: {&flycheckv1.InspectionSample{}, func(o client.Object) []string {
+		var keys []string
+		for _, f := range o.(*flycheckv1.InspectionSample).Spec.Frames {
+			if f.ScreeningJob != "" {
+				keys = append(keys, frameIndexKey("ScreeningJob", f.ScreeningJob))
+			}
+			if f.ConfigMap != "" {
+				keys = append(keys, frameIndexKey("ConfigMap", f.ConfigMap))
+			}
+		}
+		return keys
+	}},
+	screeningJobFrameIndex: {&flycheckv1.ScreeningJob{}, func(o client.Object) []string {
+		if cm := o.(*flycheckv1.ScreeningJob).Status.FrameConfigMap; cm != "" {
+			return []string{cm}
+		}
+		return nil
+	}},
+	screeningJobWaitingIndex: {&flycheckv1.ScreeningJob{}, func(o client.Object) []string {
+		sj := o.(*flycheckv1.ScreeningJob)
+		if sj.Status.RulesConfigMap != "" {
+			return nil
+		}
+		return sj.Spec.RuleSets
+	}},
+	campaignNamespaceIndex: {&flycheckv1.Campaign{}, func(o client.Object) []string {
+		return campaignNamespaces(o.(*flycheckv1.Campaign))
+	}},
+}
+
+// indexFields registers the named indexes with mgr's cache. Each reconciler
+// asks for the ones its watch handlers use (a field can be registered only
+// once per manager, and no two reconcilers share one).
+func indexFields(mgr ctrl.Manager, fields ...string) error {
+	for _, f := range fields {
+		ix, ok := fieldIndexes[f]
+		if !ok {
+			panic("unknown field index " + f)
+		}
+		if err := mgr.GetFieldIndexer().IndexField(context.Background(), ix.obj, f, ix.fn); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,91 @@
+package controllers
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+)
+
+// Names of everything the operator creates. Each is a pure function of its
+// parent's name, so a reconcile after a lost write finds what the previous
+// one made (and AlreadyExists is checked against the owner). The controllers,
+// the screener and the demo all call these; none re-spells a name.
+
+// maxJobNameLength keeps "<job>-<index>-<suffix>" pod names and the
+// job-name label within 63 characters.
+const maxJobNameLength = 52
+
+// ChildName is the deterministic name of what a campaign creates for one
+// city in one phase: <campaign>-<phase>-<city>.
+func ChildName(campaign, phase, city string) string {
+	return campaign + "-" + phase + "-" + city
+}
+
+// FlyCheckSampleName is the province-wide sample of a fly-check phase.
+func FlyCheckSampleName(campaign, phase string) string { return campaign + "-" + phase }
+
+// FlyCheckFrameCopyName is the copy of a city's frame in the province
+// namespace, read by the fly-check sample.
+func FlyCheckFrameCopyName(campaign, phase, city string) string {
+	return ChildName(campaign, phase, city) + "-frame"
+}
+
+// JobName is the Job of a ScreeningJob: its own name when short enough, else
+// a prefix plus a hash, so it is deterministic either way.
+func JobName(sjName string) string {
+	if len(sjName) <= maxJobNameLength {
+		return sjName
+	}
+	sum := sha256.Sum256([]byte(sjName))
+	return sjName[:maxJobNameLength-11] + "-" + hex.EncodeToString(sum[:])[:10]
+}
+
+// ShardResultName is the ConfigMap shard index of a ScreeningJob writes its
+// result to.
+func ShardResultName(sjName string, index int) string {
+	return shardResultName(sjName, strconv.Itoa(index))
+}
+
+// shardResultName takes the index as text, so the Job template can pass
+// "$(JOB_COMPLETION_INDEX)" for the kubelet to expand.
+func shardResultName(sjName, index string) string { return sjName + "-shard-" + index }
+
+// FrameConfigMapName is the ConfigMap holding a ScreeningJob's merged frame.
+func FrameConfigMapName(sjName string) string { return sjName + "-frame" }
+
+// RulesConfigMapName carries the snapshot's content hash, so a name says
+// which rules ran.
+func RulesConfigMapName(sjName, digest string) string { return sjName + "-rules-" + digest[:10] }
+
+// childMeta is the metadata of a campaign's child: its name and the
+// campaign, phase and (for per-city children) city labels.
+func childMeta(campaign, phase, namespace, name, city string) metav1.ObjectMeta {
+	labels := map[string]string{flycheckv1.LabelCampaign: campaign, flycheckv1.LabelPhase: phase}
+	if city != "" {
+		labels[flycheckv1.LabelCity] = city
+	}
+	return metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: labels}
+}
+
+// childLabels copies the campaign/phase/city labels onto what a parent creates.
+func childLabels(parent map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, k := range []string{flycheckv1.LabelCampaign, flycheckv1.LabelPhase, flycheckv1.LabelCity} {
+		if v, ok := parent[k]; ok {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// withLabels adds the key/value pairs kv to m and returns it.
+func withLabels(m map[string]string, kv ...string) map[string]string {
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}

@@ -1,0 +1,88 @@
+package controllers
+
+// Reasons of conditions and events, one block per kind, named
+// <Kind>Reason<What>. The string values are API: alerts, `kubectl wait` and
+// GitOps health checks match on them, so they never change once released.
+
+// ReasonUpToDate is the reason of a Reconciling or Stalled condition that is
+// False because nothing is wrong.
+const ReasonUpToDate = "UpToDate"
+
+// Campaign.
+const (
+	// Ready=True.
+	CampaignReasonOnSchedule = "OnSchedule"
+	CampaignReasonNotStarted = "NotStarted"
+	CampaignReasonFinished   = "Finished"
+	CampaignReasonSuspended  = "Suspended"
+	// Stalled=True: the spec cannot be scheduled.
+	CampaignReasonInvalidTimeZone = "InvalidTimeZone"
+	CampaignReasonInvalidSchedule = "InvalidSchedule"
+	// Stalled=True until the namespaces appear (they are watched).
+	CampaignReasonNamespaceNotFound = "NamespaceNotFound"
+	// Stalled=True: a child's name is held by an object the campaign does not own.
+	CampaignReasonChildNameTaken = "ChildNameTaken"
+
+	// Events.
+	CampaignReasonPhaseStarted            = "PhaseStarted"
+	CampaignReasonPhaseCompleted          = "PhaseCompleted"
+	CampaignReasonPhaseReopened           = "PhaseReopened"
+	CampaignReasonMissedTransitions       = "MissedTransitions"
+	CampaignReasonSuspendEvent            = "CampaignSuspended"
+	CampaignReasonResumeEvent             = "CampaignResumed"
+	CampaignReasonScreeningJobCreated     = "ScreeningJobCreated"
+	CampaignReasonInspectionSampleCreated = "InspectionSampleCreated"
+	CampaignReasonFrameCopied             = "FrameCopied"
+)
+
+// RuleSet.
+const (
+	RuleSetReasonValid   = "Valid"
+	RuleSetReasonInvalid = "InvalidRules"
+)
+
+// ScreeningJob.
+const (
+	// Stalled=True.
+	ScreeningJobReasonRuleSetNotFound = "RuleSetNotFound"
+	ScreeningJobReasonInvalidRuleSet  = "InvalidRuleSet"
+	ScreeningJobReasonJobNameTaken    = "JobNameTaken"
+	ScreeningJobReasonFailed          = "Failed"
+	// Reconciling=True.
+	ScreeningJobReasonRunning = "Running"
+	// Ready=True.
+	ScreeningJobReasonSucceeded = "Succeeded"
+
+	// Events.
+	ScreeningJobReasonRulesSnapshotted = "RulesSnapshotted"
+	ScreeningJobReasonJobCreated       = "JobCreated"
+	ScreeningJobReasonShardFinished    = "ShardFinished"
+)
+
+// InspectionSample.
+const (
+	// Waiting (Ready=False, Reconciling=True): a frame is not ready yet.
+	SampleReasonWaitingForFrame = "WaitingForFrame"
+	// Stalled: a frame's ScreeningJob failed.
+	SampleReasonFrameFailed = "FrameFailed"
+	// Stalled: a frame ConfigMap does not parse, or frames overlap.
+	SampleReasonInvalidFrame = "InvalidFrame"
+	// Stalled: the draw rejected its input (policy out of range).
+	SampleReasonDrawFailed = "DrawFailed"
+	// Stalled: the sampling key Secret cannot be read or created.
+	SampleReasonSamplingKeyUnavailable = "SamplingKeyUnavailable"
+	// Stalled: the sampling key Secret exists but holds no usable key.
+	SampleReasonSamplingKeyInvalid = "SamplingKeyInvalid"
+	// Ready=True, and the Normal event of the draw.
+	SampleReasonDrawn = "Drawn"
+	// FrameChanged=False: the frame still has the digest drawn from.
+	SampleReasonFrameUnchanged = "FrameUnchanged"
+	// FrameChanged=True: the frame's digest differs from the one drawn from.
+	SampleReasonDigestChanged = "DigestChanged"
+	// FrameChanged=Unknown: the frame cannot be read any more.
+	SampleReasonFrameUnavailable = "FrameUnavailable"
+	// The Warning event when the frame's digest changes after the draw.
+	SampleReasonFrameChanged = "FrameChanged"
+	// Shortfall events use the shortfall kinds as reasons:
+	// TertiaryBelowMinimum, CityBelowQuota, FrameBelowMinTotal.
+)
