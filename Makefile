@@ -40,6 +40,19 @@ fmt: ## go fmt.
 vet: ## go vet.
 	go vet ./...
 
+.PHONY: verify
+verify: ## Check that generated files, the chart copy and go.mod are in sync, and gofmt, vet and staticcheck are clean (CI runs it before `make test`).
+	go mod tidy -diff
+	cd hack/oracle && go mod tidy -diff
+	$(MAKE) manifests generate
+	@if [ -n "$$(git status --porcelain -- api config charts internal controllers)" ]; then \
+		git status --porcelain -- api config charts internal controllers; \
+		echo "generated files are out of date: run 'make manifests generate' and commit the result" >&2; exit 1; fi
+	@if [ -n "$$(gofmt -l $$(git ls-files '*.go'))" ]; then \
+		gofmt -l $$(git ls-files '*.go'); echo "these files need gofmt" >&2; exit 1; fi
+	go vet ./...
+	go tool staticcheck ./...
+
 .PHONY: test
 test: manifests generate fmt vet controlplane ## Unit tests, envtest suites (real kube-apiserver + etcd) and the DuckDB oracle.
 	go test ./... -count=1 -timeout $(TEST_TIMEOUT)

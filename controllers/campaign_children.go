@@ -23,7 +23,8 @@ import (
 // launchPhases creates the screening jobs and samples of every started
 // phase that has not launched yet, and keeps fly-check frames flowing into
 // the province namespace. It records each launch in status (so a child a
-// user deleted is not brought back) and returns the events to record.
+// user deleted is not brought back). A child whose name is held by someone
+// else's object is a stallError.
 func (r *CampaignReconciler) launchPhases(ctx context.Context, camp *flycheckv1.Campaign, status *flycheckv1.CampaignStatus, now time.Time) error {
 	for i := range camp.Spec.Phases {
 		ph := &camp.Spec.Phases[i]

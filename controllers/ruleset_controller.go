@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -22,7 +24,8 @@ import (
 // with every bad rule named; ScreeningJobs refuse to run it.
 type RuleSetReconciler struct {
 	client.Client
-	Clock clock.PassiveClock
+	Clock    clock.PassiveClock
+	Recorder events.EventRecorder
 }
 
 // +kubebuilder:rbac:groups=flycheck.medfund.io,resources=rulesets,verbs=get;list;watch
@@ -43,12 +46,16 @@ func (r *RuleSetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	sum := sha256.Sum256(spec)
 	status.Digest = hex.EncodeToString(sum[:])
 	conds := newConditionSetter(&status.Conditions, rs.Generation, r.Clock.Now())
+	var notes []note
 	if err := rules.Validate(rs.Spec.Rules); err != nil {
 		conds.stalled(RuleSetReasonInvalid, err.Error())
+		if conditionReason(rs.Status.Conditions, flycheckv1.ConditionStalled) != RuleSetReasonInvalid {
+			notes = append(notes, note{corev1.EventTypeWarning, RuleSetReasonInvalid, "Validate", err.Error()})
+		}
 	} else {
 		conds.ready(RuleSetReasonValid, fmt.Sprintf("%d rules valid", len(rs.Spec.Rules)))
 	}
-	_, err = writeStatus(ctx, r.Client, nil, &rs, &rs.Status, status)
+	_, err = writeStatus(ctx, r.Client, r.Recorder, &rs, &rs.Status, status, notes...)
 	return finish(ctrl.Result{}, err)
 }
 

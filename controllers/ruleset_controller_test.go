@@ -49,7 +49,7 @@ func TestCatalogueRuleSetsAreAccepted(t *testing.T) {
 }
 
 func TestRuleSetValidation(t *testing.T) {
-	r := &RuleSetReconciler{Client: k8sClient, Clock: clocktesting.NewFakeClock(time.Now())}
+	r := &RuleSetReconciler{Client: k8sClient, Clock: clocktesting.NewFakeClock(time.Now()), Recorder: recorder}
 	reconcileRS := func(name string) *flycheckv1.RuleSet {
 		t.Helper()
 		if _, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Name: name}}); err != nil {

@@ -36,7 +36,11 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
-	if err := (&RuleSetReconciler{Client: mgr.GetClient(), Clock: opts.Clock}).SetupWithManager(mgr); err != nil {
+	if err := (&RuleSetReconciler{
+		Client:   mgr.GetClient(),
+		Clock:    opts.Clock,
+		Recorder: mgr.GetEventRecorder("flycheck-ruleset-controller"),
+	}).SetupWithManager(mgr); err != nil {
 		return err
 	}
 	if err := (&ScreeningJobReconciler{

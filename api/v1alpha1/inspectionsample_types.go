@@ -38,8 +38,10 @@ type InspectionSampleSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=128
 	Seed string `json:"seed,omitempty"`
-	// What the draw covers, for deriving the seed: the city code for a
-	// recheck, "province" for a fly-check. Defaults to the namespace.
+	// What the draw covers, for deriving the seed. A Campaign sets
+	// "<phase>/<city code>" for a recheck and "<phase>/province" for a
+	// fly-check, so that a later phase with the same purpose draws anew
+	// while a re-created sample draws the same. Defaults to the namespace.
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
 	Scope string `json:"scope,omitempty"`

@@ -393,7 +393,7 @@ func splitRecord(rec []byte, fields [][3]uint32, _ []byte, scratch *[]byte) ([][
 
 // appendCSVField appends a CSV-quoted field when needed.
 func appendCSVField(dst, f []byte) []byte {
-	if bytes.IndexAny(f, ",\"\r\n") < 0 {
+	if !bytes.ContainsAny(f, ",\"\r\n") {
 		return append(dst, f...)
 	}
 	dst = append(dst, '"')
