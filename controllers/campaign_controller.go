@@ -194,7 +194,7 @@ func campaignNamespaces(camp *flycheckv1.Campaign) []string {
 // screening jobs and samples report progress, and when a namespace a
 // campaign needs appears or disappears.
 func (r *CampaignReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if err := indexFields(mgr, campaignNamespaceIndex); err != nil {
+	if err := indexFields(mgr.GetFieldIndexer(), campaignNamespaceIndex); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).

@@ -106,7 +106,7 @@ func TestReadyReasonAndScheduleMessage(t *testing.T) {
 	}{
 		{time.Date(2020, 4, 1, 0, 0, 0, 0, loc), CampaignReasonNotStarted, "no phase active; next transition at 2020-05-01T00:00:00+08:00"},
 		{time.Date(2020, 7, 2, 0, 0, 0, 0, loc), CampaignReasonOnSchedule, "active: selfinspection, spotcheck; next transition at 2020-07-16T00:00:00+08:00"},
-		{time.Date(2020, 6, 1, 0, 0, 0, 0, loc).Add(-time.Nanosecond), CampaignReasonOnSchedule, "no phase active; next transition at 2020-06-01T00:00:00+08:00"},
+		{time.Date(2020, 6, 1, 0, 0, 0, 0, loc).Add(-time.Nanosecond), CampaignReasonOnSchedule, "active: mobilization; next transition at 2020-06-01T00:00:00+08:00"},
 		{time.Date(2021, 1, 1, 0, 0, 0, 0, loc), CampaignReasonFinished, "all 3 phases completed"},
 	} {
 		if got := readyReason(plan, tc.at); got != tc.reason {

@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
@@ -63,16 +62,17 @@ var fieldIndexes = map[string]struct {
 	}},
 }
 
-// indexFields registers the named indexes with mgr's cache. Each reconciler
-// asks for the ones its watch handlers use (a field can be registered only
-// once per manager, and no two reconcilers share one).
-func indexFields(mgr ctrl.Manager, fields ...string) error {
+// indexFields registers the named indexes with a cache (the manager's
+// GetFieldIndexer()). Each reconciler asks for the ones its watch handlers
+// use (a field can be registered only once per cache, and no two reconcilers
+// share one).
+func indexFields(idx client.FieldIndexer, fields ...string) error {
 	for _, f := range fields {
 		ix, ok := fieldIndexes[f]
 		if !ok {
 			panic("unknown field index " + f)
 		}
-		if err := mgr.GetFieldIndexer().IndexField(context.Background(), ix.obj, f, ix.fn); err != nil {
+		if err := idx.IndexField(context.Background(), ix.obj, f, ix.fn); err != nil {
 			return err
 		}
 	}

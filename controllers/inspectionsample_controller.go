@@ -336,7 +336,7 @@ func frameCond(c conditionSetter, st metav1.ConditionStatus, reason, msg string)
 // frame ConfigMap it reads is created, changed or deleted. ConfigMaps are
 // watched as metadata only: the cache never holds frame contents.
 func (r *InspectionSampleReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if err := indexFields(mgr, sampleFrameIndex, screeningJobFrameIndex); err != nil {
+	if err := indexFields(mgr.GetFieldIndexer(), sampleFrameIndex, screeningJobFrameIndex); err != nil {
 		return err
 	}
 	frameStateChanged := predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {

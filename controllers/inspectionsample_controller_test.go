@@ -779,8 +779,8 @@ func TestInspectionSampleStaleCopyDoesNotRedraw(t *testing.T) {
 	}
 
 	clk.Step(time.Hour) // a redraw would record the new time
-	if err := r.reconcileSample(ctx, stale); err != nil {
-		t.Fatal(err)
+	if res, err := finish(ctrl.Result{}, r.reconcileSample(ctx, stale)); err != nil || res.RequeueAfter == 0 {
+		t.Fatalf("the stale copy's write: %v, %+v; want a conflict turned into a requeue", err, res)
 	}
 	again := getSample(t, ns, s.Name)
 	if !again.Status.DrawnAt.Equal(drawn.Status.DrawnAt) || again.ResourceVersion != drawn.ResourceVersion {

@@ -293,7 +293,7 @@ func (r *ScreeningJobReconciler) ensureScreenerIdentity(ctx context.Context, nam
 // they cannot forget; as metadata only, so no ConfigMap data is cached),
 // and RuleSets (a stalled job resumes when its RuleSet appears).
 func (r *ScreeningJobReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if err := indexFields(mgr, screeningJobWaitingIndex); err != nil {
+	if err := indexFields(mgr.GetFieldIndexer(), screeningJobWaitingIndex); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).

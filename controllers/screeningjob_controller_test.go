@@ -407,11 +407,16 @@ func TestScreeningJobWaitsForMissingRuleSet(t *testing.T) {
 	if err := k8sClient.Create(context.Background(), rs); err != nil {
 		t.Fatal(err)
 	}
-	// The watch maps the new RuleSet to the waiting job...
-	reqs := r.jobsWaitingForRuleSet(context.Background(), rs)
-	if !slices.ContainsFunc(reqs, func(q ctrl.Request) bool { return q.Name == sj.Name && q.Namespace == ns }) {
-		t.Errorf("RuleSet event maps to %v, not to the waiting job", reqs)
-	}
+	// The watch maps the new RuleSet to the waiting job (through the
+	// manager cache's index, once the cache has seen the job)...
+	waiting := &ScreeningJobReconciler{Client: indexedClient(t, screeningJobWaitingIndex)}
+	eventually(t, 5*time.Second, func() error {
+		reqs := waiting.jobsWaitingForRuleSet(context.Background(), rs)
+		if !slices.ContainsFunc(reqs, func(q ctrl.Request) bool { return q.Name == sj.Name && q.Namespace == ns }) {
+			return fmt.Errorf("RuleSet event maps to %v, not to the waiting job", reqs)
+		}
+		return nil
+	})
 	// ...whose next reconcile starts it.
 	reconcileSJ(t, r, ns, sj.Name)
 	got = getSJ(t, ns, sj.Name)
