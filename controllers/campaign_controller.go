@@ -62,11 +62,8 @@ type CampaignReconciler struct {
 
 func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var camp flycheckv1.Campaign
-	if err := r.Get(ctx, req.NamespacedName, &camp); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !camp.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, nil
+	if ok, err := fetch(ctx, r.Client, req, &camp); !ok {
+		return ctrl.Result{}, err
 	}
 	return finish(r.reconcile(ctx, &camp))
 }
@@ -213,9 +210,5 @@ func (r *CampaignReconciler) campaignsUsingNamespace(ctx context.Context, ns cli
 		logf.FromContext(ctx).Error(err, "listing campaigns for a namespace event")
 		return nil
 	}
-	out := make([]reconcile.Request, len(list.Items))
-	for i, c := range list.Items {
-		out[i] = reconcile.Request{NamespacedName: types.NamespacedName{Name: c.Name}}
-	}
-	return out
+	return requestsFor(list.Items)
 }

@@ -1,11 +1,13 @@
 package controllers
 
 import (
+	"context"
 	"errors"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // conflictRetry is the pause before retrying a reconcile whose status write
@@ -34,4 +36,14 @@ func finish(res ctrl.Result, err error) (ctrl.Result, error) {
 		return ctrl.Result{RequeueAfter: conflictRetry}, nil
 	}
 	return res, err
+}
+
+// fetch reads the object a request names into obj. ok is false when there
+// is nothing to reconcile: the object is gone, or it is being deleted (its
+// children go with it through their owner references).
+func fetch(ctx context.Context, c client.Reader, req ctrl.Request, obj client.Object) (ok bool, err error) {
+	if err := c.Get(ctx, req.NamespacedName, obj); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	return obj.GetDeletionTimestamp().IsZero(), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
 )
@@ -77,4 +78,17 @@ func indexFields(idx client.FieldIndexer, fields ...string) error {
 		}
 	}
 	return nil
+}
+
+// requestsFor maps listed objects to reconcile requests (a watch handler's
+// answer).
+func requestsFor[T any, PT interface {
+	*T
+	client.Object
+}](items []T) []reconcile.Request {
+	out := make([]reconcile.Request, len(items))
+	for i := range items {
+		out[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(PT(&items[i]))}
+	}
+	return out
 }

@@ -58,11 +58,8 @@ type InspectionSampleReconciler struct {
 
 func (r *InspectionSampleReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var s flycheckv1.InspectionSample
-	if err := r.Get(ctx, req.NamespacedName, &s); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !s.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, nil
+	if ok, err := fetch(ctx, r.Client, req, &s); !ok {
+		return ctrl.Result{}, err
 	}
 	return finish(ctrl.Result{}, r.reconcileSample(ctx, &s))
 }
@@ -379,11 +376,7 @@ func (r *InspectionSampleReconciler) samplesWithFrame(ctx context.Context, names
 		logf.FromContext(ctx).Error(err, "listing InspectionSamples for a frame event", "frame", key)
 		return nil
 	}
-	out := make([]reconcile.Request, len(list.Items))
-	for i, s := range list.Items {
-		out[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&s)}
-	}
-	return out
+	return requestsFor(list.Items)
 }
 
 // PhaseSample describes the InspectionSample a Campaign phase with

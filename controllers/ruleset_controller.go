@@ -33,8 +33,8 @@ type RuleSetReconciler struct {
 
 func (r *RuleSetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var rs flycheckv1.RuleSet
-	if err := r.Get(ctx, req.NamespacedName, &rs); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	if ok, err := fetch(ctx, r.Client, req, &rs); !ok {
+		return ctrl.Result{}, err
 	}
 	status := rs.Status.DeepCopy()
 	status.ObservedGeneration = rs.Generation

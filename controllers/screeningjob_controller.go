@@ -59,11 +59,8 @@ type ScreeningJobReconciler struct {
 
 func (r *ScreeningJobReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var sj flycheckv1.ScreeningJob
-	if err := r.Get(ctx, req.NamespacedName, &sj); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !sj.DeletionTimestamp.IsZero() || finished(&sj.Status) {
-		return ctrl.Result{}, nil
+	if ok, err := fetch(ctx, r.Client, req, &sj); !ok || finished(&sj.Status) {
+		return ctrl.Result{}, err
 	}
 	return finish(ctrl.Result{}, r.reconcile(ctx, &sj))
 }
@@ -317,9 +314,5 @@ func (r *ScreeningJobReconciler) jobsWaitingForRuleSet(ctx context.Context, rs c
 		logf.FromContext(ctx).Error(err, "listing screening jobs for a RuleSet event")
 		return nil
 	}
-	out := make([]reconcile.Request, len(list.Items))
-	for i, sj := range list.Items {
-		out[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&sj)}
-	}
-	return out
+	return requestsFor(list.Items)
 }

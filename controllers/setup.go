@@ -3,6 +3,7 @@
 package controllers
 
 import (
+	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 )
@@ -28,35 +29,21 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if opts.OperatorNamespace == "" {
 		opts.OperatorNamespace = OperatorNamespaceFromEnvironment()
 	}
-	if err := (&CampaignReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Clock:     opts.Clock,
-		Recorder:  mgr.GetEventRecorder("flycheck-campaign-controller"),
-	}).SetupWithManager(mgr); err != nil {
-		return err
+	recorder := func(name string) events.EventRecorder {
+		return mgr.GetEventRecorder("flycheck-" + name + "-controller")
 	}
-	if err := (&RuleSetReconciler{
-		Client:   mgr.GetClient(),
-		Clock:    opts.Clock,
-		Recorder: mgr.GetEventRecorder("flycheck-ruleset-controller"),
-	}).SetupWithManager(mgr); err != nil {
-		return err
+	for _, r := range []interface{ SetupWithManager(ctrl.Manager) error }{
+		&CampaignReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: opts.Clock,
+			Recorder: recorder("campaign")},
+		&RuleSetReconciler{Client: mgr.GetClient(), Clock: opts.Clock, Recorder: recorder("ruleset")},
+		&ScreeningJobReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: opts.Clock,
+			Recorder: recorder("screeningjob"), ScreenerImage: opts.ScreenerImage},
+		&InspectionSampleReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: opts.Clock,
+			Recorder: recorder("inspectionsample"), OperatorNamespace: opts.OperatorNamespace},
+	} {
+		if err := r.SetupWithManager(mgr); err != nil {
+			return err
+		}
 	}
-	if err := (&ScreeningJobReconciler{
-		Client:        mgr.GetClient(),
-		APIReader:     mgr.GetAPIReader(),
-		Clock:         opts.Clock,
-		Recorder:      mgr.GetEventRecorder("flycheck-screeningjob-controller"),
-		ScreenerImage: opts.ScreenerImage,
-	}).SetupWithManager(mgr); err != nil {
-		return err
-	}
-	return (&InspectionSampleReconciler{
-		Client:            mgr.GetClient(),
-		APIReader:         mgr.GetAPIReader(),
-		Clock:             opts.Clock,
-		Recorder:          mgr.GetEventRecorder("flycheck-inspectionsample-controller"),
-		OperatorNamespace: opts.OperatorNamespace,
-	}).SetupWithManager(mgr)
+	return nil
 }
