@@ -65,7 +65,8 @@ func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if ok, err := fetch(ctx, r.Client, req, &camp); !ok {
 		return ctrl.Result{}, err
 	}
-	return finish(r.reconcile(ctx, &camp))
+	res, err := r.reconcile(ctx, &camp)
+	return settle(ctx, r.Client, r.Clock, &camp, res, err)
 }
 
 func (r *CampaignReconciler) reconcile(ctx context.Context, camp *flycheckv1.Campaign) (ctrl.Result, error) {

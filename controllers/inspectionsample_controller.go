@@ -61,7 +61,7 @@ func (r *InspectionSampleReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	if ok, err := fetch(ctx, r.Client, req, &s); !ok {
 		return ctrl.Result{}, err
 	}
-	return finish(ctrl.Result{}, r.reconcileSample(ctx, &s))
+	return settle(ctx, r.Client, r.Clock, &s, ctrl.Result{}, r.reconcileSample(ctx, &s))
 }
 
 // reconcileSample draws s if it has not been drawn, else compares its frame.
@@ -76,8 +76,8 @@ func (r *InspectionSampleReconciler) frames() FrameResolver {
 	return FrameResolver{ScreeningJobs: r.Client, ConfigMaps: r.APIReader}
 }
 
-func (r *InspectionSampleReconciler) keys() samplingKeyStore {
-	return samplingKeyStore{reader: r.APIReader, writer: r.Client, namespace: r.OperatorNamespace}
+func (r *InspectionSampleReconciler) keys() keyStore {
+	return samplingKeyStore(r.APIReader, r.Client, r.OperatorNamespace)
 }
 
 // draw waits for the frames, draws, and records the draw.

@@ -893,7 +893,7 @@ func TestSamplingKeySecret(t *testing.T) {
 	// Concurrent first use: every caller gets the one key that was stored.
 	raceNS := "iskey-race"
 	createNamespace(t, raceNS)
-	store := samplingKeyStore{reader: k8sClient, writer: k8sClient, namespace: raceNS}
+	store := samplingKeyStore(k8sClient, k8sClient, raceNS)
 	keys := make([][]byte, 8)
 	var wg sync.WaitGroup
 	for i := range keys {
@@ -958,7 +958,7 @@ func TestCityViewerRBAC(t *testing.T) {
 		mustCreate(t, newSample(ns, "sample", rosterFrame("roster")))
 		mustCreate(t, frameConfigMap(ns, "roster", makeFrameCSV(testCity{"320100", 3, 1})))
 	}
-	if _, err := (samplingKeyStore{reader: k8sClient, writer: k8sClient, namespace: opNS}).get(ctx); err != nil {
+	if _, err := samplingKeyStore(k8sClient, k8sClient, opNS).get(ctx); err != nil {
 		t.Fatal(err)
 	}
 

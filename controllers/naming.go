@@ -44,18 +44,35 @@ func JobName(sjName string) string {
 	return sjName[:maxJobNameLength-11] + "-" + hex.EncodeToString(sum[:])[:10]
 }
 
-// ShardResultName is the ConfigMap shard index of a ScreeningJob writes its
-// result to.
-func ShardResultName(sjName string, index int) string {
-	return shardResultName(sjName, strconv.Itoa(index))
+// ShardResultPrefix is the generateName of the ConfigMaps shard index of a
+// ScreeningJob writes its result to: the API server appends a random
+// suffix, so nobody can take a result's name before the shard writes it.
+func ShardResultPrefix(sjName string, index int) string {
+	return sjName + "-shard-" + strconv.Itoa(index) + "-"
 }
 
-// shardResultName takes the index as text, so the Job template can pass
-// "$(JOB_COMPLETION_INDEX)" for the kubelet to expand.
-func shardResultName(sjName, index string) string { return sjName + "-shard-" + index }
+// signingSecretPrefix is the generateName of a ScreeningJob's signing key
+// Secret.
+func signingSecretPrefix(sjName string) string { return sjName + "-signing-" }
 
-// FrameConfigMapName is the ConfigMap holding a ScreeningJob's merged frame.
-func FrameConfigMapName(sjName string) string { return sjName + "-frame" }
+// FrameConfigMapName is the ConfigMap holding a ScreeningJob's merged frame,
+// named after the frame's digest (as the rules snapshot is after its own):
+// a name taken by anyone else holds some other content and is refused.
+func FrameConfigMapName(sjName, digest string) string { return sjName + "-frame-" + digest[:10] }
+
+// maxLabelValue is the longest label value Kubernetes accepts.
+const maxLabelValue = 63
+
+// labelValue fits s into a label value: s itself when short enough, else a
+// prefix and a hash (deterministic, so selectors built from the same s
+// match).
+func labelValue(s string) string {
+	if len(s) <= maxLabelValue {
+		return s
+	}
+	sum := sha256.Sum256([]byte(s))
+	return s[:maxLabelValue-11] + "-" + hex.EncodeToString(sum[:])[:10]
+}
 
 // RulesConfigMapName carries the snapshot's content hash, so a name says
 // which rules ran.

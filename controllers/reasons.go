@@ -8,6 +8,11 @@ package controllers
 // False because nothing is wrong.
 const ReasonUpToDate = "UpToDate"
 
+// ReasonReconcileError is the reason of Ready=False/Reconciling=True while
+// a reconcile keeps failing with an error that may go away (an API error);
+// the message is the error.
+const ReasonReconcileError = "ReconcileError"
+
 // Campaign.
 const (
 	// Ready=True.
@@ -48,6 +53,13 @@ const (
 	ScreeningJobReasonInvalidRuleSet  = "InvalidRuleSet"
 	ScreeningJobReasonJobNameTaken    = "JobNameTaken"
 	ScreeningJobReasonFailed          = "Failed"
+	// Stalled=True: the frame does not fit in a ConfigMap.
+	ScreeningJobReasonFrameTooLarge = "FrameTooLarge"
+	// Stalled=True: the frame's name is held by an object the operator did
+	// not write (refused, never adopted).
+	ScreeningJobReasonFrameNameTaken = "FrameNameTaken"
+	// Failed: the Job completed but some shard left no verified result.
+	ScreeningJobReasonResultsMissing = "ResultsMissing"
 	// Reconciling=True.
 	ScreeningJobReasonRunning = "Running"
 	// Ready=True.
@@ -57,6 +69,12 @@ const (
 	ScreeningJobReasonRulesSnapshotted = "RulesSnapshotted"
 	ScreeningJobReasonJobCreated       = "JobCreated"
 	ScreeningJobReasonShardFinished    = "ShardFinished"
+	// A shard result ConfigMap was refused (bad signature, wrong index...).
+	ScreeningJobReasonResultRefused = "ResultRefused"
+	// RulesSkipped=True: a table some rules need is missing.
+	ScreeningJobReasonMissingTables = "MissingTables"
+	// RulesSkipped=False.
+	ScreeningJobReasonAllRulesRan = "AllRulesRan"
 )
 
 // InspectionSample.

@@ -56,7 +56,7 @@ func (r *RuleSetReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		conds.ready(RuleSetReasonValid, fmt.Sprintf("%d rules valid", len(rs.Spec.Rules)))
 	}
 	_, err = writeStatus(ctx, r.Client, r.Recorder, &rs, &rs.Status, status, notes...)
-	return finish(ctrl.Result{}, err)
+	return settle(ctx, r.Client, r.Clock, &rs, ctrl.Result{}, err)
 }
 
 func (r *RuleSetReconciler) SetupWithManager(mgr ctrl.Manager) error {

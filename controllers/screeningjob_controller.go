@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -45,6 +46,11 @@ type ScreeningJobReconciler struct {
 	Clock         clock.PassiveClock
 	Recorder      events.EventRecorder
 	ScreenerImage string
+	// OperatorNamespace holds the signing key Secret the per-job keys are
+	// derived from.
+	OperatorNamespace string
+
+	results resultCache
 }
 
 // +kubebuilder:rbac:groups=flycheck.medfund.io,resources=screeningjobs,verbs=get;list;watch
@@ -56,13 +62,16 @@ type ScreeningJobReconciler struct {
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups="",resources=serviceaccounts,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=create
+// +kubebuilder:rbac:groups="",namespace=flycheck-system,resources=secrets,verbs=get,resourceNames=flycheck-signing-key
 
 func (r *ScreeningJobReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var sj flycheckv1.ScreeningJob
 	if ok, err := fetch(ctx, r.Client, req, &sj); !ok || finished(&sj.Status) {
+		r.results.forget(sj.UID)
 		return ctrl.Result{}, err
 	}
-	return finish(ctrl.Result{}, r.reconcile(ctx, &sj))
+	return settle(ctx, r.Client, r.Clock, &sj, ctrl.Result{}, r.reconcile(ctx, &sj))
 }
 
 func (r *ScreeningJobReconciler) reconcile(ctx context.Context, sj *flycheckv1.ScreeningJob) error {
@@ -78,27 +87,27 @@ func (r *ScreeningJobReconciler) reconcile(ctx context.Context, sj *flycheckv1.S
 	}
 	if status.RulesConfigMap == "" {
 		name, digest, err := r.snapshotRules(ctx, sj)
+		if blocked(err, conds) {
+			return r.writeStatus(ctx, sj, status, blockedNote(err, "Snapshot"))
+		}
 		if err != nil {
-			var stall *stallError
-			if !asStall(err, &stall) {
-				return err
-			}
-			conds.stalled(stall.reason, stall.msg)
-			return r.writeStatus(ctx, sj, status, note{corev1.EventTypeWarning, stall.reason, "Snapshot", stall.msg})
+			return err
 		}
 		status.RulesConfigMap, status.RulesDigest = name, digest
 		notes = append(notes, note{corev1.EventTypeNormal, ScreeningJobReasonRulesSnapshotted, "Snapshot",
 			fmt.Sprintf("Rules %s snapshotted into ConfigMap %s (sha256 %s)", strings.Join(sj.Spec.RuleSets, ", "), name, digest)})
 	}
 
-	job, created, err := r.ensureJob(ctx, sj, status.RulesConfigMap)
+	key, err := r.jobKey(ctx, sj)
 	if err != nil {
-		var stall *stallError
-		if !asStall(err, &stall) {
-			return err
-		}
-		conds.stalled(stall.reason, stall.msg)
-		return r.writeStatus(ctx, sj, status, append(notes, note{corev1.EventTypeWarning, stall.reason, "CreateJob", stall.msg})...)
+		return err
+	}
+	job, created, err := r.ensureJob(ctx, sj, status.RulesConfigMap, key)
+	if blocked(err, conds) {
+		return r.writeStatus(ctx, sj, status, append(notes, blockedNote(err, "CreateJob"))...)
+	}
+	if err != nil {
+		return err
 	}
 	if created {
 		notes = append(notes, note{corev1.EventTypeNormal, ScreeningJobReasonJobCreated, "CreateJob",
@@ -110,10 +119,11 @@ func (r *ScreeningJobReconciler) reconcile(ctx context.Context, sj *flycheckv1.S
 	}
 	status.State = flycheckv1.ScreeningRunning
 
-	results, err := r.shardResults(ctx, sj)
+	results, err := r.shardResults(ctx, sj, key)
 	if err != nil {
 		return err
 	}
+	notes = append(notes, setRefused(status, results.refused)...)
 	if err := aggregate(status, results); err != nil {
 		return err
 	}
@@ -122,6 +132,14 @@ func (r *ScreeningJobReconciler) reconcile(ctx context.Context, sj *flycheckv1.S
 			fmt.Sprintf("Shard %d of %d finished: %d lines, %d findings", idx, status.Shards.Total,
 				results.done[idx].Stats.LinesInScope, results.done[idx].Stats.Findings)})
 	}
+	status.RulesSkipped = skippedRules(results)
+	if len(status.RulesSkipped) > 0 {
+		conds.set(flycheckv1.ConditionRulesSkipped, metav1.ConditionTrue, ScreeningJobReasonMissingTables, fmt.Sprintf(
+			"%d rules did not run because a table they need is missing from the extract: %s (see stats.json skippedRules)",
+			len(status.RulesSkipped), strings.Join(status.RulesSkipped, ", ")))
+	} else if len(results.done) > 0 {
+		conds.set(flycheckv1.ConditionRulesSkipped, metav1.ConditionFalse, ScreeningJobReasonAllRulesRan, "")
+	}
 
 	failures, err := r.shardFailures(ctx, job)
 	if err != nil {
@@ -129,29 +147,55 @@ func (r *ScreeningJobReconciler) reconcile(ctx context.Context, sj *flycheckv1.S
 	}
 	status.FailedShards = failures
 	status.Shards.Failed = int32(len(failures))
+	complete := jobCondition(job, batchv1.JobComplete)
 	switch {
 	case len(failures) > 0 || jobCondition(job, batchv1.JobFailed):
-		status.State = flycheckv1.ScreeningFailed
-		status.CompletionTime = timePtr(now)
-		msg := failureMessage(job, failures)
-		conds.stalled(ScreeningJobReasonFailed, msg)
-		notes = append(notes, note{corev1.EventTypeWarning, ScreeningJobReasonFailed, "Fail", msg})
-	case len(results.done) == int(status.Shards.Total) && jobCondition(job, batchv1.JobComplete):
-		frame, err := r.writeFrame(ctx, sj, results)
+		r.fail(status, conds, &notes, ScreeningJobReasonFailed, failureMessage(job, failures), now)
+	case complete && len(results.done) < int(status.Shards.Total):
+		r.fail(status, conds, &notes, ScreeningJobReasonResultsMissing, missingMessage(status.Shards.Total, results), now)
+	case complete:
+		frame, digest, err := r.writeFrame(ctx, sj, results)
+		if blocked(err, conds) {
+			return r.writeStatus(ctx, sj, status, append(notes, blockedNote(err, "WriteFrame"))...)
+		}
 		if err != nil {
 			return err
 		}
-		status.FrameConfigMap = frame
+		status.FrameConfigMap, status.FrameDigest = frame, digest
 		status.State = flycheckv1.ScreeningSucceeded
 		status.CompletionTime = timePtr(now)
-		msg := fmt.Sprintf("%d institutions screened (%d flagged), %d lines, %d findings; frame in ConfigMap %s",
-			status.Institutions.Total, status.Institutions.Flagged, status.LinesScanned, status.Findings.Total, frame)
+		msg := fmt.Sprintf("%d institutions screened (%d flagged), %d lines, %d findings; frame in ConfigMap %s (sha256 %s)",
+			status.Institutions.Total, status.Institutions.Flagged, status.LinesScanned, status.Findings.Total, frame, digest)
 		conds.ready(ScreeningJobReasonSucceeded, msg)
 		notes = append(notes, note{corev1.EventTypeNormal, ScreeningJobReasonSucceeded, "Complete", msg})
 	default:
 		conds.progressing(ScreeningJobReasonRunning, fmt.Sprintf("%d of %d shards finished", len(results.done), status.Shards.Total))
 	}
 	return r.writeStatus(ctx, sj, status, notes...)
+}
+
+// fail ends the ScreeningJob: Failed is final (a new ScreeningJob reruns).
+func (r *ScreeningJobReconciler) fail(status *flycheckv1.ScreeningJobStatus, conds conditionSetter, notes *[]note, reason, msg string, now time.Time) {
+	status.State = flycheckv1.ScreeningFailed
+	status.CompletionTime = timePtr(now)
+	conds.stalled(reason, msg)
+	*notes = append(*notes, note{corev1.EventTypeWarning, reason, "Fail", msg})
+}
+
+// missingMessage names the shards that completed without a verified result
+// (deleted, or only forged ones left).
+func missingMessage(total int32, results shardOutcome) string {
+	var missing []string
+	for i := range int(total) {
+		if _, ok := results.done[i]; !ok {
+			missing = append(missing, strconv.Itoa(i))
+		}
+	}
+	msg := fmt.Sprintf("the Job completed but shards %s left no verified result", strings.Join(missing, ", "))
+	if n := len(results.refused); n > 0 {
+		msg += fmt.Sprintf(" (%d refused results, see status.refusedResults)", n)
+	}
+	return msg + "; create a new ScreeningJob to screen again"
 }
 
 // finished: a ScreeningJob that succeeded (frame written) or failed is
@@ -197,7 +241,7 @@ func (r *ScreeningJobReconciler) snapshotRules(ctx context.Context, sj *flycheck
 		var rs flycheckv1.RuleSet
 		if err := r.Get(ctx, types.NamespacedName{Name: rsName}, &rs); err != nil {
 			if apierrors.IsNotFound(err) {
-				return "", "", &stallError{ScreeningJobReasonRuleSetNotFound, fmt.Sprintf("RuleSet %s does not exist; screening starts when it does", rsName)}
+				return "", "", &waitError{ScreeningJobReasonRuleSetNotFound, fmt.Sprintf("RuleSet %s does not exist; screening starts when it does", rsName)}
 			}
 			return "", "", err
 		}
@@ -240,19 +284,16 @@ func (r *ScreeningJobReconciler) snapshotRules(ctx context.Context, sj *flycheck
 // ensureJob creates the shard pods' identity and the Indexed Job, or finds
 // the Job made earlier. A Job of that name owned by something else is not
 // ours to adopt.
-func (r *ScreeningJobReconciler) ensureJob(ctx context.Context, sj *flycheckv1.ScreeningJob, rulesCM string) (*batchv1.Job, bool, error) {
-	var job batchv1.Job
-	err := r.Get(ctx, types.NamespacedName{Namespace: sj.Namespace, Name: JobName(sj.Name)}, &job)
-	switch {
-	case err == nil:
-		if !metav1.IsControlledBy(&job, sj) {
-			return nil, false, &stallError{ScreeningJobReasonJobNameTaken, fmt.Sprintf("Job %s exists and is not owned by this ScreeningJob", job.Name)}
-		}
-		return &job, false, nil
-	case !apierrors.IsNotFound(err):
-		return nil, false, err
+func (r *ScreeningJobReconciler) ensureJob(ctx context.Context, sj *flycheckv1.ScreeningJob, rulesCM string, key []byte) (*batchv1.Job, bool, error) {
+	job, err := r.ownJob(ctx, r.Client, sj)
+	if err == nil || !apierrors.IsNotFound(err) {
+		return job, false, err
 	}
 	if err := r.ensureScreenerIdentity(ctx, sj.Namespace); err != nil {
+		return nil, false, err
+	}
+	secret, err := r.createSigningSecret(ctx, sj, key)
+	if err != nil {
 		return nil, false, err
 	}
 	image := sj.Spec.Image
@@ -262,17 +303,31 @@ func (r *ScreeningJobReconciler) ensureJob(ctx context.Context, sj *flycheckv1.S
 	if image == "" {
 		image = DefaultScreenerImage
 	}
-	newJob := newScreeningJobBatchJob(sj, image, rulesCM)
+	newJob := newScreeningJobBatchJob(sj, image, rulesCM, secret)
 	if err := controllerutil.SetControllerReference(sj, newJob, r.Scheme()); err != nil {
 		return nil, false, err
 	}
 	if err := r.Create(ctx, newJob); err != nil {
-		if apierrors.IsAlreadyExists(err) { // a cache lagging behind: read it back and check the owner
-			return r.ensureJob(ctx, sj, rulesCM)
+		if apierrors.IsAlreadyExists(err) { // the cache lags behind: read it from the API server
+			job, err := r.ownJob(ctx, r.APIReader, sj)
+			return job, false, err
 		}
 		return nil, false, err
 	}
 	return newJob, true, nil
+}
+
+// ownJob reads the Job of sj; one of that name owned by something else is
+// not ours to adopt.
+func (r *ScreeningJobReconciler) ownJob(ctx context.Context, c client.Reader, sj *flycheckv1.ScreeningJob) (*batchv1.Job, error) {
+	var job batchv1.Job
+	if err := c.Get(ctx, types.NamespacedName{Namespace: sj.Namespace, Name: JobName(sj.Name)}, &job); err != nil {
+		return nil, err
+	}
+	if !metav1.IsControlledBy(&job, sj) {
+		return nil, &stallError{ScreeningJobReasonJobNameTaken, fmt.Sprintf("Job %s exists and is not owned by this ScreeningJob", job.Name)}
+	}
+	return &job, nil
 }
 
 func (r *ScreeningJobReconciler) ensureScreenerIdentity(ctx context.Context, namespace string) error {

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -43,9 +45,16 @@ func createCatalogueRuleSet(t *testing.T, file string) *flycheckv1.RuleSet {
 	return rs
 }
 
+// sjOperatorNS holds the signing key Secret of the ScreeningJob tests.
+const sjOperatorNS = "sj-operator"
+
 func newSJReconciler() *ScreeningJobReconciler {
+	err := k8sClient.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: sjOperatorNS}})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		panic(err)
+	}
 	return &ScreeningJobReconciler{Client: k8sClient, APIReader: k8sClient, Clock: clocktesting.NewFakeClock(time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)),
-		Recorder: recorder, ScreenerImage: "registry.example/flycheck:test"}
+		Recorder: recorder, ScreenerImage: "registry.example/flycheck:test", OperatorNamespace: sjOperatorNS}
 }
 
 func reconcileSJ(t *testing.T, r *ScreeningJobReconciler, ns, name string) {
@@ -117,7 +126,7 @@ func TestScreeningJobCreatesOneJobAndSnapshot(t *testing.T) {
 	}
 	args := strings.Join(c.Args, " ")
 	for _, want := range []string{"screen ", "--input /data/source/extracts/2019", "--output /data/output/2019/nanjing",
-		"--shards 4", "--shard $(JOB_COMPLETION_INDEX)", "--result-configmap " + sj.Name + "-shard-$(JOB_COMPLETION_INDEX)",
+		"--shards 4", "--shard $(JOB_COMPLETION_INDEX)", "--report",
 		"--city 320100", "--from 2019-01-01", "--to 2019-12-31", "--format parquet", "--rules /rules/rules.yaml"} {
 		if !strings.Contains(args, want) {
 			t.Errorf("args %q lack %q", args, want)
@@ -127,8 +136,27 @@ func TestScreeningJobCreatesOneJobAndSnapshot(t *testing.T) {
 	for _, m := range c.VolumeMounts {
 		mounts[m.Name] = m
 	}
-	if !mounts["source"].ReadOnly || mounts["output"].ReadOnly || !mounts["rules"].ReadOnly {
-		t.Errorf("mounts: source must be read-only, output writable: %+v", mounts)
+	if !mounts["source"].ReadOnly || mounts["output"].ReadOnly || !mounts["rules"].ReadOnly || !mounts["signing-key"].ReadOnly {
+		t.Errorf("mounts: source and signing key must be read-only, output writable: %+v", mounts)
+	}
+	// The signing key: a Secret under a generated name, owned by the
+	// ScreeningJob, holding the key derived for this job only.
+	var keySecret corev1.Secret
+	for _, v := range pod.Volumes {
+		if v.Name == "signing-key" && v.Secret != nil {
+			if err := k8sClient.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: v.Secret.SecretName}, &keySecret); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	wantKey, err := r.jobKey(context.Background(), getSJ(t, ns, sj.Name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(keySecret.Data[flycheckv1.SigningKeyFileKey], wantKey) || !metav1.IsControlledBy(&keySecret, getSJ(t, ns, sj.Name)) ||
+		!strings.HasPrefix(keySecret.Name, sj.Name+"-signing-") || len(keySecret.Name) <= len(sj.Name+"-signing-") {
+		t.Errorf("signing key Secret %q (owned %v) does not carry this job's key under a generated name", keySecret.Name,
+			metav1.IsControlledBy(&keySecret, getSJ(t, ns, sj.Name)))
 	}
 
 	// The rules snapshot: one immutable ConfigMap whose hash is in status.
@@ -194,8 +222,8 @@ func TestScreeningJobCreatesOneJobAndSnapshot(t *testing.T) {
 }
 
 // shardResultConfigMap is what a shard pod writes (cmd/flycheck screen
-// --result-configmap).
-func shardResultConfigMap(t *testing.T, sj *flycheckv1.ScreeningJob, idx int, insts ...screening.InstitutionSummary) *corev1.ConfigMap {
+// --report): signed with the job's key, under a generated name.
+func shardResultConfigMap(t *testing.T, r *ScreeningJobReconciler, sj *flycheckv1.ScreeningJob, idx int, insts ...screening.InstitutionSummary) *corev1.ConfigMap {
 	t.Helper()
 	stats := &screening.Stats{Shard: idx, Shards: int(sj.Spec.Shards), FindingsByCat: map[string]int64{}}
 	var atRisk int64
@@ -217,10 +245,16 @@ func shardResultConfigMap(t *testing.T, sj *flycheckv1.ScreeningJob, idx int, in
 	if err != nil {
 		t.Fatal(err)
 	}
+	key, err := r.jobKey(context.Background(), sj)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Namespace: sj.Namespace, Name: ShardResultName(sj.Name, idx),
-			Labels: map[string]string{flycheckv1.LabelScreeningJob: sj.Name, flycheckv1.LabelRole: flycheckv1.RoleShard, flycheckv1.LabelShard: fmt.Sprint(idx)}},
-		BinaryData: map[string][]byte{flycheckv1.ShardResultKey: data},
+		ObjectMeta: metav1.ObjectMeta{Namespace: sj.Namespace, GenerateName: ShardResultPrefix(sj.Name, idx),
+			Labels:          map[string]string{flycheckv1.LabelScreeningJob: sj.Name, flycheckv1.LabelRole: flycheckv1.RoleShard, flycheckv1.LabelShard: fmt.Sprint(idx)},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(sj, flycheckv1.GroupVersion.WithKind("ScreeningJob"))}},
+		BinaryData: map[string][]byte{flycheckv1.ShardResultKey: data,
+			flycheckv1.ShardSignatureKey: screening.SignShardResult(key, string(sj.UID), idx, data)},
 	}
 }
 
@@ -271,7 +305,7 @@ func TestScreeningJobFollowsShardsToTheFrame(t *testing.T) {
 		{2, []screening.InstitutionSummary{inst("H32010000003", 3, 2, "40.00", "0.400000"), inst("P32010000009", 0, 0, "0.00", "0.000000")}, 1, "2"},
 		{0, []screening.InstitutionSummary{inst("H32010000001", 3, 0, "0.00", "0.000000")}, 2, "0,2"},
 	} {
-		if err := k8sClient.Create(context.Background(), shardResultConfigMap(t, sj, step.idx, step.insts...)); err != nil {
+		if err := k8sClient.Create(context.Background(), shardResultConfigMap(t, r, sj, step.idx, step.insts...)); err != nil {
 			t.Fatal(err)
 		}
 		reconcileSJ(t, r, ns, sj.Name)
@@ -281,13 +315,14 @@ func TestScreeningJobFollowsShardsToTheFrame(t *testing.T) {
 		}
 		assertSJCondition(t, got, flycheckv1.ConditionReconciling, metav1.ConditionTrue, ScreeningJobReasonRunning)
 	}
-	// A stray ConfigMap with the labels but not the expected name is ignored.
-	stray := shardResultConfigMap(t, sj, 1, inst("H99999999999", 3, 9, "999.00", "1.000000"))
-	stray.Name = "drive-shard-one"
+	// A stray ConfigMap with the labels but a forged signature is refused.
+	stray := shardResultConfigMap(t, r, sj, 1, inst("H99999999999", 3, 9, "999.00", "1.000000"))
+	stray.GenerateName, stray.Name = "", "drive-shard-one"
+	stray.BinaryData[flycheckv1.ShardSignatureKey] = []byte("forged")
 	if err := k8sClient.Create(context.Background(), stray); err != nil {
 		t.Fatal(err)
 	}
-	if err := k8sClient.Create(context.Background(), shardResultConfigMap(t, sj, 1,
+	if err := k8sClient.Create(context.Background(), shardResultConfigMap(t, r, sj, 1,
 		inst("H32010000002", 2, 1, "12.50", "0.300000"), inst("H32010000004", 3, 0, "0.00", "0.000000"))); err != nil {
 		t.Fatal(err)
 	}
@@ -314,9 +349,19 @@ func TestScreeningJobFollowsShardsToTheFrame(t *testing.T) {
 	if err := k8sClient.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: st.FrameConfigMap}, &frameCM); err != nil {
 		t.Fatal(err)
 	}
-	frame, err := sampling.ReadFrame(strings.NewReader(frameCM.Data[flycheckv1.FrameKey]))
+	frameCSV, err := FrameCSV(&frameCM)
 	if err != nil {
 		t.Fatal(err)
+	}
+	frame, err := sampling.ReadFrame(bytes.NewReader(frameCSV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if digest, _ := sampling.Digest(frame); st.FrameDigest != digest || !strings.HasSuffix(st.FrameConfigMap, digest[:10]) {
+		t.Errorf("frameDigest %q and frame %s, want the digest %s of the frame", st.FrameDigest, st.FrameConfigMap, digest)
+	}
+	if st.RefusedResults == nil || st.RefusedResults.Count != 1 || st.RefusedResults.Recent[0].Name != "drive-shard-one" {
+		t.Errorf("refused results %+v, want the forged drive-shard-one", st.RefusedResults)
 	}
 	var codes []string
 	for _, in := range frame {
@@ -329,7 +374,7 @@ func TestScreeningJobFollowsShardsToTheFrame(t *testing.T) {
 	if !metav1.IsControlledBy(&frameCM, got) {
 		t.Error("frame ConfigMap is not owned by the ScreeningJob")
 	}
-	waitForSJEvents(t, ns, sj.Name, map[string]int{ScreeningJobReasonRulesSnapshotted: 1, ScreeningJobReasonJobCreated: 1, ScreeningJobReasonShardFinished: 3, ScreeningJobReasonSucceeded: 1})
+	waitForSJEvents(t, ns, sj.Name, map[string]int{ScreeningJobReasonRulesSnapshotted: 1, ScreeningJobReasonJobCreated: 1, ScreeningJobReasonShardFinished: 3, ScreeningJobReasonSucceeded: 1, ScreeningJobReasonResultRefused: 1})
 }
 
 func TestScreeningJobFailedShard(t *testing.T) {
@@ -343,7 +388,7 @@ func TestScreeningJobFailedShard(t *testing.T) {
 	r := newSJReconciler()
 	reconcileSJ(t, r, ns, sj.Name)
 	sj = getSJ(t, ns, sj.Name)
-	if err := k8sClient.Create(context.Background(), shardResultConfigMap(t, sj, 0, inst("H32010000001", 3, 0, "0.00", "0.000000"))); err != nil {
+	if err := k8sClient.Create(context.Background(), shardResultConfigMap(t, r, sj, 0, inst("H32010000001", 3, 0, "0.00", "0.000000"))); err != nil {
 		t.Fatal(err)
 	}
 	// Shard 1's pod failed: the pod and the Job say so, as a cluster would.
@@ -390,9 +435,12 @@ func TestScreeningJobWaitsForMissingRuleSet(t *testing.T) {
 	r := newSJReconciler()
 	reconcileSJ(t, r, ns, sj.Name)
 	got := getSJ(t, ns, sj.Name)
-	assertSJCondition(t, got, flycheckv1.ConditionStalled, metav1.ConditionTrue, ScreeningJobReasonRuleSetNotFound)
-	if !strings.Contains(meta.FindStatusCondition(got.Status.Conditions, flycheckv1.ConditionStalled).Message, "arrives-later") {
-		t.Error("the Stalled message does not name the RuleSet")
+	// A RuleSet that is not there yet can still appear (GitOps applies in
+	// any order): the job waits (Reconciling), it is not Stalled.
+	assertSJCondition(t, got, flycheckv1.ConditionReconciling, metav1.ConditionTrue, ScreeningJobReasonRuleSetNotFound)
+	assertSJCondition(t, got, flycheckv1.ConditionStalled, metav1.ConditionFalse, ReasonUpToDate)
+	if !strings.Contains(meta.FindStatusCondition(got.Status.Conditions, flycheckv1.ConditionReady).Message, "arrives-later") {
+		t.Error("the Ready message does not name the RuleSet")
 	}
 	var jobs batchv1.JobList
 	if err := k8sClient.List(context.Background(), &jobs, client.InNamespace(ns)); err != nil || len(jobs.Items) != 0 {

@@ -23,7 +23,7 @@ const (
 // newScreeningJobBatchJob builds the Indexed Job that runs the shards of sj.
 // Each pod screens shard JOB_COMPLETION_INDEX of spec.shards and writes its
 // result ConfigMap; the pods pass the restricted Pod Security Standard.
-func newScreeningJobBatchJob(sj *flycheckv1.ScreeningJob, image, rulesConfigMap string) *batchv1.Job {
+func newScreeningJobBatchJob(sj *flycheckv1.ScreeningJob, image, rulesConfigMap, signingSecret string) *batchv1.Job {
 	shards := sj.Spec.Shards
 	if shards < 1 {
 		shards = 1
@@ -37,7 +37,7 @@ func newScreeningJobBatchJob(sj *flycheckv1.ScreeningJob, image, rulesConfigMap 
 		"--encoding", encodingFlag(sj.Spec.Source.Encoding),
 		"--shards", strconv.Itoa(int(shards)),
 		"--shard", "$(" + flycheckv1.EnvCompletionIndex + ")",
-		"--result-configmap", shardResultName(sj.Name, "$("+flycheckv1.EnvCompletionIndex+")"),
+		"--report",
 	}
 	if sj.Spec.CityCode != "" {
 		args = append(args, "--city", sj.Spec.CityCode)
@@ -69,6 +69,7 @@ func newScreeningJobBatchJob(sj *flycheckv1.ScreeningJob, image, rulesConfigMap 
 			{Name: "source", MountPath: SourceMountPath, ReadOnly: true},
 			{Name: "output", MountPath: OutputMountPath},
 			{Name: "rules", MountPath: RulesMountPath, ReadOnly: true},
+			{Name: "signing-key", MountPath: flycheckv1.SigningKeyMountPath, ReadOnly: true},
 			{Name: "tmp", MountPath: "/tmp"},
 		},
 		SecurityContext: &corev1.SecurityContext{
@@ -114,6 +115,8 @@ func newScreeningJobBatchJob(sj *flycheckv1.ScreeningJob, image, rulesConfigMap 
 							ClaimName: sj.Spec.Output.PersistentVolumeClaim}}},
 						{Name: "rules", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 							LocalObjectReference: corev1.LocalObjectReference{Name: rulesConfigMap}}}},
+						{Name: "signing-key", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+							SecretName: signingSecret, DefaultMode: ptr.To[int32](0o440)}}},
 						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 					},
 				},

@@ -2,20 +2,22 @@ package controllers
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
 	"github.com/medfund/flycheck-operator/internal/indexlist"
@@ -27,10 +29,12 @@ import (
 // failures read from the Job and its pods, and the frame merged from the
 // results once every shard succeeded.
 
-// shardOutcome holds the decoded shard results by index.
+// shardOutcome holds the verified shard results by index, and the
+// ConfigMaps that were refused.
 type shardOutcome struct {
-	done  map[int]screening.ShardResult
-	order []int // indexes in ascending order
+	done    map[int]screening.ShardResult
+	order   []int // indexes in ascending order
+	refused []flycheckv1.RefusedResult
 }
 
 // newSince lists the finished shards not yet in the recorded index list
@@ -45,33 +49,145 @@ func (s shardOutcome) newSince(recorded string) []int {
 	return out
 }
 
-func (r *ScreeningJobReconciler) shardResults(ctx context.Context, sj *flycheckv1.ScreeningJob) (shardOutcome, error) {
+// shardResults reads the ConfigMaps labelled as sj's shard results. Anyone
+// who may create ConfigMaps in the namespace can create such a label, so
+// each result counts only when its signature (made with sj's key, over sj's
+// UID, the index on its label and its bytes) verifies; that is checked
+// before anything is inflated. The rest are refused, never blocking a
+// genuine result: results have generated names, so a forged object cannot
+// take a genuine one's place. When a shard was retried, its results are
+// equal; the first by creation time and name is used.
+func (r *ScreeningJobReconciler) shardResults(ctx context.Context, sj *flycheckv1.ScreeningJob, key []byte) (shardOutcome, error) {
 	out := shardOutcome{done: map[int]screening.ShardResult{}}
 	var list corev1.ConfigMapList
 	if err := r.APIReader.List(ctx, &list, client.InNamespace(sj.Namespace),
 		client.MatchingLabels{flycheckv1.LabelScreeningJob: sj.Name, flycheckv1.LabelRole: flycheckv1.RoleShard}); err != nil {
 		return out, err
 	}
+	slices.SortFunc(list.Items, func(a, b corev1.ConfigMap) int {
+		if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
 	total := int(shardCount(sj))
-	for _, cm := range list.Items {
-		idx, err := strconv.Atoi(cm.Labels[flycheckv1.LabelShard])
-		// Only results under the expected name count: the shard identity
-		// can create any ConfigMap, not only its own.
-		if err != nil || idx < 0 || idx >= total || cm.Name != ShardResultName(sj.Name, idx) {
-			continue
+	for i := range list.Items {
+		cm := &list.Items[i]
+		idx, reason := verifyShardResult(cm, sj, key, total)
+		if reason == "" {
+			if _, dup := out.done[idx]; dup {
+				continue
+			}
+			res, err := r.results.decode(sj.UID, cm)
+			if err == nil {
+				out.done[idx] = res
+				continue
+			}
+			reason = "signed but unreadable: " + err.Error()
 		}
-		res, err := screening.DecodeShardResult(cm.BinaryData[flycheckv1.ShardResultKey])
-		if err != nil {
-			logf.FromContext(ctx).Error(err, "unreadable shard result", "configmap", cm.Name)
-			continue
-		}
-		out.done[idx] = res
+		out.refused = append(out.refused, flycheckv1.RefusedResult{Name: cm.Name, Reason: reason})
 	}
 	for idx := range out.done {
 		out.order = append(out.order, idx)
 	}
 	slices.Sort(out.order)
+	slices.SortFunc(out.refused, func(a, b flycheckv1.RefusedResult) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+// verifyShardResult returns the shard index of a genuine result, or why cm
+// is not one.
+func verifyShardResult(cm *corev1.ConfigMap, sj *flycheckv1.ScreeningJob, key []byte, total int) (int, string) {
+	idx, err := strconv.Atoi(cm.Labels[flycheckv1.LabelShard])
+	switch {
+	case err != nil || idx < 0 || idx >= total:
+		return 0, fmt.Sprintf("label %s=%q is not a shard index of this job (0..%d)", flycheckv1.LabelShard, cm.Labels[flycheckv1.LabelShard], total-1)
+	case !metav1.IsControlledBy(cm, sj):
+		return 0, "not owned by this ScreeningJob"
+	case len(cm.BinaryData[flycheckv1.ShardSignatureKey]) == 0:
+		return 0, "no signature"
+	case !screening.VerifyShardResult(key, string(sj.UID), idx, cm.BinaryData[flycheckv1.ShardResultKey], cm.BinaryData[flycheckv1.ShardSignatureKey]):
+		return 0, fmt.Sprintf("signature does not verify for shard %d of this job", idx)
+	}
+	return idx, ""
+}
+
+// setRefused records the refused results in status and returns a Warning
+// note for each one not recorded before.
+func setRefused(status *flycheckv1.ScreeningJobStatus, refused []flycheckv1.RefusedResult) []note {
+	var known []string
+	if status.RefusedResults != nil {
+		for _, r := range status.RefusedResults.Recent {
+			known = append(known, r.Name)
+		}
+	}
+	if len(refused) == 0 {
+		status.RefusedResults = nil
+		return nil
+	}
+	const recent = 8
+	status.RefusedResults = &flycheckv1.RefusedResults{Count: int32(len(refused)), Recent: slices.Clone(refused[:min(recent, len(refused))])}
+	var notes []note
+	for _, r := range status.RefusedResults.Recent {
+		if !slices.Contains(known, r.Name) {
+			notes = append(notes, note{corev1.EventTypeWarning, ScreeningJobReasonResultRefused, "Verify/" + r.Name,
+				fmt.Sprintf("Refused shard result ConfigMap %s: %s; it is ignored (see docs/screening.md, trust model)", r.Name, r.Reason)})
+		}
+	}
+	return notes
+}
+
+// resultCache keeps decoded shard results by ConfigMap UID and
+// resourceVersion, so each result is inflated and decoded once, not on
+// every reconcile; a ScreeningJob's entries go when it finishes.
+type resultCache struct {
+	mu    sync.Mutex
+	byJob map[types.UID]map[types.UID]cachedResult
+}
+
+type cachedResult struct {
+	resourceVersion string
+	res             screening.ShardResult
+}
+
+func (c *resultCache) decode(job types.UID, cm *corev1.ConfigMap) (screening.ShardResult, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.byJob[job][cm.UID]; ok && e.resourceVersion == cm.ResourceVersion {
+		return e.res, nil
+	}
+	res, err := screening.DecodeShardResult(cm.BinaryData[flycheckv1.ShardResultKey])
+	if err != nil {
+		return res, err
+	}
+	if c.byJob == nil {
+		c.byJob = map[types.UID]map[types.UID]cachedResult{}
+	}
+	if c.byJob[job] == nil {
+		c.byJob[job] = map[types.UID]cachedResult{}
+	}
+	c.byJob[job][cm.UID] = cachedResult{cm.ResourceVersion, res}
+	return res, nil
+}
+
+func (c *resultCache) forget(job types.UID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.byJob, job)
+}
+
+// skippedRules is the union of the rules the shards could not run.
+func skippedRules(results shardOutcome) []string {
+	var out []string
+	for _, idx := range results.order {
+		for _, id := range results.done[idx].Stats.SkippedRules {
+			if !slices.Contains(out, id) {
+				out = append(out, id)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // aggregate folds the shard results received so far into status: the run
@@ -181,43 +297,100 @@ func jobCondition(job *batchv1.Job, typ batchv1.JobConditionType) bool {
 	return false
 }
 
-// writeFrame merges the shard summaries into the sampling frame: every
-// institution in scope with its screening risk (docs/data-format.md).
-func (r *ScreeningJobReconciler) writeFrame(ctx context.Context, sj *flycheckv1.ScreeningJob, results shardOutcome) (string, error) {
+// maxFrameBytes bounds a frame ConfigMap's compressed frame: the whole
+// object must stay under the API server's 1 MiB.
+const maxFrameBytes = 1000 << 10
+
+// writeFrame merges the verified shard summaries into the sampling frame
+// (every institution in scope with its screening risk, docs/data-format.md),
+// writes it gzip-compressed to an immutable ConfigMap named after its
+// digest, and returns the name and the digest. An object that already holds
+// that name is used only when its frame is byte for byte the one computed
+// here (a previous reconcile wrote it); anything else under the name is
+// refused, never adopted.
+func (r *ScreeningJobReconciler) writeFrame(ctx context.Context, sj *flycheckv1.ScreeningJob, results shardOutcome) (name, digest string, err error) {
 	parts := make([]*screening.Summary, 0, len(results.order))
 	for _, idx := range results.order {
 		parts = append(parts, results.done[idx].Summary)
 	}
 	merged, err := screening.MergeSummaries(parts...)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	frame := make([]sampling.Institution, 0, len(merged.Institutions))
 	for _, in := range merged.Institutions {
 		risk, err := sampling.ParseRisk(in.RiskScore)
 		if err != nil {
-			return "", fmt.Errorf("institution %s: risk %q: %w", in.Code, in.RiskScore, err)
+			return "", "", fmt.Errorf("institution %s: risk %q: %w", in.Code, in.RiskScore, err)
 		}
 		frame = append(frame, sampling.Institution{Code: in.Code, CityCode: in.CityCode, Name: in.Name,
 			Level: in.Level, Ownership: in.Ownership, Type: in.Type, Risk: risk})
 	}
-	var buf bytes.Buffer
-	if err := sampling.WriteFrame(&buf, frame); err != nil {
-		return "", err
+	if digest, err = sampling.Digest(frame); err != nil {
+		return "", "", err
+	}
+	var csv bytes.Buffer
+	if err := sampling.WriteFrame(&csv, frame); err != nil {
+		return "", "", err
+	}
+	compressed, err := gzipBytes(csv.Bytes())
+	if err != nil {
+		return "", "", err
+	}
+	if len(compressed) > maxFrameBytes {
+		return "", "", &stallError{ScreeningJobReasonFrameTooLarge, fmt.Sprintf(
+			"the frame of %d institutions is %d bytes compressed, more than a ConfigMap holds (%d); screen the city with a cityCode filter per district, or split the roster",
+			len(frame), len(compressed), maxFrameBytes)}
 	}
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: FrameConfigMapName(sj.Name), Namespace: sj.Namespace,
-			Labels: withLabels(childLabels(sj.Labels), flycheckv1.LabelScreeningJob, sj.Name, flycheckv1.LabelRole, flycheckv1.RoleFrame),
+			Name: FrameConfigMapName(sj.Name, digest), Namespace: sj.Namespace,
+			Labels:      withLabels(childLabels(sj.Labels), flycheckv1.LabelScreeningJob, sj.Name, flycheckv1.LabelRole, flycheckv1.RoleFrame),
+			Annotations: map[string]string{flycheckv1.AnnotationDigest: digest},
 		},
-		Immutable: ptr.To(true),
-		Data:      map[string]string{flycheckv1.FrameKey: buf.String()},
+		Immutable:  ptr.To(true),
+		BinaryData: map[string][]byte{flycheckv1.FrameKey: compressed},
 	}
 	if err := controllerutil.SetControllerReference(sj, cm, r.Scheme()); err != nil {
-		return "", err
+		return "", "", err
 	}
-	if err := r.Create(ctx, cm); err != nil && !apierrors.IsAlreadyExists(err) {
-		return "", err
+	err = r.Create(ctx, cm)
+	if apierrors.IsAlreadyExists(err) {
+		err = r.checkExistingFrame(ctx, cm, csv.Bytes())
 	}
-	return cm.Name, nil
+	if err != nil {
+		return "", "", err
+	}
+	return cm.Name, digest, nil
+}
+
+// checkExistingFrame accepts an existing frame ConfigMap only when it holds
+// exactly want.
+func (r *ScreeningJobReconciler) checkExistingFrame(ctx context.Context, cm *corev1.ConfigMap, want []byte) error {
+	var existing corev1.ConfigMap
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(cm), &existing); err != nil {
+		return err
+	}
+	got, err := FrameCSV(&existing)
+	if err == nil && bytes.Equal(got, want) {
+		return nil
+	}
+	return &stallError{ScreeningJobReasonFrameNameTaken, fmt.Sprintf(
+		"ConfigMap %s exists but does not hold the frame the shards reported; it was not written by the operator and is never used: delete it and the frame is written",
+		cm.Name)}
+}
+
+func gzipBytes(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(b); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }

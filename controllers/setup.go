@@ -37,7 +37,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 			Recorder: recorder("campaign")},
 		&RuleSetReconciler{Client: mgr.GetClient(), Clock: opts.Clock, Recorder: recorder("ruleset")},
 		&ScreeningJobReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: opts.Clock,
-			Recorder: recorder("screeningjob"), ScreenerImage: opts.ScreenerImage},
+			Recorder: recorder("screeningjob"), ScreenerImage: opts.ScreenerImage, OperatorNamespace: opts.OperatorNamespace},
 		&InspectionSampleReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: opts.Clock,
 			Recorder: recorder("inspectionsample"), OperatorNamespace: opts.OperatorNamespace},
 	} {

@@ -1,5 +1,7 @@
 package v1alpha1
 
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 // Condition types shared by every kind. Ready is the summary a human or
 // `kubectl wait` reads; Reconciling and Stalled follow the kstatus
 // "abnormal-true" convention so Argo CD and Flux judge health correctly.
@@ -8,6 +10,10 @@ const (
 	ConditionReconciling = "Reconciling"
 	ConditionStalled     = "Stalled"
 )
+
+// ConditionRulesSkipped (ScreeningJob) is True when rules did not run
+// because a table they need is missing from the extract.
+const ConditionRulesSkipped = "RulesSkipped"
 
 // Date is a calendar date ("2020-05-01", the start of that day in the
 // campaign's time zone; as an end, the whole day is included) or an RFC 3339
@@ -103,3 +109,19 @@ type SamplingPolicy struct {
 	// +kubebuilder:validation:Maximum=100
 	RiskBasedPercent int32 `json:"riskBasedPercent,omitempty"`
 }
+
+// StatusConditions gives the controllers one way to reach any kind's
+// conditions.
+func (c *Campaign) StatusConditions() *[]metav1.Condition { return &c.Status.Conditions }
+
+// StatusConditions gives the controllers one way to reach any kind's
+// conditions.
+func (r *RuleSet) StatusConditions() *[]metav1.Condition { return &r.Status.Conditions }
+
+// StatusConditions gives the controllers one way to reach any kind's
+// conditions.
+func (s *ScreeningJob) StatusConditions() *[]metav1.Condition { return &s.Status.Conditions }
+
+// StatusConditions gives the controllers one way to reach any kind's
+// conditions.
+func (s *InspectionSample) StatusConditions() *[]metav1.Condition { return &s.Status.Conditions }

@@ -40,6 +40,13 @@ const (
 	// ShardResultKey holds gzip(JSON {summary, stats}) in a shard result
 	// ConfigMap's binaryData.
 	ShardResultKey = "result.json.gz"
+	// ShardSignatureKey holds the HMAC-SHA256 of a shard result (binary),
+	// made with the ScreeningJob's signing key over its UID, the shard index
+	// and the bytes under ShardResultKey.
+	ShardSignatureKey = "result.sig"
+	// SigningKeyFileKey is the key of the signing key in the per-job Secret
+	// (mounted at SigningKeyMountPath in the shard pods).
+	SigningKeyFileKey = "key"
 	// FrameKey holds the sampling frame CSV (docs/data-format.md), plain in
 	// data or gzip-compressed in binaryData, in a ScreeningJob's frame
 	// ConfigMap and in a roster ConfigMap.
@@ -55,6 +62,10 @@ const (
 	EnvScreeningJobName = "FLYCHECK_SCREENINGJOB_NAME"
 	EnvScreeningJobUID  = "FLYCHECK_SCREENINGJOB_UID"
 )
+
+// SigningKeyMountPath is where a shard pod finds its ScreeningJob's signing
+// key (file SigningKeyFileKey).
+const SigningKeyMountPath = "/var/run/secrets/flycheck.medfund.io/signing"
 
 // ScreenerServiceAccount runs the shard pods; its only right is to create
 // ConfigMaps in its namespace (the shard results).

@@ -105,6 +105,26 @@ type InstitutionCounts struct {
 	Flagged int32 `json:"flagged,omitempty"`
 }
 
+// RefusedResults counts the refused shard result ConfigMaps.
+type RefusedResults struct {
+	// How many ConfigMaps labelled as this ScreeningJob's shard results
+	// were refused.
+	Count int32 `json:"count"`
+	// The first few of them (by name), with the reason.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8
+	Recent []RefusedResult `json:"recent,omitempty"`
+}
+
+// RefusedResult is one refused shard result ConfigMap.
+type RefusedResult struct {
+	// The ConfigMap's name.
+	Name string `json:"name"`
+	// Why it was refused.
+	Reason string `json:"reason"`
+}
+
 // ShardFailure records why a shard failed.
 type ShardFailure struct {
 	Index  int32  `json:"index"`
@@ -142,9 +162,27 @@ type ScreeningJobStatus struct {
 	// +optional
 	RulesConfigMap string `json:"rulesConfigMap,omitempty"`
 	// The sampling frame: every institution in scope with its risk (key
-	// frame.csv), written when all shards succeeded.
+	// frame.csv, gzip-compressed in binaryData), written by the operator
+	// when all shards succeeded. Its name ends in the first characters of
+	// frameDigest.
 	// +optional
 	FrameConfigMap string `json:"frameConfigMap,omitempty"`
+	// sha256 of the canonical frame (docs/sampling.md §1). Only the operator
+	// writes this status, so an InspectionSample drawing from the frame
+	// checks the ConfigMap's content against it before it draws.
+	// +optional
+	FrameDigest string `json:"frameDigest,omitempty"`
+	// Shard result ConfigMaps that were refused (bad or missing signature,
+	// wrong index, unreadable): never used, never blocking the genuine
+	// result. See docs/screening.md, "Trust model".
+	// +optional
+	RefusedResults *RefusedResults `json:"refusedResults,omitempty"`
+	// Rules that did not run because an optional table they need
+	// (diagnoses, persons) is missing from the extract; the RulesSkipped
+	// condition says so too.
+	// +optional
+	// +listType=atomic
+	RulesSkipped []string `json:"rulesSkipped,omitempty"`
 	// +optional
 	// +listType=map
 	// +listMapKey=index

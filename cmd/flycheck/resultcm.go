@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -15,12 +16,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+	"github.com/medfund/flycheck-operator/controllers"
 	"github.com/medfund/flycheck-operator/internal/screening"
 )
 
@@ -28,18 +29,22 @@ import (
 // the whole object, metadata included).
 const maxShardResultBytes = 1000 * 1024
 
-// resultConfigMapFlags is the --result-configmap mode of `flycheck screen`:
-// a shard pod of a ScreeningJob reports its per-institution summary and
-// statistics to the operator as a ConfigMap owned by the ScreeningJob.
+// resultConfigMapFlags is the --report mode of `flycheck screen`: a shard
+// pod of a ScreeningJob reports its per-institution summary and statistics
+// to the operator as a signed ConfigMap owned by the ScreeningJob, under a
+// name the API server generates (docs/screening.md, trust model).
 type resultConfigMapFlags struct {
-	name      string
-	namespace string
+	report     bool
+	namespace  string
+	signingKey string
 }
 
 func (f *resultConfigMapFlags) addFlags(fs *pflag.FlagSet) {
-	fs.StringVar(&f.name, "result-configmap", "", "after a successful run, create this ConfigMap with the shard's summary and statistics "+
-		"(for the operator; needs $"+flycheckv1.EnvScreeningJobName+" and $"+flycheckv1.EnvScreeningJobUID+", and the in-cluster config or $KUBECONFIG)")
-	fs.StringVar(&f.namespace, "namespace", "", "namespace of --result-configmap (default $"+flycheckv1.EnvPodNamespace+")")
+	fs.BoolVar(&f.report, "report", false, "after a successful run, report the shard's summary and statistics to the operator as a signed ConfigMap "+
+		"(in a ScreeningJob's pod: needs $"+flycheckv1.EnvScreeningJobName+", $"+flycheckv1.EnvScreeningJobUID+", the signing key and the in-cluster config or $KUBECONFIG)")
+	fs.StringVar(&f.namespace, "namespace", "", "namespace of the --report ConfigMap (default $"+flycheckv1.EnvPodNamespace+")")
+	fs.StringVar(&f.signingKey, "signing-key", path.Join(flycheckv1.SigningKeyMountPath, flycheckv1.SigningKeyFileKey),
+		"file holding the ScreeningJob's signing key (--report)")
 }
 
 // shardReporter creates a shard result ConfigMap. It is prepared before the
@@ -47,49 +52,50 @@ func (f *resultConfigMapFlags) addFlags(fs *pflag.FlagSet) {
 // after screening its whole shard.
 type shardReporter struct {
 	clients   kubernetes.Interface
-	name      string
 	namespace string
 	owner     metav1.OwnerReference
+	key       []byte
 	log       io.Writer
 }
 
 // prepare checks the flags and the environment and builds the client; it
-// returns nil when --result-configmap is not set.
+// returns nil when --report is not set.
 func (f *resultConfigMapFlags) prepare(log io.Writer) (*shardReporter, error) {
-	if f.name == "" {
+	if !f.report {
 		if f.namespace != "" {
-			return nil, fmt.Errorf("--namespace is only used with --result-configmap")
+			return nil, fmt.Errorf("--namespace is only used with --report")
 		}
 		return nil, nil
-	}
-	if errs := validation.IsDNS1123Subdomain(f.name); len(errs) > 0 {
-		return nil, fmt.Errorf("--result-configmap %q: %s", f.name, strings.Join(errs, "; "))
 	}
 	ns := f.namespace
 	if ns == "" {
 		ns = strings.TrimSpace(os.Getenv(flycheckv1.EnvPodNamespace))
 	}
 	if ns == "" {
-		return nil, fmt.Errorf("--result-configmap needs a namespace: set --namespace or $%s", flycheckv1.EnvPodNamespace)
+		return nil, fmt.Errorf("--report needs a namespace: set --namespace or $%s", flycheckv1.EnvPodNamespace)
 	}
 	sjName := strings.TrimSpace(os.Getenv(flycheckv1.EnvScreeningJobName))
 	sjUID := strings.TrimSpace(os.Getenv(flycheckv1.EnvScreeningJobUID))
 	if sjName == "" || sjUID == "" {
-		return nil, fmt.Errorf("--result-configmap needs $%s and $%s (set by the operator in the shard pod)",
+		return nil, fmt.Errorf("--report needs $%s and $%s (set by the operator in the shard pod)",
 			flycheckv1.EnvScreeningJobName, flycheckv1.EnvScreeningJobUID)
+	}
+	key, err := os.ReadFile(f.signingKey)
+	if err != nil || len(key) == 0 {
+		return nil, fmt.Errorf("--report needs the ScreeningJob's signing key (mounted by the operator at %s): %v", f.signingKey, err)
 	}
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
-		return nil, fmt.Errorf("--result-configmap: no cluster configuration: %w", err)
+		return nil, fmt.Errorf("--report: no cluster configuration: %w", err)
 	}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("--result-configmap: %w", err)
+		return nil, fmt.Errorf("--report: %w", err)
 	}
 	return &shardReporter{
 		clients:   cs,
-		name:      f.name,
 		namespace: ns,
+		key:       key,
 		log:       log,
 		owner: metav1.OwnerReference{
 			APIVersion: flycheckv1.GroupVersion.String(),
@@ -116,8 +122,8 @@ func (r *shardReporter) configMap(shard int, res *screening.Result) (*corev1.Con
 	}
 	return &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      r.name,
-			Namespace: r.namespace,
+			GenerateName: controllers.ShardResultPrefix(r.owner.Name, shard),
+			Namespace:    r.namespace,
 			Labels: map[string]string{
 				flycheckv1.LabelScreeningJob: r.owner.Name,
 				flycheckv1.LabelRole:         flycheckv1.RoleShard,
@@ -126,15 +132,17 @@ func (r *shardReporter) configMap(shard int, res *screening.Result) (*corev1.Con
 			OwnerReferences: []metav1.OwnerReference{r.owner},
 		},
 		// A shard's result is a fact of the run; nobody edits it.
-		Immutable:  ptr.To(true),
-		BinaryData: map[string][]byte{flycheckv1.ShardResultKey: data},
+		Immutable: ptr.To(true),
+		BinaryData: map[string][]byte{
+			flycheckv1.ShardResultKey:    data,
+			flycheckv1.ShardSignatureKey: screening.SignShardResult(r.key, string(r.owner.UID), shard, data),
+		},
 	}, nil
 }
 
-// report creates the shard result ConfigMap. One that already exists is
-// the result of an earlier attempt of the same shard (the pod was retried
-// after reporting); the pod's identity can only create, so it is accepted
-// as is. Transient API errors are retried for about a minute.
+// report creates the shard result ConfigMap. Its name is generated, so a
+// retried pod reports again under another name; the operator uses one of
+// the equal results. Transient API errors are retried for about a minute.
 func (r *shardReporter) report(ctx context.Context, shard int, res *screening.Result) error {
 	cm, err := r.configMap(shard, res)
 	if err != nil {
@@ -142,19 +150,16 @@ func (r *shardReporter) report(ctx context.Context, shard int, res *screening.Re
 	}
 	delay := 500 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		_, err = r.clients.CoreV1().ConfigMaps(r.namespace).Create(ctx, cm, metav1.CreateOptions{FieldManager: "flycheck-screen"})
+		created, err := r.clients.CoreV1().ConfigMaps(r.namespace).Create(ctx, cm, metav1.CreateOptions{FieldManager: "flycheck-screen"})
 		switch {
 		case err == nil:
-			fmt.Fprintf(r.log, "screen: reported shard %d to ConfigMap %s/%s (%d bytes)\n",
-				shard, r.namespace, r.name, len(cm.BinaryData[flycheckv1.ShardResultKey]))
-			return nil
-		case apierrors.IsAlreadyExists(err):
-			fmt.Fprintf(r.log, "screen: ConfigMap %s/%s exists: shard %d already reported\n", r.namespace, r.name, shard)
+			fmt.Fprintf(r.log, "screen: reported shard %d to ConfigMap %s/%s (%d bytes, signed)\n",
+				shard, r.namespace, created.Name, len(cm.BinaryData[flycheckv1.ShardResultKey]))
 			return nil
 		case !retriable(err) || attempt == 8:
-			return fmt.Errorf("creating ConfigMap %s/%s: %w", r.namespace, r.name, err)
+			return fmt.Errorf("creating the shard result ConfigMap in %s: %w", r.namespace, err)
 		}
-		fmt.Fprintf(r.log, "screen: creating ConfigMap %s/%s: %v (retrying in %s)\n", r.namespace, r.name, err, delay)
+		fmt.Fprintf(r.log, "screen: creating the shard result ConfigMap in %s: %v (retrying in %s)\n", r.namespace, err, delay)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
