@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,14 +10,17 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -119,7 +123,14 @@ func (r *InspectionSampleReconciler) draw(ctx context.Context, s *flycheckv1.Ins
 		return r.writeStatus(ctx, s, status, r.readyReasonNotes(s, status)...)
 	}
 
-	recordDraw(status, res, frame.ConfigMaps, now)
+	snapshot, err := r.snapshotFrame(ctx, s, frame.Institutions, res.Frame.Digest)
+	if blocked(err, conds) {
+		return r.writeStatus(ctx, s, status, r.readyReasonNotes(s, status)...)
+	}
+	if err != nil {
+		return err
+	}
+	recordDraw(status, res, frame, snapshot, now)
 	conds.ready(SampleReasonDrawn, drawnMessage(status))
 	frameCond(conds, metav1.ConditionFalse, SampleReasonFrameUnchanged,
 		fmt.Sprintf("the frame has the digest the draw was made from (%s)", res.Frame.Digest))
@@ -129,6 +140,55 @@ func (r *InspectionSampleReconciler) draw(ctx context.Context, s *flycheckv1.Ins
 	// and the reconcile starts over from the fresh object, which shows a
 	// draw recorded meanwhile: a sample is never drawn twice.
 	return r.writeStatus(ctx, s, status, drawNotes(res)...)
+}
+
+// snapshotFrame keeps the frame a draw is made from in an immutable
+// ConfigMap owned by the sample and named after the frame's digest, so the
+// draw stays verifiable whatever happens to the frames. A ConfigMap already
+// under that name is used only when it holds exactly this frame (a previous
+// reconcile wrote it); anything else there is refused.
+func (r *InspectionSampleReconciler) snapshotFrame(ctx context.Context, s *flycheckv1.InspectionSample,
+	frame []sampling.Institution, digest string) (string, error) {
+	var csv bytes.Buffer
+	if err := sampling.WriteFrame(&csv, frame); err != nil {
+		return "", err
+	}
+	compressed, err := gzipBytes(csv.Bytes())
+	if err != nil {
+		return "", err
+	}
+	if len(compressed) > maxFrameBytes {
+		return "", &stallError{SampleReasonFrameTooLarge, fmt.Sprintf(
+			"the merged frame of %d institutions is %d bytes compressed, more than a snapshot ConfigMap holds (%d); draw per city",
+			len(frame), len(compressed), maxFrameBytes)}
+	}
+	labels := childLabels(s.Labels)
+	labels[flycheckv1.LabelRole] = flycheckv1.RoleSnapshot
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: SampleSnapshotName(s.Name, digest), Namespace: s.Namespace, Labels: labels,
+			Annotations: map[string]string{flycheckv1.AnnotationDigest: digest}},
+		Immutable:  ptr.To(true),
+		BinaryData: map[string][]byte{flycheckv1.FrameKey: compressed},
+	}
+	if err := controllerutil.SetControllerReference(s, cm, r.Scheme()); err != nil {
+		return "", err
+	}
+	err = r.Create(ctx, cm)
+	if apierrors.IsAlreadyExists(err) {
+		var existing corev1.ConfigMap
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(cm), &existing); err != nil {
+			return "", err
+		}
+		if got, err := FrameCSV(&existing); err != nil || !bytes.Equal(got, csv.Bytes()) {
+			return "", &stallError{SampleReasonSnapshotNameTaken, fmt.Sprintf(
+				"ConfigMap %s exists but does not hold the frame drawn from; it was not written by the operator: delete it and the draw is recorded", cm.Name)}
+		}
+		err = nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("creating the frame snapshot %s: %w", cm.Name, err)
+	}
+	return cm.Name, nil
 }
 
 // compareFrame is all a drawn sample ever gets: its frame's digest compared
@@ -144,7 +204,18 @@ func (r *InspectionSampleReconciler) compareFrame(ctx context.Context, s *flyche
 	if status.Frame != nil {
 		recorded = status.Frame.Digest
 	}
-	frame, problems, err := r.frames().Resolve(ctx, s.Namespace, s.Spec.Frames)
+	// The ConfigMaps drawn from, read as they are now (for a ScreeningJob's
+	// frame, a replaced ConfigMap shows here as a changed digest).
+	var (
+		frame    ResolvedFrame
+		problems []FrameProblem
+		err      error
+	)
+	if status.Frame != nil && len(status.Frame.ConfigMaps) > 0 {
+		frame, problems, err = r.frames().ReadConfigMaps(ctx, s.Namespace, status.Frame.ConfigMaps)
+	} else {
+		frame, problems, err = r.frames().Resolve(ctx, s.Namespace, s.Spec.Frames)
+	}
 	if err != nil {
 		return err
 	}
@@ -262,13 +333,13 @@ func samplingPolicy(p flycheckv1.SamplingPolicy) sampling.Policy {
 }
 
 // recordDraw copies a draw into status.
-func recordDraw(status *flycheckv1.InspectionSampleStatus, res sampling.Result, configMaps []string, now time.Time) {
+func recordDraw(status *flycheckv1.InspectionSampleStatus, res sampling.Result, frame ResolvedFrame, snapshot string, now time.Time) {
 	status.DrawnAt = timePtr(now)
 	status.Algorithm = res.Algorithm
 	status.Seed = res.Seed
 	status.Frame = &flycheckv1.FrameSummary{
 		Size: int32(res.Frame.Size), Tertiary: int32(res.Frame.Tertiary), Digest: res.Frame.Digest,
-		ConfigMaps: slices.Clone(configMaps),
+		ConfigMaps: slices.Clone(frame.ConfigMaps), Sources: slices.Clone(frame.Sources), Snapshot: snapshot,
 	}
 	status.Selected = make([]flycheckv1.SelectedInstitution, len(res.Selected))
 	for i, p := range res.Selected {
@@ -339,7 +410,8 @@ func (r *InspectionSampleReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	frameStateChanged := predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
 		o, ok1 := e.ObjectOld.(*flycheckv1.ScreeningJob)
 		n, ok2 := e.ObjectNew.(*flycheckv1.ScreeningJob)
-		return !ok1 || !ok2 || o.Status.State != n.Status.State || o.Status.FrameConfigMap != n.Status.FrameConfigMap
+		return !ok1 || !ok2 || o.Status.State != n.Status.State || o.Status.FrameConfigMap != n.Status.FrameConfigMap ||
+			o.Status.FrameDigest != n.Status.FrameDigest
 	}}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&flycheckv1.InspectionSample{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).

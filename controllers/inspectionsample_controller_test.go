@@ -526,10 +526,10 @@ func TestInspectionSampleDrawsFromScreeningJob(t *testing.T) {
 		mustCreate(t, sj)
 		return sj
 	}
-	setJobStatus := func(sj *flycheckv1.ScreeningJob, state flycheckv1.ScreeningState, frameCM, msg string) {
+	setJobStatus := func(sj *flycheckv1.ScreeningJob, state flycheckv1.ScreeningState, frameCM, digest, msg string) {
 		t.Helper()
 		sj.Status.State = state
-		sj.Status.FrameConfigMap = frameCM
+		sj.Status.FrameConfigMap, sj.Status.FrameDigest = frameCM, digest
 		if msg != "" {
 			meta.SetStatusCondition(&sj.Status.Conditions, metav1.Condition{Type: flycheckv1.ConditionReady,
 				Status: metav1.ConditionFalse, Reason: "ShardsFailed", Message: msg})
@@ -540,7 +540,7 @@ func TestInspectionSampleDrawsFromScreeningJob(t *testing.T) {
 	}
 
 	nanjing := newJob("screen-nanjing")
-	setJobStatus(nanjing, flycheckv1.ScreeningRunning, "", "")
+	setJobStatus(nanjing, flycheckv1.ScreeningRunning, "", "", "")
 
 	// A province-wide fly-check over Nanjing's screening frame and Wuxi's
 	// roster, with a fixed seed.
@@ -572,7 +572,7 @@ func TestInspectionSampleDrawsFromScreeningJob(t *testing.T) {
 		t.Fatal("drew while the ScreeningJob was still running")
 	}
 
-	setJobStatus(nanjing, flycheckv1.ScreeningSucceeded, "", "")
+	setJobStatus(nanjing, flycheckv1.ScreeningSucceeded, "", "", "")
 	got = waitSample(t, ns, s.Name, func(s *flycheckv1.InspectionSample) error {
 		if m := conditionMessage(s, flycheckv1.ConditionReady); !strings.Contains(m, "succeeded but names no frame ConfigMap") {
 			return fmt.Errorf("message %q", m)
@@ -583,14 +583,28 @@ func TestInspectionSampleDrawsFromScreeningJob(t *testing.T) {
 		t.Fatal("drew before the ScreeningJob named its frame")
 	}
 
-	setJobStatus(nanjing, flycheckv1.ScreeningSucceeded, "screen-nanjing-frame", "")
+	// A frame ConfigMap that does not hold what the ScreeningJob reported
+	// (someone replaced it) is refused: the sample stalls, nothing is drawn.
+	nanjingDigest, err := sampling.Digest(parseFrame(t, nanjingCSV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	setJobStatus(nanjing, flycheckv1.ScreeningSucceeded, "screen-nanjing-frame", strings.Repeat("0", 64), "")
+	got = waitSample(t, ns, s.Name, func(s *flycheckv1.InspectionSample) error {
+		return hasCondition(s, flycheckv1.ConditionStalled, metav1.ConditionTrue, SampleReasonFrameDigestMismatch)
+	})
+	if got.Status.DrawnAt != nil || !strings.Contains(conditionMessage(got, flycheckv1.ConditionReady), nanjingDigest) {
+		t.Fatalf("a replaced frame: drawn %v, message %q", got.Status.DrawnAt, conditionMessage(got, flycheckv1.ConditionReady))
+	}
+
+	setJobStatus(nanjing, flycheckv1.ScreeningSucceeded, "screen-nanjing-frame", nanjingDigest, "")
 	got = waitSample(t, ns, s.Name, isDrawn)
 	assertDrawEquals(t, got, parseFrame(t, nanjingCSV, wuxiCSV), "drill-seed-2020", []string{"screen-nanjing-frame", "wuxi-roster"})
 	waitEvent(t, ns, s.Name, SampleReasonDrawn)
 
 	// A failed ScreeningJob: Stalled, saying so.
 	failed := newJob("screen-suzhou")
-	setJobStatus(failed, flycheckv1.ScreeningFailed, "", "shard 2 of 4 failed: OOMKilled")
+	setJobStatus(failed, flycheckv1.ScreeningFailed, "", "", "shard 2 of 4 failed: OOMKilled")
 	bad := newSample(ns, "suzhou", jobFrame("screen-suzhou"))
 	mustCreate(t, bad)
 	got = waitSample(t, ns, bad.Name, func(s *flycheckv1.InspectionSample) error {

@@ -79,6 +79,16 @@ type ResolvedFrame struct {
 	Institutions []sampling.Institution
 	// ConfigMaps read, in spec.frames order (status.frame.configMaps).
 	ConfigMaps []string
+	// What each of them held (status.frame.sources).
+	Sources []flycheckv1.FrameSourceDigest
+}
+
+// frameRef is one ConfigMap to read: what it was read for (for messages),
+// and for a ScreeningJob's frame, the job and the digest its status gives.
+type frameRef struct {
+	name, owner  string
+	screeningJob string
+	digest       string
 }
 
 // FrameResolver finds the frames an InspectionSample names and reads them.
@@ -96,13 +106,12 @@ type FrameResolver struct {
 func (f FrameResolver) Resolve(ctx context.Context, namespace string, sources []flycheckv1.FrameSource) (ResolvedFrame, []FrameProblem, error) {
 	var (
 		problems []FrameProblem
-		cmNames  []string
-		owners   []string // what each ConfigMap was read for, for messages
+		refs     []frameRef
 	)
 	for _, src := range sources {
 		switch {
 		case src.ScreeningJob != "":
-			cm, p, err := f.screeningJobFrame(ctx, namespace, src.ScreeningJob)
+			ref, p, err := f.screeningJobFrame(ctx, namespace, src.ScreeningJob)
 			if err != nil {
 				return ResolvedFrame{}, nil, err
 			}
@@ -110,67 +119,86 @@ func (f FrameResolver) Resolve(ctx context.Context, namespace string, sources []
 				problems = append(problems, *p)
 				continue
 			}
-			cmNames = append(cmNames, cm)
-			owners = append(owners, fmt.Sprintf("frame ConfigMap %s of ScreeningJob %s", cm, src.ScreeningJob))
+			refs = append(refs, ref)
 		case src.ConfigMap != "":
-			cmNames = append(cmNames, src.ConfigMap)
-			owners = append(owners, "roster ConfigMap "+src.ConfigMap)
+			refs = append(refs, frameRef{name: src.ConfigMap, owner: "roster ConfigMap " + src.ConfigMap})
 		}
 	}
 	if len(problems) > 0 {
 		// Read the ConfigMaps anyway so that every problem is reported at once.
-		_, more, err := f.readConfigMaps(ctx, namespace, cmNames, owners)
+		_, more, err := f.readConfigMaps(ctx, namespace, refs)
 		if err != nil {
 			return ResolvedFrame{}, nil, err
 		}
 		return ResolvedFrame{}, append(problems, more...), nil
 	}
-	return f.readAndMerge(ctx, namespace, cmNames, owners)
+	return f.readAndMerge(ctx, namespace, refs)
 }
 
 // ReadConfigMaps reads and merges the frames held by the named ConfigMaps
-// (e.g. status.frame.configMaps of a drawn sample).
+// (e.g. status.frame.snapshot of a drawn sample).
 func (f FrameResolver) ReadConfigMaps(ctx context.Context, namespace string, names []string) (ResolvedFrame, []FrameProblem, error) {
-	owners := make([]string, len(names))
+	refs := make([]frameRef, len(names))
 	for i, n := range names {
-		owners[i] = "ConfigMap " + n
+		refs[i] = frameRef{name: n, owner: "ConfigMap " + n}
 	}
-	return f.readAndMerge(ctx, namespace, names, owners)
+	return f.readAndMerge(ctx, namespace, refs)
 }
 
-func (f FrameResolver) readAndMerge(ctx context.Context, namespace string, names, owners []string) (ResolvedFrame, []FrameProblem, error) {
-	frames, problems, err := f.readConfigMaps(ctx, namespace, names, owners)
+func (f FrameResolver) readAndMerge(ctx context.Context, namespace string, refs []frameRef) (ResolvedFrame, []FrameProblem, error) {
+	frames, problems, err := f.readConfigMaps(ctx, namespace, refs)
 	if err != nil || len(problems) > 0 {
 		return ResolvedFrame{}, problems, err
+	}
+	names := make([]string, len(refs))
+	out := ResolvedFrame{ConfigMaps: names}
+	for i, ref := range refs {
+		names[i] = ref.name
+		digest, err := sampling.Digest(frames[i])
+		if err != nil {
+			return ResolvedFrame{}, []FrameProblem{{Stalled: true, Reason: SampleReasonInvalidFrame,
+				Message: fmt.Sprintf("%s: %v", ref.owner, err)}}, nil
+		}
+		out.Sources = append(out.Sources, flycheckv1.FrameSourceDigest{ConfigMap: ref.name, ScreeningJob: ref.screeningJob,
+			Digest: digest, Size: int32(len(frames[i]))})
+		if ref.screeningJob != "" && digest != ref.digest {
+			problems = append(problems, FrameProblem{Stalled: true, Reason: SampleReasonFrameDigestMismatch, Message: fmt.Sprintf(
+				"%s holds a frame with digest %s, but the ScreeningJob reported %s: the ConfigMap was replaced and is not used",
+				ref.owner, digest, ref.digest)})
+		}
+	}
+	if len(problems) > 0 {
+		return ResolvedFrame{}, problems, nil
 	}
 	merged, err := sampling.MergeFrames(frames...)
 	if err != nil {
 		return ResolvedFrame{}, []FrameProblem{{Stalled: true, Reason: SampleReasonInvalidFrame,
 			Message: fmt.Sprintf("merging the frames of ConfigMaps %s: %v", strings.Join(names, ", "), err)}}, nil
 	}
-	return ResolvedFrame{Institutions: merged, ConfigMaps: names}, nil, nil
+	out.Institutions = merged
+	return out, nil, nil
 }
 
-func (f FrameResolver) readConfigMaps(ctx context.Context, namespace string, names, owners []string) ([][]sampling.Institution, []FrameProblem, error) {
+func (f FrameResolver) readConfigMaps(ctx context.Context, namespace string, refs []frameRef) ([][]sampling.Institution, []FrameProblem, error) {
 	var (
 		frames   [][]sampling.Institution
 		problems []FrameProblem
 	)
-	for i, name := range names {
+	for _, ref := range refs {
 		var cm corev1.ConfigMap
-		err := f.ConfigMaps.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &cm)
+		err := f.ConfigMaps.Get(ctx, types.NamespacedName{Namespace: namespace, Name: ref.name}, &cm)
 		switch {
 		case apierrors.IsNotFound(err):
 			problems = append(problems, FrameProblem{Reason: SampleReasonWaitingForFrame,
-				Message: owners[i] + " does not exist yet"})
+				Message: ref.owner + " does not exist yet"})
 			continue
 		case err != nil:
-			return nil, nil, fmt.Errorf("reading %s: %w", owners[i], err)
+			return nil, nil, fmt.Errorf("reading %s: %w", ref.owner, err)
 		}
 		frame, err := FrameFromConfigMap(&cm)
 		if err != nil {
 			problems = append(problems, FrameProblem{Stalled: true, Reason: SampleReasonInvalidFrame,
-				Message: fmt.Sprintf("%s is not a valid frame: %v", owners[i], err)})
+				Message: fmt.Sprintf("%s is not a valid frame: %v", ref.owner, err)})
 			continue
 		}
 		frames = append(frames, frame)
@@ -178,17 +206,17 @@ func (f FrameResolver) readConfigMaps(ctx context.Context, namespace string, nam
 	return frames, problems, nil
 }
 
-// screeningJobFrame returns the name of a ScreeningJob's frame ConfigMap, or
-// why there is none yet.
-func (f FrameResolver) screeningJobFrame(ctx context.Context, namespace, name string) (string, *FrameProblem, error) {
+// screeningJobFrame returns a ScreeningJob's frame ConfigMap with the digest
+// its status gives, or why there is none yet.
+func (f FrameResolver) screeningJobFrame(ctx context.Context, namespace, name string) (frameRef, *FrameProblem, error) {
 	var sj flycheckv1.ScreeningJob
 	err := f.ScreeningJobs.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, &sj)
 	switch {
 	case apierrors.IsNotFound(err):
-		return "", &FrameProblem{Reason: SampleReasonWaitingForFrame,
+		return frameRef{}, &FrameProblem{Reason: SampleReasonWaitingForFrame,
 			Message: fmt.Sprintf("ScreeningJob %s does not exist yet", name)}, nil
 	case err != nil:
-		return "", nil, fmt.Errorf("reading ScreeningJob %s: %w", name, err)
+		return frameRef{}, nil, fmt.Errorf("reading ScreeningJob %s: %w", name, err)
 	}
 	switch st := sj.Status.State; {
 	case st == flycheckv1.ScreeningFailed:
@@ -196,19 +224,24 @@ func (f FrameResolver) screeningJobFrame(ctx context.Context, namespace, name st
 		if c := meta.FindStatusCondition(sj.Status.Conditions, flycheckv1.ConditionReady); c != nil && c.Message != "" {
 			msg += ": " + c.Message
 		}
-		return "", &FrameProblem{Stalled: true, Reason: SampleReasonFrameFailed,
+		return frameRef{}, &FrameProblem{Stalled: true, Reason: SampleReasonFrameFailed,
 			Message: msg + "; its frame will never be ready (create a new ScreeningJob and a new InspectionSample)"}, nil
 	case st != flycheckv1.ScreeningSucceeded:
 		if st == "" {
 			st = "Pending"
 		}
-		return "", &FrameProblem{Reason: SampleReasonWaitingForFrame,
+		return frameRef{}, &FrameProblem{Reason: SampleReasonWaitingForFrame,
 			Message: fmt.Sprintf("ScreeningJob %s is %s; the frame is written when it succeeds", name, st)}, nil
 	case sj.Status.FrameConfigMap == "":
-		return "", &FrameProblem{Reason: SampleReasonWaitingForFrame,
+		return frameRef{}, &FrameProblem{Reason: SampleReasonWaitingForFrame,
 			Message: fmt.Sprintf("ScreeningJob %s succeeded but names no frame ConfigMap yet", name)}, nil
 	}
-	return sj.Status.FrameConfigMap, nil, nil
+	if sj.Status.FrameDigest == "" {
+		return frameRef{}, &FrameProblem{Stalled: true, Reason: SampleReasonFrameDigestMismatch,
+			Message: fmt.Sprintf("ScreeningJob %s names frame ConfigMap %s but no frame digest to check it against", name, sj.Status.FrameConfigMap)}, nil
+	}
+	return frameRef{name: sj.Status.FrameConfigMap, screeningJob: name, digest: sj.Status.FrameDigest,
+		owner: fmt.Sprintf("frame ConfigMap %s of ScreeningJob %s", sj.Status.FrameConfigMap, name)}, nil, nil
 }
 
 // problemsMessage joins problems for a condition message.

@@ -60,6 +60,12 @@ func signingSecretPrefix(sjName string) string { return sjName + "-signing-" }
 // a name taken by anyone else holds some other content and is refused.
 func FrameConfigMapName(sjName, digest string) string { return sjName + "-frame-" + digest[:10] }
 
+// SampleSnapshotName is the ConfigMap keeping the frame a sample drew from,
+// named after the frame's digest.
+func SampleSnapshotName(sampleName, digest string) string {
+	return sampleName + "-drawn-" + digest[:10]
+}
+
 // maxLabelValue is the longest label value Kubernetes accepts.
 const maxLabelValue = 63
 

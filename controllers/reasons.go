@@ -85,6 +85,12 @@ const (
 	SampleReasonFrameFailed = "FrameFailed"
 	// Stalled: a frame ConfigMap does not parse, or frames overlap.
 	SampleReasonInvalidFrame = "InvalidFrame"
+	// Stalled: a ScreeningJob's frame ConfigMap does not hold the frame the
+	// ScreeningJob reported (replaced), or a snapshot's name is taken.
+	SampleReasonFrameDigestMismatch = "FrameDigestMismatch"
+	SampleReasonSnapshotNameTaken   = "SnapshotNameTaken"
+	// Stalled: the merged frame does not fit in a snapshot ConfigMap.
+	SampleReasonFrameTooLarge = "FrameTooLarge"
 	// Stalled: the draw rejected its input (policy out of range).
 	SampleReasonDrawFailed = "DrawFailed"
 	// Stalled: the sampling key Secret cannot be read or created.

@@ -492,9 +492,13 @@ func TestScreenerIdentityCanOnlyWriteConfigMaps(t *testing.T) {
 		}
 		return sar.Status.Allowed
 	}
-	if !can(ns, "create", "", "configmaps") {
-		t.Error("the screener cannot create its result ConfigMap")
-	}
+	// The authorizer learns of new Roles through its informers: wait for it.
+	eventually(t, 5*time.Second, func() error {
+		if !can(ns, "create", "", "configmaps") {
+			return fmt.Errorf("the screener cannot create its result ConfigMap")
+		}
+		return nil
+	})
 	for _, denied := range []struct{ ns, verb, group, resource string }{
 		{ns, "get", "", "secrets"}, {ns, "list", "", "secrets"}, {ns, "get", "", "configmaps"},
 		{ns, "update", "", "configmaps"}, {ns, "delete", "", "configmaps"}, {ns, "create", "", "pods"},

@@ -27,6 +27,8 @@ const (
 	RoleRules = "rules"        // the rules snapshot
 	RoleShard = "shard-result" // one shard's result
 	RoleFrame = "frame"        // the merged sampling frame
+	// RoleSnapshot marks the frame an InspectionSample drew from.
+	RoleSnapshot = "drawn-frame"
 )
 
 // AnnotationDigest carries the sha256 of a rules snapshot's content.

@@ -76,6 +76,31 @@ type FrameSummary struct {
 	// +optional
 	// +listType=atomic
 	ConfigMaps []string `json:"configMaps,omitempty"`
+	// What each ConfigMap held when the draw was made, in the same order:
+	// a ScreeningJob's frame was checked against the digest in the
+	// ScreeningJob's status before the draw; a roster's digest is recorded.
+	// +optional
+	// +listType=atomic
+	Sources []FrameSourceDigest `json:"sources,omitempty"`
+	// The immutable ConfigMap owned by this sample (key frame.csv,
+	// gzip-compressed) holding the merged frame the draw was made from, so
+	// that `flycheck sample verify --from-cluster` works for ever, whatever
+	// happens to the frames afterwards.
+	// +optional
+	Snapshot string `json:"snapshot,omitempty"`
+}
+
+// FrameSourceDigest is the content of one frame ConfigMap at the draw.
+type FrameSourceDigest struct {
+	// The ConfigMap read.
+	ConfigMap string `json:"configMap"`
+	// The ScreeningJob whose frame it is; empty for a roster.
+	// +optional
+	ScreeningJob string `json:"screeningJob,omitempty"`
+	// sha256 of its canonical rows (docs/sampling.md §1).
+	Digest string `json:"digest"`
+	// Institutions in it.
+	Size int32 `json:"size"`
 }
 
 // CitySampleCount is the draw's result for one city.

@@ -254,9 +254,14 @@ func readFromCluster(ctx context.Context, errOut io.Writer, kube kubeFlags, ref 
 		res      controllers.ResolvedFrame
 		problems []controllers.FrameProblem
 	)
-	if s.Status.Frame != nil && len(s.Status.Frame.ConfigMaps) > 0 {
+	switch {
+	case s.Status.Frame != nil && s.Status.Frame.Snapshot != "":
+		// The frame as drawn from, kept by the operator in the sample's own
+		// immutable ConfigMap: verifiable whatever happened to the frames.
+		res, problems, err = resolver.ReadConfigMaps(ctx, ns, []string{s.Status.Frame.Snapshot})
+	case s.Status.Frame != nil && len(s.Status.Frame.ConfigMaps) > 0:
 		res, problems, err = resolver.ReadConfigMaps(ctx, ns, s.Status.Frame.ConfigMaps)
-	} else {
+	default:
 		res, problems, err = resolver.Resolve(ctx, ns, s.Spec.Frames)
 	}
 	if err != nil {
