@@ -176,6 +176,7 @@ func TestCampaignValidation(t *testing.T) {
 			phase("spotcheck", "2020-07-01", "2020-08-31"))
 		c.Spec.Phases[1].Sampling = &flycheckv1.PhaseSampling{Purpose: flycheckv1.PurposeRecheck,
 			SamplingPolicy: flycheckv1.SamplingPolicy{MinPercent: 10, MinTertiaryPerCity: 2, MinTotal: 26}}
+		c.Spec.Roster = "designated-institutions"
 		return c
 	}
 	cases := []struct {
@@ -228,6 +229,29 @@ func TestCampaignValidation(t *testing.T) {
 		}, "spec.dataWindow", "dataWindow.from must not be after dataWindow.to"},
 		{"phase name not a DNS label", func(c *flycheckv1.Campaign) { c.Spec.Phases[0].Name = "Self_Inspection" },
 			"spec.phases[0].name", "should match"},
+		{"recheck with no frame", func(c *flycheckv1.Campaign) { c.Spec.Roster = "" },
+			"spec.roster", "a Recheck phase draws from the latest screening phase"},
+		{"children names over 63 characters", func(c *flycheckv1.Campaign) {
+			c.Name, c.Spec.Phases[0].Name, c.Spec.Cities[0].Name = "jiangsu-2024-medical-insurance-funds", "selfinspection", "lianyungang-x"
+		}, "", "must fit in 63 characters"},
+		{"campaign name over 63 characters", func(c *flycheckv1.Campaign) {
+			c.Name = strings.Repeat("c", 64)
+			c.Spec.Phases[0].Name, c.Spec.Phases[1].Name, c.Spec.Cities[0].Name, c.Spec.Cities[1].Name = "p", "q", "a", "b"
+		}, "", "at most 63 characters"},
+		{"month 13", func(c *flycheckv1.Campaign) { c.Spec.Phases[0].Start = "2020-13-01" },
+			"spec.phases[0].start", "2020-13-01 is not a calendar date"},
+		{"30 February", func(c *flycheckv1.Campaign) { c.Spec.Phases[0].End = "2020-02-30" },
+			"spec.phases[0].end", "2020-02-30 is not a calendar date"},
+		{"29 February of a common year", func(c *flycheckv1.Campaign) { c.Spec.Phases[0].Start = "2019-02-29" },
+			"spec.phases[0].start", "2019-02-29 is not a calendar date"},
+		{"year 0000", func(c *flycheckv1.Campaign) { c.Spec.DataWindow = &flycheckv1.DataWindow{From: "0000-01-01", To: "2019-12-31"} },
+			"spec.dataWindow.from", "0000-01-01 is not a calendar date"},
+		{"hour 24", func(c *flycheckv1.Campaign) {
+			c.Spec.Phases[0].Start, c.Spec.Phases[0].End = "2020-05-01T24:00:00+08:00", "2020-05-02T10:00:00+08:00"
+		}, "spec.phases[0].start", "has no valid time of day"},
+		{"30 February with a time", func(c *flycheckv1.Campaign) {
+			c.Spec.Phases[0].Start, c.Spec.Phases[0].End = "2020-02-30T10:00:00+08:00", "2020-05-02T10:00:00+08:00"
+		}, "spec.phases[0].start", "2020-02-30T10:00:00+08:00 is not a calendar date"},
 	}
 	// The valid base must itself be accepted, or every case passes vacuously.
 	base := valid()
@@ -246,6 +270,12 @@ func TestCampaignValidation(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.field) || !strings.Contains(err.Error(), tc.msg) {
 				t.Errorf("error does not name %q with %q:\n%v", tc.field, tc.msg, err)
+			}
+			// A user reads the schema's own words, never CEL's.
+			for _, leak := range []string{"evaluation error", "no such overload", "compilation failed", "parsing time"} {
+				if strings.Contains(err.Error(), leak) {
+					t.Errorf("the error leaks CEL text %q:\n%v", leak, err)
+				}
 			}
 		})
 	}

@@ -10,6 +10,8 @@ import (
 // data under review.
 // +kubebuilder:validation:XValidation:rule="self.phases.all(p, !has(p.sampling) || p.sampling.purpose != 'FlyCheck') || (has(self.provinceNamespace) && size(self.provinceNamespace) > 0)",message="spec.provinceNamespace is required when a phase samples for FlyCheck",fieldPath=".provinceNamespace"
 // +kubebuilder:validation:XValidation:rule="self.phases.all(p, !has(p.screening) || has(p.screening.source)) || has(self.dataSource)",message="spec.dataSource (or the phase's screening.source) is required when a phase has screening",fieldPath=".dataSource"
+// +kubebuilder:validation:XValidation:rule="(has(self.roster) && size(self.roster) > 0) || self.phases.all(p, !has(p.sampling) || p.sampling.purpose == 'FlyCheck' || self.phases.exists(q, has(q.screening) && q.start.substring(0, 10) <= p.start.substring(0, 10)))",message="a Recheck phase draws from the latest screening phase that starts no later than it, or else from spec.roster: add a screening phase before it or name a roster ConfigMap",fieldPath=".roster"
+// +kubebuilder:validation:XValidation:rule="(has(self.roster) && size(self.roster) > 0) || self.phases.all(p, !has(p.sampling) || p.sampling.purpose != 'FlyCheck' || self.phases.exists(q, has(q.screening) && q.start.substring(0, 10) <= p.start.substring(0, 10)))",message="a FlyCheck phase draws from the cities' latest screening before it, or else from spec.roster: add a screening phase before it or name a roster ConfigMap",fieldPath=".roster"
 type CampaignSpec struct {
 	// Human-readable title, e.g. "2020年全省医疗保障基金监管源头治理".
 	// +optional
@@ -250,6 +252,10 @@ type CampaignStatus struct {
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:validation:XValidation:rule="!has(oldSelf.status) || !has(oldSelf.status.phases) || oldSelf.status.phases.all(s, s.state == 'Pending' || self.spec.phases.exists(p, p.name == s.name && oldSelf.spec.phases.exists(o, o.name == s.name && o.start == p.start)))",message="a phase that has started cannot be renamed, removed or have its start moved",fieldPath=".spec.phases",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.status) || !has(oldSelf.status.phases) || oldSelf.status.phases.all(s, s.state == 'Pending') || self.spec.timeZone == oldSelf.spec.timeZone",message="spec.timeZone cannot change once a phase has started: it would move every boundary already passed",fieldPath=".spec.timeZone",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="!has(oldSelf.status) || !has(oldSelf.status.phases) || !oldSelf.status.phases.exists(s, has(s.launchedAt)) || oldSelf.spec.cities.all(o, self.spec.cities.exists(c, c.name == o.name && c.code == o.code && c.__namespace__ == o.__namespace__))",message="a city's name, code and namespace cannot change, and a city cannot be removed, once the campaign has created screening jobs or samples for it (cities may be added)",fieldPath=".spec.cities",reason=FieldValueForbidden
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="the campaign name is a label value on everything the campaign creates, so it must be at most 63 characters"
+// +kubebuilder:validation:XValidation:rule="size(self.spec.cities) == 0 || size(self.metadata.name) + self.spec.phases.map(p, size(p.name)).max() + self.spec.cities.map(c, size(c.name)).max() + 2 <= 63",message="the ScreeningJobs and InspectionSamples of this campaign are named <campaign>-<phase>-<city>, which is also a label value, so it must fit in 63 characters: the campaign name's length plus the longest phase name's plus the longest city name's plus 2 separators exceeds 63; shorten one of them"
 type Campaign struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -20,6 +20,8 @@ const ConditionRulesSkipped = "RulesSkipped"
 // date-time ("2026-11-22T10:00:00+08:00", for compressed schedules).
 // +kubebuilder:validation:Pattern=`^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?$`
 // +kubebuilder:validation:MaxLength=40
+// +kubebuilder:validation:XValidation:rule="!self.matches('^[0-9]{4}-[0-9]{2}-[0-9]{2}') || (int(self.substring(0, 4)) >= 1 && int(self.substring(5, 7)) >= 1 && int(self.substring(5, 7)) <= 12 && int(self.substring(8, 10)) >= 1 && int(self.substring(8, 10)) <= (int(self.substring(5, 7)) == 2 ? ((int(self.substring(0, 4)) % 4 == 0 && int(self.substring(0, 4)) % 100 != 0) || int(self.substring(0, 4)) % 400 == 0 ? 29 : 28) : (int(self.substring(5, 7)) in [4, 6, 9, 11] ? 30 : 31)))",messageExpression="self + ' is not a calendar date: the year must be 0001 to 9999, the month 01 to 12 and the day within the month'"
+// +kubebuilder:validation:XValidation:rule="size(self) <= 10 || self.substring(11).matches('^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]')",messageExpression="self + ' has no valid time of day (00:00:00 to 23:59:59)'"
 type Date string
 
 // DataWindow is the claims period under review (e.g. 2019-01-01 to
