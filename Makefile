@@ -30,7 +30,7 @@ manifests: ## Generate CRDs and RBAC from the kubebuilder markers.
 
 .PHONY: generate
 generate: ## Generate DeepCopy methods.
-	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/...;./internal/screening/rules/..."
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
 
 .PHONY: fmt
 fmt: ## go fmt.

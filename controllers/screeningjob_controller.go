@@ -27,9 +27,9 @@ import (
 	"sigs.k8s.io/yaml"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 	"github.com/medfund/flycheck-operator/internal/sampling"
 	"github.com/medfund/flycheck-operator/internal/screening"
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
 )
 
 // Reasons of ScreeningJob conditions and events.

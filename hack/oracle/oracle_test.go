@@ -14,8 +14,8 @@ import (
 
 	_ "github.com/duckdb/duckdb-go/v2"
 
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 	"github.com/medfund/flycheck-operator/internal/screening"
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
 	"github.com/medfund/flycheck-operator/internal/synth"
 )
 

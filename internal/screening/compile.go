@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"math"
 
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // How a template is evaluated (see engine.go for the pass structure).

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // instState holds what the grouped rules need of one institution: the

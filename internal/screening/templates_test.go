@@ -3,7 +3,7 @@ package screening
 import (
 	"testing"
 
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 func at(day, hms string) string { return "2024-03-" + day + " " + hms }

@@ -4,7 +4,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // policy is a rule catalogue compiled for the generator. The generator uses
