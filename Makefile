@@ -29,7 +29,8 @@ manifests: ## Generate CRDs and RBAC from the kubebuilder markers.
 	hack/sync-chart.sh
 
 .PHONY: generate
-generate: ## Generate DeepCopy methods.
+generate: ## Generate the rule markers from the template table, and DeepCopy methods.
+	go generate ./api/...
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
 
 .PHONY: fmt
