@@ -63,8 +63,8 @@ func nativeSetting(code string) (setting, bool) {
 	return 0, false
 }
 
-// baseCtx derives the context from the scope rules of the items the
-// violation bills (every rule on them except the target).
+// baseCtx derives the context from the rules on the items the violation
+// bills (every rule on them except the target; synthTemplate.constrain).
 func (inj *injector) baseCtx(target *crule, codes ...string) (*ctx, error) {
 	c := &ctx{maxLevel: 3, maxAge: 95, minAge: 0}
 	setting := ""
@@ -78,35 +78,11 @@ func (inj *injector) baseCtx(target *crule, codes ...string) (*ctx, error) {
 	}
 	for _, code := range codes {
 		for _, cr := range inj.pol.byItem[code] {
-			if cr == target {
+			if cr == target || cr.tpl.constrain == nil {
 				continue
 			}
-			switch cr.Template {
-			case rules.GenderRestriction:
-				g := byte(1)
-				if cr.Params.Gender == rules.Female {
-					g = 2
-				}
-				if c.gender != 0 && c.gender != g {
-					return nil, skipf("items restricted to both genders")
-				}
-				c.gender = g
-			case rules.AgeRestriction:
-				c.minAge = max(c.minAge, cr.minAge)
-				c.maxAge = min(c.maxAge, cr.maxAge)
-			case rules.CareSettingRestriction:
-				want := "O"
-				if cr.Params.AllowedVisitType == rules.Inpatient {
-					want = "I"
-				}
-				if setting != "" && setting != want {
-					return nil, skipf("rule %s restricts %s to %s visits", cr.ID, code, cr.Params.AllowedVisitType)
-				}
-				setting = want
-			case rules.FacilityLevelRestriction:
-				c.minLevel = max(c.minLevel, cr.minLevel)
-			case rules.CoveredIndication:
-				c.needDiag = append(c.needDiag, cr)
+			if err := cr.tpl.constrain(c, cr, code, &setting); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -325,8 +301,8 @@ func (inj *injector) neutralItem(r randSource, cr *crule, k int) *Item {
 // template shares, with the template's injector (injectors.go) bending the
 // context and adding the violation.
 func (inj *injector) build(k int, cr *crule, cp *cityPlan) (*scenario, error) {
-	ti, ok := injectors[cr.Template]
-	if !ok {
+	ti := cr.tpl
+	if ti.inject == nil {
 		return nil, skipf("template %s has no injector", cr.Template)
 	}
 	r := newRand(inj.seed, 0x5c3a, uint64(k))
@@ -545,12 +521,12 @@ func (inj *injector) ensurePrimaries(v *visitBuf, r randSource, target *crule) {
 	}
 }
 
-// gatedItems are the items of RepeatExamination and per-Course MaxUnits
-// rules: a second visit of a scenario person must not bill them.
+// gatedItems are the items of gated rules (RepeatExamination, per-Course
+// MaxUnits): a second visit of a scenario person must not bill them.
 func (pol *policy) gatedItems() []string {
 	var out []string
 	for _, cr := range pol.rules {
-		if cr.Template == rules.RepeatExamination || (cr.Template == rules.MaxUnits && cr.Params.Per == rules.Course) {
+		if cr.tpl.gated != nil && cr.tpl.gated(cr) {
 			out = append(out, cr.Params.Items...)
 		}
 	}

@@ -4,39 +4,10 @@ import (
 	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
-// templateInjector is how the generator breaks one template on purpose
-// (docs/rules.md §4). build (inject.go) does what every scenario shares —
-// context, institution, profile, person, first visit — and calls the
-// injector's hooks at fixed points, so that the random stream of a scenario
-// is consumed in one order.
-type templateInjector struct {
-	// item says which item the violation bills.
-	item itemChoice
-	// bend, if set, changes the context so that the visit breaks the rule
-	// (before the institution and the profile are chosen).
-	bend func(c *ctx, cr *crule) error
-	// twoBlocks: the scenario has a second visit in a later block, so the
-	// first visit must not lie in the last block.
-	twoBlocks func(cr *crule) bool
-	// minStay, if set, is the least length of stay of an inpatient scenario.
-	minStay func(cr *crule) int
-	// inject adds the violating lines (and visits) to the scene and marks
-	// the expected findings.
-	inject func(s *scene) error
-	// finish, if set, runs after the last sanitize of the scene's visits.
-	finish func(s *scene)
-}
-
-type itemChoice uint8
-
-const (
-	// itemFromParams: the violation bills one of params.items (rotated).
-	itemFromParams itemChoice = iota
-	// itemNeutral: params.items if given, else an item no rule names.
-	itemNeutral
-	// itemNone: a visit-level violation needs no particular item.
-	itemNone
-)
+// The injectors of templates.go: how each template is broken on purpose
+// (docs/rules.md §4). bend hooks change the context before the institution
+// and profile are chosen; inject hooks add the violating lines and visits
+// and mark the expected findings.
 
 // scene is one scenario under construction: what build chose, shared with
 // the template's injector.
@@ -66,37 +37,6 @@ func (s *scene) pickItem(codes []string) *Item { return lookupItem(codes[s.round
 
 // mark records an expected finding of the scene's rule on visit v.
 func (s *scene) mark(v *visitBuf, visitLevel bool) int32 { return v.mark(s.cr, s.k, visitLevel) }
-
-// HasInjector reports whether the generator can inject violations of a
-// template (the template-parts test checks every template).
-func HasInjector(t rules.Template) bool {
-	ti, ok := injectors[t]
-	return ok && ti.inject != nil
-}
-
-var injectors = map[rules.Template]templateInjector{
-	rules.GenderRestriction:        {bend: bendGender, inject: injectScopeLine},
-	rules.AgeRestriction:           {bend: bendAge, inject: injectScopeLine},
-	rules.CareSettingRestriction:   {bend: bendCareSetting, inject: injectScopeLine},
-	rules.FacilityLevelRestriction: {bend: bendFacilityLevel, inject: injectScopeLine},
-	rules.CoveredIndication:        {bend: bendCoveredIndication, inject: injectScopeLine},
-	rules.PriceCap:                 {inject: injectPriceCap},
-	rules.MaxUnits: {inject: injectMaxUnits,
-		twoBlocks: func(cr *crule) bool { return cr.Params.Per == rules.Course }},
-	rules.PerDayExceedsStay:    {inject: injectPerDayExceedsStay},
-	rules.ChargeAfterDischarge: {item: itemNeutral, inject: injectChargeAfterDischarge},
-	rules.ChargeAfterDeath:     {item: itemNeutral, inject: injectChargeAfterDeath, finish: finishChargeAfterDeath},
-	rules.OverlappingStays:     {item: itemNone, inject: injectOverlappingStays},
-	rules.AddOnWithoutPrimary:  {inject: injectAddOnWithoutPrimary},
-	rules.InclusivePair:        {inject: injectInclusivePair},
-	rules.DuplicateLine:        {item: itemNeutral, inject: injectDuplicateLine},
-	rules.UnbundledPackage:     {inject: injectUnbundledPackage},
-	rules.RepeatExamination:    {inject: injectRepeatExamination},
-	rules.Readmission: {item: itemNone, inject: injectReadmission,
-		twoBlocks: func(*crule) bool { return true }},
-	rules.BedOnlyDays: {inject: injectBedOnlyDays,
-		minStay: func(cr *crule) int { return cr.minDays + 2 }},
-}
 
 // The five scope templates bend the context (gender, age, setting, level,
 // diagnoses) and then bill one ordinary line of the item.
