@@ -183,3 +183,26 @@ func transcode(t *testing.T, dir string) string {
 	}
 	return out
 }
+
+// TestRuleSQLCoversEveryTemplate is the oracle's part of the template
+// checklist (docs/contributing.md): every template of the table has SQL.
+// The example catalogue holds one rule per template.
+func TestRuleSQLCoversEveryTemplate(t *testing.T) {
+	byTemplate := map[rules.Template]*rules.Rule{}
+	for _, r := range loadRules(t, "../../api/v1alpha1/rules/testdata/example.yaml") {
+		byTemplate[r.Template] = &r
+	}
+	for _, tpl := range rules.Templates() {
+		r := byTemplate[tpl]
+		if r == nil {
+			t.Errorf("template %s: no rule in api/v1alpha1/rules/testdata/example.yaml", tpl)
+			continue
+		}
+		if q, err := RuleSQL(r); err != nil || q == "" {
+			t.Errorf("template %s: %v", tpl, err)
+		}
+	}
+	if _, err := RuleSQL(&rules.Rule{ID: "X", Template: "NoSuchTemplate"}); err == nil {
+		t.Error("an unknown template must be an error")
+	}
+}

@@ -1,8 +1,13 @@
 package rules
 
 import (
+	"errors"
 	"fmt"
+	"reflect"
+	"strconv"
 	"strings"
+
+	"sigs.k8s.io/yaml"
 )
 
 //go:generate go run ../../../hack/genmarkers
@@ -104,4 +109,67 @@ func EnumMarkers() (template, category string) {
 		cs = append(cs, string(c))
 	}
 	return "// +kubebuilder:validation:Enum=" + strings.Join(ts, ";"), "// +kubebuilder:validation:Enum=" + strings.Join(cs, ";")
+}
+
+// CheckSchema reports how the Rule schema of a RuleSet CRD (YAML, as
+// controller-gen writes it) differs from the template table: its CEL rules
+// and the enums of template and category. nil means they agree; otherwise
+// `make generate manifests` is due.
+func CheckSchema(crd []byte) error {
+	var doc map[string]any
+	if err := yaml.Unmarshal(crd, &doc); err != nil {
+		return err
+	}
+	node := any(doc)
+	for _, k := range []string{"spec", "versions", "0", "schema", "openAPIV3Schema", "properties", "spec",
+		"properties", "rules", "items"} {
+		switch n := node.(type) {
+		case map[string]any:
+			node = n[k]
+		case []any:
+			if i, _ := strconv.Atoi(k); i < len(n) {
+				node = n[i]
+			} else {
+				node = nil
+			}
+		}
+		if node == nil {
+			return fmt.Errorf("no %q on the path to spec.rules[] of the CRD", k)
+		}
+	}
+	schema, _ := node.(map[string]any)
+	var errs []error
+	var got []XValidation
+	raw, _ := schema["x-kubernetes-validations"].([]any)
+	for _, v := range raw {
+		m, _ := v.(map[string]any)
+		s := func(k string) string { x, _ := m[k].(string); return x }
+		got = append(got, XValidation{Rule: s("rule"), Message: s("message"), FieldPath: s("fieldPath")})
+	}
+	if want := XValidations(); !reflect.DeepEqual(got, want) {
+		var b strings.Builder
+		for _, x := range want {
+			b.WriteString("\n" + x.Marker())
+		}
+		errs = append(errs, fmt.Errorf("the %d x-kubernetes-validations of Rule differ from the template table, whose markers are:%s", len(got), b.String()))
+	}
+	props, _ := schema["properties"].(map[string]any)
+	enum := func(field string) string {
+		var vals []string
+		f, _ := props[field].(map[string]any)
+		list, _ := f["enum"].([]any)
+		for _, v := range list {
+			s, _ := v.(string)
+			vals = append(vals, s)
+		}
+		return "// +kubebuilder:validation:Enum=" + strings.Join(vals, ";")
+	}
+	wantT, wantC := EnumMarkers()
+	if got := enum("template"); got != wantT {
+		errs = append(errs, fmt.Errorf("template enum %s, the table says %s", got, wantT))
+	}
+	if got := enum("category"); got != wantC {
+		errs = append(errs, fmt.Errorf("category enum %s, the table says %s", got, wantC))
+	}
+	return errors.Join(errs...)
 }

@@ -5,78 +5,42 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
-	"reflect"
 	"strconv"
 	"strings"
 	"testing"
-
-	"sigs.k8s.io/yaml"
 )
 
-const crdPath = "../../../config/crd/bases/flycheck.medfund.io_rulesets.yaml"
+// TestCRDMatchesTemplateTable fails when the CEL rules or enums of the
+// RuleSet CRD (and of the Helm chart's copy) disagree with the template
+// table: run `make generate manifests`.
+func TestCRDMatchesTemplateTable(t *testing.T) {
+	for _, path := range []string{
+		"../../../config/crd/bases/flycheck.medfund.io_rulesets.yaml",
+		"../../../charts/flycheck-operator/crds/flycheck.medfund.io_rulesets.yaml",
+	} {
+		crd, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckSchema(crd); err != nil {
+			t.Errorf("%s: %v\nrun `make generate manifests`", path, err)
+		}
+	}
+	// A CRD whose rules disagree is reported.
+	bad := strings.Replace(string(mustRead(t, "../../../config/crd/bases/flycheck.medfund.io_rulesets.yaml")),
+		"params.minDays is required by BedOnlyDays", "params.minDays is required", 1)
+	if err := CheckSchema([]byte(bad)); err == nil || !strings.Contains(err.Error(), "differ from the template table") {
+		t.Errorf("a changed message: %v", err)
+	}
+}
 
-// ruleSchema returns the schema of spec.rules[] in the generated CRD.
-func ruleSchema(t *testing.T) map[string]any {
+func mustRead(t *testing.T, path string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(crdPath)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var crd map[string]any
-	if err := yaml.Unmarshal(data, &crd); err != nil {
-		t.Fatal(err)
-	}
-	node := any(crd)
-	for _, k := range []string{"spec", "versions", "0", "schema", "openAPIV3Schema", "properties", "spec",
-		"properties", "rules", "items"} {
-		switch n := node.(type) {
-		case map[string]any:
-			node = n[k]
-		case []any:
-			i, _ := strconv.Atoi(k)
-			node = n[i]
-		}
-		if node == nil {
-			t.Fatalf("%s: no %q on the path to spec.rules[]", crdPath, k)
-		}
-	}
-	return node.(map[string]any)
-}
-
-// TestCRDMatchesTemplateTable fails when the CEL rules or enums of the RuleSet
-// CRD disagree with the template table: run `make generate manifests`.
-func TestCRDMatchesTemplateTable(t *testing.T) {
-	schema := ruleSchema(t)
-	var got []XValidation
-	raw, _ := schema["x-kubernetes-validations"].([]any)
-	for _, v := range raw {
-		m := v.(map[string]any)
-		s := func(k string) string { x, _ := m[k].(string); return x }
-		got = append(got, XValidation{Rule: s("rule"), Message: s("message"), FieldPath: s("fieldPath")})
-	}
-	if want := XValidations(); !reflect.DeepEqual(got, want) {
-		var b strings.Builder
-		for _, x := range want {
-			b.WriteString(x.Marker() + "\n")
-		}
-		t.Errorf("%s: x-kubernetes-validations of Rule differ from the template table; run `make generate manifests`.\n got %d rules: %+v\nwant:\n%s",
-			crdPath, len(got), got, b.String())
-	}
-	props := schema["properties"].(map[string]any)
-	enum := func(field string) string {
-		var vals []string
-		for _, v := range props[field].(map[string]any)["enum"].([]any) {
-			vals = append(vals, v.(string))
-		}
-		return "// +kubebuilder:validation:Enum=" + strings.Join(vals, ";")
-	}
-	wantT, wantC := EnumMarkers()
-	if got := enum("template"); got != wantT {
-		t.Errorf("template enum of the CRD:\n %s\nwant\n %s", got, wantT)
-	}
-	if got := enum("category"); got != wantC {
-		t.Errorf("category enum of the CRD:\n %s\nwant\n %s", got, wantC)
-	}
+	return b
 }
 
 // TestXValidationsFollowTable checks the derivation on a few known rules, so
