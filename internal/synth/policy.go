@@ -15,8 +15,9 @@ import (
 //     adds a neutral line to a day that would count as bed-only. Rules are
 //     applied regardless of their visitType, which is stricter than needed
 //     and therefore safe.
-//   - the injector (inject.go) builds a visit that respects every rule but
-//     one and then breaks that one on purpose.
+//   - the injector (inject.go, with each template's hooks in templates.go)
+//     builds a visit that respects every rule but one and then breaks that
+//     one on purpose.
 //
 // Cross-visit templates are respected by construction instead (see
 // province.go: one episode per person and block, stays inside a block) plus
