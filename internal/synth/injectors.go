@@ -42,15 +42,7 @@ func (s *scene) mark(v *visitBuf, visitLevel bool) int32 { return v.mark(s.cr, s
 // diagnoses) and then bill one ordinary line of the item.
 
 func bendGender(c *ctx, cr *crule) error {
-	want := byte(2)
-	if cr.Params.Gender == rules.Female {
-		want = 1
-	}
-	if c.gender != 0 && c.gender != want {
-		return skipf("another rule requires the other gender")
-	}
-	c.gender = want
-	return nil
+	return c.requireGender(3-gend(cr.Params.Gender), "another rule requires the other gender")
 }
 
 func bendAge(c *ctx, cr *crule) error {

@@ -150,12 +150,21 @@ func scopeGender(_ *policy, cr *crule, v *visitBuf) bool {
 }
 
 func constrainGender(c *ctx, cr *crule, _ string, _ *string) error {
-	g := byte(1)
-	if cr.Params.Gender == rules.Female {
-		g = 2
+	return c.requireGender(gend(cr.Params.Gender), "items restricted to both genders")
+}
+
+// gend is the claims data's gend of a gender: 1 male, 2 female.
+func gend(g rules.Gender) byte {
+	if g == rules.Female {
+		return 2
 	}
+	return 1
+}
+
+// requireGender narrows the context to gender g, or explains why it cannot.
+func (c *ctx) requireGender(g byte, conflict string) error {
 	if c.gender != 0 && c.gender != g {
-		return skipf("items restricted to both genders")
+		return skipf("%s", conflict)
 	}
 	c.gender = g
 	return nil
