@@ -29,8 +29,9 @@ manifests: ## Generate CRDs and RBAC from the kubebuilder markers.
 	hack/sync-chart.sh
 
 .PHONY: generate
-generate: ## Generate DeepCopy methods.
-	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/...;./internal/screening/rules/..."
+generate: ## Generate the rule markers from the template table, and DeepCopy methods.
+	go generate ./api/...
+	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
 
 .PHONY: fmt
 fmt: ## go fmt.

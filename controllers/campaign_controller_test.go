@@ -244,7 +244,9 @@ func TestCampaignValidation(t *testing.T) {
 			"spec.phases[0].end", "2020-02-30 is not a calendar date"},
 		{"29 February of a common year", func(c *flycheckv1.Campaign) { c.Spec.Phases[0].Start = "2019-02-29" },
 			"spec.phases[0].start", "2019-02-29 is not a calendar date"},
-		{"year 0000", func(c *flycheckv1.Campaign) { c.Spec.DataWindow = &flycheckv1.DataWindow{From: "0000-01-01", To: "2019-12-31"} },
+		{"year 0000", func(c *flycheckv1.Campaign) {
+			c.Spec.DataWindow = &flycheckv1.DataWindow{From: "0000-01-01", To: "2019-12-31"}
+		},
 			"spec.dataWindow.from", "0000-01-01 is not a calendar date"},
 		{"hour 24", func(c *flycheckv1.Campaign) {
 			c.Spec.Phases[0].Start, c.Spec.Phases[0].End = "2020-05-01T24:00:00+08:00", "2020-05-02T10:00:00+08:00"

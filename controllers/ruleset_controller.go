@@ -16,7 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // RuleSetReconciler checks what the schema cannot: that every rule has the

@@ -27,7 +27,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // DefaultScreenerImage runs the shard pods unless the operator's

@@ -25,9 +25,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 	"github.com/medfund/flycheck-operator/internal/sampling"
 	"github.com/medfund/flycheck-operator/internal/screening"
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
 )
 
 // createCatalogueRuleSet installs one of the repository's default RuleSets.

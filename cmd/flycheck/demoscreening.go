@@ -25,8 +25,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 	"github.com/medfund/flycheck-operator/config"
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
 	"github.com/medfund/flycheck-operator/internal/synth"
 )
 

@@ -9,7 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // The demo applies the embedded catalogue: the same RuleSets as

@@ -14,8 +14,8 @@ import (
 
 	_ "github.com/duckdb/duckdb-go/v2"
 
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 	"github.com/medfund/flycheck-operator/internal/screening"
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
 	"github.com/medfund/flycheck-operator/internal/synth"
 )
 
@@ -182,4 +182,27 @@ func transcode(t *testing.T, dir string) string {
 		}
 	}
 	return out
+}
+
+// TestRuleSQLCoversEveryTemplate is the oracle's part of the template
+// checklist (docs/contributing.md): every template of the table has SQL.
+// The example catalogue holds one rule per template.
+func TestRuleSQLCoversEveryTemplate(t *testing.T) {
+	byTemplate := map[rules.Template]*rules.Rule{}
+	for _, r := range loadRules(t, "../../api/v1alpha1/rules/testdata/example.yaml") {
+		byTemplate[r.Template] = &r
+	}
+	for _, tpl := range rules.Templates() {
+		r := byTemplate[tpl]
+		if r == nil {
+			t.Errorf("template %s: no rule in api/v1alpha1/rules/testdata/example.yaml", tpl)
+			continue
+		}
+		if q, err := RuleSQL(r); err != nil || q == "" {
+			t.Errorf("template %s: %v", tpl, err)
+		}
+	}
+	if _, err := RuleSQL(&rules.Rule{ID: "X", Template: "NoSuchTemplate"}); err == nil {
+		t.Error("an unknown template must be an error")
+	}
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // RuleSQL returns a SELECT producing the findings of one rule, with the
@@ -41,12 +41,9 @@ func RuleSQL(r *rules.Rule) (string, error) {
 		return head + fmt.Sprintf("x.inst, x.mdtrt_id, x.psn_no, NULL, NULL, %s, %s FROM %s", amount, evidence, from)
 	}
 	wholeLine := "ROUND(x.amt, 2)"
-	i32 := func(v *int32, def int) int {
-		if v == nil {
-			return def
-		}
-		return int(*v)
-	}
+	// Integer params with the template's defaults (rules.TemplateSpec):
+	// the one table both implementations read.
+	param := func(name string) int32 { v, _ := r.IntParam(name); return v }
 
 	switch r.Template {
 	case rules.GenderRestriction:
@@ -78,7 +75,7 @@ func RuleSQL(r *rules.Rule) (string, error) {
 
 	case rules.FacilityLevelRestriction:
 		return lineSel(wholeLine, "'机构级别 '||x.lv",
-			fmt.Sprintf("lines x WHERE %s AND %s AND x.lv < %d", vf, items("x.item", p.Items), *p.MinLevel)), nil
+			fmt.Sprintf("lines x WHERE %s AND %s AND x.lv < %d", vf, items("x.item", p.Items), param(rules.ParamMinLevel))), nil
 
 	case rules.CoveredIndication:
 		var conds []string
@@ -111,7 +108,7 @@ func RuleSQL(r *rules.Rule) (string, error) {
 			}
 		} else {
 			part = "mdtrt_id"
-			limit = fmt.Sprintf("CAST(los + %d AS DECIMAL(18,4))", i32(p.ExtraDays, 0))
+			limit = fmt.Sprintf("CAST(los + %d AS DECIMAL(18,4))", param(rules.ParamExtraDays))
 		}
 		from := fmt.Sprintf(`(SELECT *, %s AS lim, sum(cnt) OVER (PARTITION BY %s ORDER BY t, sn ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum
   FROM lines WHERE %s AND %s) x WHERE x.cum > x.lim`, limit, part, vf, items("item", p.Items))
@@ -119,7 +116,7 @@ func RuleSQL(r *rules.Rule) (string, error) {
 
 	case rules.ChargeAfterDischarge:
 		return lineSel(wholeLine, "'出院 '||x.find",
-			fmt.Sprintf("lines x WHERE %s AND %s AND x.d > x.find + %d", vf, items("x.item", p.Items), i32(p.GraceDays, 0))), nil
+			fmt.Sprintf("lines x WHERE %s AND %s AND x.d > x.find + %d", vf, items("x.item", p.Items), param(rules.ParamGraceDays))), nil
 
 	case rules.ChargeAfterDeath:
 		return lineSel(wholeLine, "'死亡 '||pe.death",
@@ -158,12 +155,12 @@ func RuleSQL(r *rules.Rule) (string, error) {
   SELECT mdtrt_id, d FROM lines WHERE %[1]s GROUP BY mdtrt_id, d
   HAVING count(*) FILTER (WHERE %[2]s) > 0 AND count(DISTINCT item) FILTER (WHERE %[3]s) >= %[4]d) g
   ON g.mdtrt_id = x.mdtrt_id AND g.d = x.d
-WHERE %[3]s`, vf, items("item", p.Items), items("item", p.ComponentItems), i32(p.MinComponents, 1))), nil
+WHERE %[3]s`, vf, items("item", p.Items), items("item", p.ComponentItems), param(rules.ParamMinComponents))), nil
 
 	case rules.RepeatExamination:
 		return lineSel(wholeLine, "'上次检查 '||x.prev",
 			fmt.Sprintf(`(SELECT *, lag(d) OVER (PARTITION BY psn_no, inst ORDER BY t, sn) AS prev
-  FROM lines WHERE %s AND %s) x WHERE date_diff('day', x.prev, x.d) <= %d`, vf, items("item", p.Items), *p.WithinDays)), nil
+  FROM lines WHERE %s AND %s) x WHERE date_diff('day', x.prev, x.d) <= %d`, vf, items("item", p.Items), param(rules.ParamWithinDays))), nil
 
 	case rules.Readmission:
 		return visitSel("x.amount", "'前次住院 '||x.prev",
@@ -173,14 +170,14 @@ WHERE %[3]s`, vf, items("item", p.Items), items("item", p.ComponentItems), i32(p
     ON a.psn_no = b.psn_no AND a.inst = b.inst AND a.mdtrt_id <> b.mdtrt_id AND a.cat = b.cat
    AND (a.beg < b.beg OR (a.beg = b.beg AND a.mdtrt_id < b.mdtrt_id))
    AND date_diff('day', a.find, b.begd) BETWEEN 0 AND %d
-  GROUP BY ALL) x`, strings.ReplaceAll(vf, "inpatient", "v.inpatient"), *p.WithinDays)), nil
+  GROUP BY ALL) x`, strings.ReplaceAll(vf, "inpatient", "v.inpatient"), param(rules.ParamWithinDays))), nil
 
 	case rules.BedOnlyDays:
 		return visitSel("ROUND(x.amt, 2)", "'仅床位护理 '||x.days||' 天'",
 			fmt.Sprintf(`(SELECT inst, mdtrt_id, psn_no, count(*) AS days, sum(amt) AS amt FROM (
     SELECT inst, mdtrt_id, psn_no, d, sum(amt) AS amt FROM lines WHERE %s
     GROUP BY inst, mdtrt_id, psn_no, d HAVING bool_and(%s))
-  GROUP BY inst, mdtrt_id, psn_no HAVING count(*) >= %d) x`, vf, items("item", p.Items), *p.MinDays)), nil
+  GROUP BY inst, mdtrt_id, psn_no HAVING count(*) >= %d) x`, vf, items("item", p.Items), param(rules.ParamMinDays))), nil
 	}
 	return "", fmt.Errorf("rule %s: template %s has no SQL", r.ID, r.Template)
 }

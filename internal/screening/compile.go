@@ -1,48 +1,10 @@
 package screening
 
 import (
-	"bytes"
 	"math"
 
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
-
-// How a template is evaluated (see engine.go for the pass structure).
-type evalKind uint8
-
-const (
-	// evalLine: decided from the line, its visit and institution alone;
-	// evaluated by the decoding workers as lines are read.
-	evalLine evalKind = iota
-	// evalGroup: needs other lines of the same visit or person; the lines
-	// it may use are retained per institution and evaluated when the
-	// institution is complete.
-	evalGroup
-	// evalVisit: visit-level, needs only visits (and their amounts);
-	// evaluated when the institution is complete.
-	evalVisit
-)
-
-var templateKind = map[rules.Template]evalKind{
-	rules.GenderRestriction:        evalLine,
-	rules.AgeRestriction:           evalLine,
-	rules.CareSettingRestriction:   evalLine,
-	rules.FacilityLevelRestriction: evalLine,
-	rules.CoveredIndication:        evalLine,
-	rules.PriceCap:                 evalLine,
-	rules.ChargeAfterDischarge:     evalLine,
-	rules.ChargeAfterDeath:         evalLine,
-	rules.MaxUnits:                 evalGroup,
-	rules.PerDayExceedsStay:        evalGroup,
-	rules.AddOnWithoutPrimary:      evalGroup,
-	rules.InclusivePair:            evalGroup,
-	rules.DuplicateLine:            evalGroup,
-	rules.UnbundledPackage:         evalGroup,
-	rules.RepeatExamination:        evalGroup,
-	rules.BedOnlyDays:              evalGroup,
-	rules.OverlappingStays:         evalVisit,
-	rules.Readmission:              evalVisit,
-}
 
 // crule is a rule compiled for evaluation: params parsed to fixed point and
 // item codes to ids.
@@ -53,7 +15,8 @@ type crule struct {
 	tpl     rules.Template
 	cat     rules.Category
 	catIdx  int
-	kind    evalKind
+	kind    rules.EvalKind
+	eval    evaluator       // the template's implementation (templates.go)
 	vt      rules.VisitType // effective; inpatient-only templates: Inpatient
 	skipped bool            // a needed table is absent
 	allItem bool            // applies to every item (no params.items)
@@ -89,23 +52,29 @@ type compiled struct {
 	// This is the item index: a line only meets rules that name its item.
 	byItem [][]itemUse
 	// rules that apply to every item
-	allItemLine  []*crule // evalLine
-	allItemGroup []*crule // evalGroup (DuplicateLine without items)
+	allItemLine  []*crule // EvalLine
+	allItemGroup []*crule // EvalGroup (DuplicateLine without items)
 	bedRules     []*crule // BedOnlyDays: need to see every inpatient line
 	groupRules   []*crule
 	visitRules   []*crule
 	needsSetl    bool // DuplicateLine present: keep setl_id
 	anyGroup     bool // some rule retains lines
-	needsOverlap bool
+	needsOverlap bool // a template needs the partners index
 }
 
-func compileRules(rs []rules.Rule, m *model) *compiled {
+// compileRules compiles validated rules; it fails only when the engine has
+// no evaluator for a rule's template.
+func compileRules(rs []rules.Rule, m *model) (*compiled, error) {
 	c := &compiled{items: newSyncInterner()}
 	for i := range rs {
 		r := rs[i]
 		spec := rules.Spec(r.Template)
+		ev, err := evaluators.of(r.Template)
+		if err != nil {
+			return nil, err
+		}
 		cr := &crule{slot: int32(i), rule: r, id: r.ID, tpl: r.Template, cat: r.Category,
-			kind: templateKind[r.Template], vt: r.EffectiveVisitType()}
+			kind: spec.Kind, eval: ev, vt: r.EffectiveVisitType()}
 		for k, cat := range rules.Categories {
 			if cat == r.Category {
 				cr.catIdx = k
@@ -145,37 +114,20 @@ func compileRules(rs []rules.Rule, m *model) *compiled {
 			cr.maxUnits, _ = rules.ParseDecimal(p.MaxUnits)
 		}
 		cr.per = p.Per
-		deref := func(v *int32, def int32) int32 {
-			if v == nil {
-				return def
-			}
-			return *v
-		}
-		cr.extraDays = deref(p.ExtraDays, 0)
-		cr.graceDays = deref(p.GraceDays, 0)
-		cr.withinDays = deref(p.WithinDays, 0)
-		cr.minDays = deref(p.MinDays, 1)
-		cr.minComponents = deref(p.MinComponents, 1)
-		if r.Template == rules.CoveredIndication && m.hasDiagnoses {
-			cr.covered = make([]bool, m.diag.len())
-			for id := int32(0); id < int32(m.diag.len()); id++ {
-				code := m.diag.get(id)
-				for _, d := range p.DiagCodes {
-					if string(code) == d {
-						cr.covered[id] = true
-					}
-				}
-				for _, pre := range p.DiagPrefixes {
-					if bytes.HasPrefix(code, []byte(pre)) {
-						cr.covered[id] = true
-					}
-				}
-			}
-		}
+		param := func(name string) int32 { v, _ := r.IntParam(name); return v }
+		cr.extraDays = param(rules.ParamExtraDays)
+		cr.graceDays = param(rules.ParamGraceDays)
+		cr.withinDays = param(rules.ParamWithinDays)
+		cr.minDays = param(rules.ParamMinDays)
+		cr.minComponents = param(rules.ParamMinComponents)
 		c.rules = append(c.rules, cr)
 		if cr.skipped {
 			continue
 		}
+		if ev.prepare != nil {
+			ev.prepare(c, cr, m)
+		}
+		c.needsOverlap = c.needsOverlap || ev.partners
 		add := func(codes []string, role uint8) {
 			for _, code := range codes {
 				id := c.items.intern([]byte(code))
@@ -197,30 +149,21 @@ func compileRules(rs []rules.Rule, m *model) *compiled {
 		add(p.ComponentItems, 1)
 		cr.allItem = p.Items == nil
 		switch cr.kind {
-		case evalLine:
+		case rules.EvalLine:
 			if cr.allItem {
 				c.allItemLine = append(c.allItemLine, cr)
 			}
-		case evalGroup:
+		case rules.EvalGroup:
 			c.groupRules = append(c.groupRules, cr)
 			c.anyGroup = true
 			if cr.allItem {
 				c.allItemGroup = append(c.allItemGroup, cr)
 			}
-			if r.Template == rules.BedOnlyDays {
-				c.bedRules = append(c.bedRules, cr)
-			}
-			if r.Template == rules.DuplicateLine {
-				c.needsSetl = true
-			}
-		case evalVisit:
+		case rules.EvalVisit:
 			c.visitRules = append(c.visitRules, cr)
-			if r.Template == rules.OverlappingStays {
-				c.needsOverlap = true
-			}
 		}
 	}
-	return c
+	return c, nil
 }
 
 // uses returns the item-index entries of an item id.
@@ -231,7 +174,7 @@ func (c *compiled) uses(item int32) []itemUse {
 	return nil
 }
 
-// inItems reports whether item is in list role of rule slot.
+// inList reports whether item is in list role of rule slot.
 func (c *compiled) inList(item, slot int32, role uint8) bool {
 	for _, u := range c.uses(item) {
 		if u.rule == slot && u.role == role {

@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // Options configure one screening run (one shard).
@@ -154,7 +154,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	e.m = m
 	needDiag, needPersons, needOverlap := false, false, false
 	for _, r := range rs {
-		needOverlap = needOverlap || r.Template == rules.OverlappingStays
+		needOverlap = needOverlap || evaluators[r.Template].partners
 		switch rules.Spec(r.Template).Needs {
 		case "diagnoses":
 			needDiag = true
@@ -219,7 +219,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 	}
 	timePhase("diagnosesPersons")
-	e.c = compileRules(rs, m)
+	if e.c, err = compileRules(rs, m); err != nil {
+		return nil, err
+	}
 	e.gidx = make([]int, len(e.c.rules))
 	e.bidx = make([]int, len(e.c.rules))
 	for g, r := range e.c.groupRules {

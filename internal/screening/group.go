@@ -2,10 +2,8 @@ package screening
 
 import (
 	"bytes"
-	"fmt"
-	"sort"
 
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // instState holds what the grouped rules need of one institution: the
@@ -62,7 +60,7 @@ func (e *engine) relevant(l *lineRec, v *visit) bool {
 	c := e.c
 	for _, u := range c.uses(l.item) {
 		r := c.rules[u.rule]
-		if r.kind == evalGroup && r.visitOK(v) {
+		if r.kind == rules.EvalGroup && r.visitOK(v) {
 			return true
 		}
 	}
@@ -98,7 +96,7 @@ func (e *engine) retain(st *instState, l *lineRec, arena []byte) {
 	}
 	for _, u := range c.uses(l.item) {
 		r := c.rules[u.rule]
-		if r.kind == evalGroup && r.visitOK(v) {
+		if r.kind == rules.EvalGroup && r.visitOK(v) {
 			g := e.gidx[r.slot]
 			st.lists[g][u.role] = append(st.lists[g][u.role], add())
 		}
@@ -126,12 +124,14 @@ func (e *engine) finalize(inst int32, st *instState) []finding {
 	var out []finding
 	if st != nil {
 		for g, r := range e.c.groupRules {
-			out = e.evalGroup(r, st, st.lists[g], out)
+			out = r.eval.group(e, r, st, st.lists[g], out)
 		}
 		e.releaseInstState(st)
 	}
+	m := e.m
+	vs := m.instVisits[m.instVisitStart[inst]:m.instVisitStart[inst+1]]
 	for _, r := range e.c.visitRules {
-		out = e.evalVisitRule(r, inst, out)
+		out = r.eval.visit(e, r, vs, out)
 	}
 	return out
 }
@@ -156,231 +156,6 @@ func (e *engine) los(v *visit) int32 {
 		d = 1
 	}
 	return d
-}
-
-func (e *engine) evalGroup(r *crule, st *instState, lists [2][]int32, out []finding) []finding {
-	m := e.m
-	switch r.tpl {
-	case rules.MaxUnits, rules.PerDayExceedsStay:
-		idx := lists[0]
-		key := func(i int32) int64 {
-			l := &st.lines[i]
-			switch {
-			case r.tpl == rules.PerDayExceedsStay || r.per == rules.Stay:
-				return int64(l.visit)
-			case r.per == rules.Day:
-				return visitDay(l.visit, dayOf(l.time))
-			default: // Course
-				return int64(m.visits[l.visit].psn)
-			}
-		}
-		sort.Slice(idx, func(a, b int) bool {
-			ka, kb := key(idx[a]), key(idx[b])
-			if ka != kb {
-				return ka < kb
-			}
-			return st.lineLess(idx[a], idx[b])
-		})
-		var cum int64
-		for n, i := range idx {
-			l := &st.lines[i]
-			if n == 0 || key(idx[n-1]) != key(i) {
-				cum = 0
-			}
-			cum += l.cnt
-			allowed := r.maxUnits
-			if r.tpl == rules.PerDayExceedsStay {
-				allowed = int64(e.los(&m.visits[l.visit])+r.extraDays) * scale
-			}
-			if cum > allowed {
-				ex := min(l.cnt, cum-allowed)
-				var ev string
-				if r.tpl == rules.PerDayExceedsStay {
-					ev = fmt.Sprintf("%s units of per-day items in a stay of %d day(s) (+%d allowed)", formatUnits(cum), e.los(&m.visits[l.visit]), r.extraDays)
-				} else {
-					ev = fmt.Sprintf("%s units per %s, max %s", formatUnits(cum), r.per, r.rule.Params.MaxUnits)
-				}
-				out = append(out, e.lineFinding(r, st, i, mulUnitsToFen(ex, l.pric), ev))
-			}
-		}
-	case rules.AddOnWithoutPrimary:
-		has := map[int64]bool{}
-		for _, i := range lists[1] {
-			l := &st.lines[i]
-			has[visitDay(l.visit, dayOf(l.time))] = true
-		}
-		for _, i := range lists[0] {
-			l := &st.lines[i]
-			if !has[visitDay(l.visit, dayOf(l.time))] {
-				out = append(out, e.lineFinding(r, st, i, roundUnitsToFen(l.amt), "add-on item without its primary item on "+formatDate(dayOf(l.time))))
-			}
-		}
-	case rules.InclusivePair:
-		has := map[int64]bool{}
-		k := func(l *lineRec) int64 {
-			if r.per == rules.Stay {
-				return int64(l.visit)
-			}
-			return visitDay(l.visit, dayOf(l.time))
-		}
-		for _, i := range lists[0] {
-			has[k(&st.lines[i])] = true
-		}
-		for _, i := range lists[1] {
-			l := &st.lines[i]
-			if has[k(l)] {
-				out = append(out, e.lineFinding(r, st, i, roundUnitsToFen(l.amt), fmt.Sprintf("item included in an item billed the same %s", map[bool]string{true: "stay", false: "day"}[r.per == rules.Stay])))
-			}
-		}
-	case rules.UnbundledPackage:
-		pkg := map[int64]bool{}
-		for _, i := range lists[0] {
-			l := &st.lines[i]
-			pkg[visitDay(l.visit, dayOf(l.time))] = true
-		}
-		type vdItem struct {
-			vd   int64
-			item int32
-		}
-		distinct := map[vdItem]bool{}
-		count := map[int64]int32{}
-		for _, i := range lists[1] {
-			l := &st.lines[i]
-			vd := visitDay(l.visit, dayOf(l.time))
-			if !distinct[vdItem{vd, l.item}] {
-				distinct[vdItem{vd, l.item}] = true
-				count[vd]++
-			}
-		}
-		for _, i := range lists[1] {
-			l := &st.lines[i]
-			vd := visitDay(l.visit, dayOf(l.time))
-			if pkg[vd] && count[vd] >= r.minComponents {
-				out = append(out, e.lineFinding(r, st, i, roundUnitsToFen(l.amt), fmt.Sprintf("component billed with its package on %s (%d component(s))", formatDate(dayOf(l.time)), count[vd])))
-			}
-		}
-	case rules.DuplicateLine:
-		out = e.evalDuplicates(r, st, lists[0], out)
-	case rules.RepeatExamination:
-		idx := lists[0]
-		sort.Slice(idx, func(a, b int) bool {
-			pa, pb := m.visits[st.lines[idx[a]].visit].psn, m.visits[st.lines[idx[b]].visit].psn
-			if pa != pb {
-				return pa < pb
-			}
-			return st.lineLess(idx[a], idx[b])
-		})
-		for n := 1; n < len(idx); n++ {
-			l, p := &st.lines[idx[n]], &st.lines[idx[n-1]]
-			if m.visits[l.visit].psn != m.visits[p.visit].psn {
-				continue
-			}
-			if d := dayOf(l.time) - dayOf(p.time); d <= r.withinDays {
-				out = append(out, e.lineFinding(r, st, idx[n], roundUnitsToFen(l.amt),
-					fmt.Sprintf("repeated %d day(s) after %s (%s)", d, p.sn.in(st.arena), formatDate(dayOf(p.time)))))
-			}
-		}
-	case rules.BedOnlyDays:
-		b := e.bidx[r.slot]
-		marks := st.marks[b]
-		type acc struct {
-			days int32
-			amt  int64
-			seen map[int32]bool
-		}
-		per := map[int32]*acc{}
-		var order []int32
-		for _, i := range lists[0] {
-			l := &st.lines[i]
-			d := dayOf(l.time)
-			if _, non := marks[visitDay(l.visit, d)]; non {
-				continue
-			}
-			a := per[l.visit]
-			if a == nil {
-				a = &acc{seen: map[int32]bool{}}
-				per[l.visit] = a
-				order = append(order, l.visit)
-			}
-			if !a.seen[d] {
-				a.seen[d] = true
-				a.days++
-			}
-			a.amt += l.amt
-		}
-		sort.Slice(order, func(i, j int) bool { return order[i] < order[j] })
-		for _, vi := range order {
-			a := per[vi]
-			if a.days >= r.minDays {
-				out = append(out, finding{rule: r.slot, visit: vi, item: -1, amount: roundUnitsToFen(a.amt),
-					evidence: fmt.Sprintf("%d day(s) with only bed/nursing charges (min %d)", a.days, r.minDays)})
-			}
-		}
-	}
-	return out
-}
-
-func (e *engine) evalVisitRule(r *crule, inst int32, out []finding) []finding {
-	m := e.m
-	vs := m.instVisits[m.instVisitStart[inst]:m.instVisitStart[inst+1]]
-	switch r.tpl {
-	case rules.OverlappingStays:
-		for _, vi := range vs {
-			v := &m.visits[vi]
-			if !v.inpatient {
-				continue
-			}
-			best := int32(-1)
-			for _, wi := range e.partners(v.psn) {
-				w := &m.visits[wi]
-				if wi == vi || w.inst == v.inst || !(v.begin < w.end && w.begin < v.end) {
-					continue
-				}
-				if best < 0 || bytes.Compare(m.mdtrt.get(wi), m.mdtrt.get(best)) < 0 {
-					best = wi
-				}
-			}
-			if best >= 0 {
-				w := &m.visits[best]
-				out = append(out, finding{rule: r.slot, visit: vi, item: -1, amount: roundUnitsToFen(e.visitAmt[vi]),
-					evidence: fmt.Sprintf("overlaps stay %s at %s (%s – %s)", m.mdtrt.get(best), m.insts[w.inst].code, formatDateTime(w.begin), formatDateTime(w.end))})
-			}
-		}
-	case rules.Readmission:
-		var ins []int32
-		for _, vi := range vs {
-			if m.visits[vi].inpatient && m.principalCat[vi] >= 0 {
-				ins = append(ins, vi)
-			}
-		}
-		sort.Slice(ins, func(i, j int) bool {
-			a, b := &m.visits[ins[i]], &m.visits[ins[j]]
-			if a.psn != b.psn {
-				return a.psn < b.psn
-			}
-			if a.begin != b.begin {
-				return a.begin < b.begin
-			}
-			return bytes.Compare(m.mdtrt.get(ins[i]), m.mdtrt.get(ins[j])) < 0
-		})
-		for n, bi := range ins {
-			b := &m.visits[bi]
-			for k := n - 1; k >= 0; k-- {
-				ai := ins[k]
-				a := &m.visits[ai]
-				if a.psn != b.psn {
-					break
-				}
-				gap := dayOf(b.begin) - dayOf(a.end)
-				if gap >= 0 && gap <= r.withinDays && m.principalCat[ai] == m.principalCat[bi] {
-					out = append(out, finding{rule: r.slot, visit: bi, item: -1, amount: roundUnitsToFen(e.visitAmt[bi]),
-						evidence: fmt.Sprintf("readmitted %d day(s) after stay %s, diagnosis category %s", gap, m.mdtrt.get(ai), m.diagCat.get(m.principalCat[bi]))})
-					break
-				}
-			}
-		}
-	}
-	return out
 }
 
 // partners returns the valid inpatient visits in the window of a person.
@@ -412,76 +187,4 @@ func (e *engine) buildPartners() {
 			fill[v.psn]++
 		}
 	}
-}
-
-// evalDuplicates groups the rule's lines by (person, item, time, cnt, pric)
-// with a hash table (linear, no sort) and flags every line whose setl_id is
-// above its group's smallest. Findings come in retention order.
-func (e *engine) evalDuplicates(r *crule, st *instState, idx []int32, out []finding) []finding {
-	if len(idx) < 2 {
-		return out
-	}
-	m := e.m
-	size := 1
-	for size < 2*len(idx) {
-		size <<= 1
-	}
-	mask := uint64(size - 1)
-	head := make([]int32, size) // slot → position in idx + 1 of the group head
-	next := make([]int32, len(idx))
-	group := make([]int32, len(idx)) // position → position of its group head
-	dup := false
-	for p, i := range idx {
-		l := &st.lines[i]
-		psn := m.visits[l.visit].psn
-		h := uint64(psn)*0x9E3779B97F4A7C15 ^ uint64(l.item)*0xC2B2AE3D27D4EB4F ^ uint64(l.time)*0x165667B19E3779F9 ^
-			uint64(l.cnt)*0xD6E8FEB86659FD93 ^ uint64(l.pric)*0xFF51AFD7ED558CCD
-		h ^= h >> 29
-		slot := h & mask
-		group[p] = int32(p)
-		next[p] = -1
-		for {
-			hp := head[slot]
-			if hp == 0 {
-				head[slot] = int32(p) + 1
-				break
-			}
-			g := &st.lines[idx[hp-1]]
-			if m.visits[g.visit].psn == psn && g.item == l.item && g.time == l.time && g.cnt == l.cnt && g.pric == l.pric {
-				group[p] = hp - 1
-				next[p] = next[hp-1]
-				next[hp-1] = int32(p)
-				dup = true
-				break
-			}
-			slot = (slot + 1) & mask
-		}
-	}
-	if !dup {
-		return out
-	}
-	// smallest setl per group (by head position)
-	minPos := make(map[int32]int32)
-	for p := range idx {
-		if next[p] < 0 && group[p] == int32(p) {
-			continue // a group of one
-		}
-		g := group[p]
-		cur, ok := minPos[g]
-		if !ok || bytes.Compare(st.lines[idx[p]].setl.in(st.arena), st.lines[idx[cur]].setl.in(st.arena)) < 0 {
-			minPos[g] = int32(p)
-		}
-	}
-	for p, i := range idx {
-		mp, ok := minPos[group[p]]
-		if !ok {
-			continue
-		}
-		l, first := &st.lines[i], &st.lines[idx[mp]]
-		if bytes.Compare(l.setl.in(st.arena), first.setl.in(st.arena)) > 0 {
-			out = append(out, e.lineFinding(r, st, i, roundUnitsToFen(l.amt),
-				fmt.Sprintf("same line as %s in settlement %s", first.sn.in(st.arena), first.setl.in(st.arena))))
-		}
-	}
-	return out
 }

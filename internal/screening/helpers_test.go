@@ -11,7 +11,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // dataset builds a small claims extract for tests. Visits and lines are
@@ -203,3 +203,17 @@ func rule(id string, tpl rules.Template, vt rules.VisitType, p rules.Params) rul
 }
 
 var _ = fmt.Sprint
+
+// has reports whether the data holds a line with feedetl_sn id or, for
+// "visit:"+mdtrt_id, the visit.
+func (d *dataset) has(id string) bool {
+	if v, ok := strings.CutPrefix(id, "visit:"); ok {
+		return d.visitOf[v] != nil
+	}
+	for _, l := range d.lines {
+		if l[0] == id {
+			return true
+		}
+	}
+	return false
+}

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"fmt"
 
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // Fee-line columns, in tFeeLines.required order.
@@ -274,7 +274,7 @@ func (e *engine) evalLineRules(out *lineBatch, l *lineRec, v *visit) {
 	c := e.c
 	for _, u := range c.uses(l.item) {
 		r := c.rules[u.rule]
-		if u.role == 0 && r.kind == evalLine && r.visitOK(v) {
+		if u.role == 0 && r.kind == rules.EvalLine && r.visitOK(v) {
 			e.evalLine(r, out, l, v)
 		}
 	}
@@ -285,79 +285,15 @@ func (e *engine) evalLineRules(out *lineBatch, l *lineRec, v *visit) {
 	}
 }
 
+// evalLine runs a line rule's evaluator (templates.go) and records its
+// finding.
 func (e *engine) evalLine(r *crule, out *lineBatch, l *lineRec, v *visit) {
-	m := e.m
-	amount := roundUnitsToFen(l.amt)
-	var ev string
-	switch r.tpl {
-	case rules.GenderRestriction:
-		if v.gend != r.flagGend {
-			return
-		}
-		ev = fmt.Sprintf("item restricted to %s billed to gend %c", r.rule.Params.Gender, v.gend)
-	case rules.AgeRestriction:
-		if int32(v.age) >= r.minAge && int32(v.age) <= r.maxAge {
-			return
-		}
-		ev = fmt.Sprintf("age %d outside %s", v.age, ageRange(r))
-	case rules.CareSettingRestriction:
-		if v.inpatient == r.wantInpatient {
-			return
-		}
-		ev = fmt.Sprintf("item payable only %s, billed in a%s visit", r.rule.Params.AllowedVisitType, map[bool]string{true: "n inpatient", false: "n outpatient"}[v.inpatient])
-	case rules.FacilityLevelRestriction:
-		lv := m.insts[v.inst].level
-		if lv >= r.minLevel {
-			return
-		}
-		ev = fmt.Sprintf("item needs hospital level ≥ %d, institution level %d", r.minLevel, lv)
-	case rules.CoveredIndication:
-		vi := l.visit
-		for k := m.diagStart[vi]; k < m.diagStart[vi+1]; k++ {
-			if r.covered[m.diagCodes[k]] {
-				return
-			}
-		}
-		ev = fmt.Sprintf("no covered diagnosis among %d visit diagnoses", m.diagStart[vi+1]-m.diagStart[vi])
-	case rules.PriceCap:
-		if l.pric <= r.maxPrice {
-			return
-		}
-		amount = mulUnitsToFen(l.pric-r.maxPrice, l.cnt)
-		ev = fmt.Sprintf("price %s above cap %s × cnt %s", formatUnits(l.pric), r.rule.Params.MaxPrice, formatUnits(l.cnt))
-	case rules.ChargeAfterDischarge:
-		end := dayOf(v.end)
-		if dayOf(l.time) <= end+r.graceDays {
-			return
-		}
-		ev = fmt.Sprintf("charged %s, discharged %s", formatDate(dayOf(l.time)), formatDate(end))
-	case rules.ChargeAfterDeath:
-		death, ok := e.deathDay(v.psn)
-		if !ok || dayOf(l.time) <= death {
-			return
-		}
-		ev = fmt.Sprintf("charged %s, died %s", formatDate(dayOf(l.time)), formatDate(death))
-	default:
+	amount, ev, hit := r.eval.line(e, r, l, v)
+	if !hit {
 		return
 	}
 	out.findings = append(out.findings, finding{rule: r.slot, visit: l.visit, item: l.item,
 		sn: string(l.sn.in(out.arena)), amount: amount, evidence: ev})
-}
-
-func ageRange(r *crule) string {
-	lo, hi := "", ""
-	if r.rule.Params.MinAge != nil {
-		lo = fmt.Sprint(*r.rule.Params.MinAge)
-	}
-	if r.rule.Params.MaxAge != nil {
-		hi = fmt.Sprint(*r.rule.Params.MaxAge)
-	}
-	return "[" + lo + ", " + hi + "]"
-}
-
-func (e *engine) deathDay(psn int32) (int32, bool) {
-	d := e.m.deathDay[psn]
-	return d, d != noDeath
 }
 
 func (e *engine) getBatch() *lineBatch {

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // Parquet writers differ: numbers as INT32/INT64, DECIMAL, DATE and

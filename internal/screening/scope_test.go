@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // A shard or city keeps only its institutions' visits (plus the stays

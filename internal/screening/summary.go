@@ -6,7 +6,7 @@ import (
 	"os"
 	"sort"
 
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // Summary is summary.json: every institution in scope, the sampling frame's

@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 func TestRiskScore(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // The default catalogue loads with the screener's loader, covers every

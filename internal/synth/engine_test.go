@@ -7,8 +7,8 @@ import (
 	"sort"
 	"testing"
 
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 	"github.com/medfund/flycheck-operator/internal/screening"
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
 )
 
 // Heuristic templates may legitimately fire on the background (docs/rules.md

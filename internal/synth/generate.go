@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // Options is a Config plus the rule catalogue and the output layout.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // A scenario is one injected violation: one or two visits of a fresh person
@@ -51,7 +51,7 @@ func (e errSkip) Error() string { return e.reason }
 
 func skipf(format string, args ...any) error { return errSkip{fmt.Sprintf(format, args...)} }
 
-// natively reports the setting of the first profile that bills code.
+// nativeSetting reports the setting of the first profile that bills code.
 func nativeSetting(code string) (setting, bool) {
 	for i := range profiles {
 		for _, u := range profiles[i].uses {
@@ -63,8 +63,8 @@ func nativeSetting(code string) (setting, bool) {
 	return 0, false
 }
 
-// baseCtx derives the context from the scope rules of the items the
-// violation bills (every rule on them except the target).
+// baseCtx derives the context from the rules on the items the violation
+// bills (every rule on them except the target; synthTemplate.constrain).
 func (inj *injector) baseCtx(target *crule, codes ...string) (*ctx, error) {
 	c := &ctx{maxLevel: 3, maxAge: 95, minAge: 0}
 	setting := ""
@@ -78,35 +78,11 @@ func (inj *injector) baseCtx(target *crule, codes ...string) (*ctx, error) {
 	}
 	for _, code := range codes {
 		for _, cr := range inj.pol.byItem[code] {
-			if cr == target {
+			if cr == target || cr.tpl.constrain == nil {
 				continue
 			}
-			switch cr.Template {
-			case rules.GenderRestriction:
-				g := byte(1)
-				if cr.Params.Gender == rules.Female {
-					g = 2
-				}
-				if c.gender != 0 && c.gender != g {
-					return nil, skipf("items restricted to both genders")
-				}
-				c.gender = g
-			case rules.AgeRestriction:
-				c.minAge = max(c.minAge, cr.minAge)
-				c.maxAge = min(c.maxAge, cr.maxAge)
-			case rules.CareSettingRestriction:
-				want := "O"
-				if cr.Params.AllowedVisitType == rules.Inpatient {
-					want = "I"
-				}
-				if setting != "" && setting != want {
-					return nil, skipf("rule %s restricts %s to %s visits", cr.ID, code, cr.Params.AllowedVisitType)
-				}
-				setting = want
-			case rules.FacilityLevelRestriction:
-				c.minLevel = max(c.minLevel, cr.minLevel)
-			case rules.CoveredIndication:
-				c.needDiag = append(c.needDiag, cr)
+			if err := cr.tpl.constrain(c, cr, code, &setting); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -297,7 +273,9 @@ func (inj *injector) safePrice(it *Item, target *crule) int64 {
 	return p
 }
 
-// unit is one unit (cnt 1) unless a MaxUnits rule on the item allows less.
+// unitCnt is the quantity of one ordinary line: one unit (cnt 100, in
+// 1/100 units) unless a MaxUnits rule on the item other than target allows
+// less.
 func (inj *injector) unitCnt(it *Item, target *crule) int64 {
 	c := int64(100)
 	for _, cr := range inj.pol.byItem[it.Code] {
@@ -319,62 +297,37 @@ func (inj *injector) neutralItem(r randSource, cr *crule, k int) *Item {
 	return itemByCode[saline]
 }
 
-// build plans and builds scenario k for rule cr in city cp.
+// build plans and builds scenario k for rule cr in city cp: the steps every
+// template shares, with the template's injector (injectors.go) bending the
+// context and adding the violation.
 func (inj *injector) build(k int, cr *crule, cp *cityPlan) (*scenario, error) {
+	ti := cr.tpl
+	if ti.inject == nil {
+		return nil, skipf("template %s has no injector", cr.Template)
+	}
 	r := newRand(inj.seed, 0x5c3a, uint64(k))
 	nb := inj.prov.nBlocks
-	sc := &scenario{index: k, rule: cr, city: cp}
-	round := k / len(inj.pol.rules) // rotates the item used by a rule
-	pickItem := func(codes []string) *Item { return lookupItem(codes[round%len(codes)]) }
+	s := &scene{inj: inj, r: r, k: k, cr: cr, round: k / len(inj.pol.rules), sc: &scenario{index: k, rule: cr, city: cp}}
 
-	var x *Item
-	switch cr.Template {
-	case rules.OverlappingStays, rules.Readmission:
-	case rules.ChargeAfterDischarge, rules.ChargeAfterDeath, rules.DuplicateLine:
-		x = inj.neutralItem(r, cr, round)
-	default:
-		x = pickItem(cr.Params.Items)
+	switch ti.item {
+	case itemNeutral:
+		s.x = inj.neutralItem(r, cr, s.round)
+	case itemFromParams:
+		s.x = s.pickItem(cr.Params.Items)
 	}
 	codes := []string{}
-	if x != nil {
-		codes = append(codes, x.Code)
+	if s.x != nil {
+		codes = append(codes, s.x.Code)
 	}
 	c, err := inj.baseCtx(cr, codes...)
 	if err != nil {
 		return nil, err
 	}
+	s.c = c
 	// The violation itself, part 1: bend the context.
-	switch cr.Template {
-	case rules.GenderRestriction:
-		want := byte(2)
-		if cr.Params.Gender == rules.Female {
-			want = 1
-		}
-		if c.gender != 0 && c.gender != want {
-			return nil, skipf("another rule requires the other gender")
-		}
-		c.gender = want
-	case rules.AgeRestriction:
-		if cr.Params.MinAge != nil && cr.minAge > 0 {
-			c.minAge, c.maxAge = cr.minAge-1, cr.minAge-1
-		} else if cr.maxAge < 150 {
-			c.minAge, c.maxAge = cr.maxAge+1, cr.maxAge+1
-		} else {
-			return nil, skipf("age range covers every age")
-		}
-	case rules.CareSettingRestriction:
-		c.inpatient = cr.Params.AllowedVisitType == rules.Outpatient
-		if (c.inpatient && cr.EffectiveVisitType() == rules.Outpatient) || (!c.inpatient && cr.EffectiveVisitType() == rules.Inpatient) {
-			return nil, skipf("visitType %s cannot see a violation of allowedVisitType %s", cr.VisitType, cr.Params.AllowedVisitType)
-		}
-	case rules.FacilityLevelRestriction:
-		c.maxLevel = cr.minLevel - 1
-	case rules.CoveredIndication:
-		c.avoidDiag = cr
-		for _, o := range c.needDiag {
-			if cr.matchesDiag([]string{coveredCode(o)}) {
-				return nil, skipf("indication rule %s needs a diagnosis that %s covers", o.ID, cr.ID)
-			}
+	if ti.bend != nil {
+		if err := ti.bend(c, cr); err != nil {
+			return nil, err
 		}
 	}
 	if c.minLevel > c.maxLevel {
@@ -387,270 +340,69 @@ func (inj *injector) build(k int, cr *crule, cp *cityPlan) (*scenario, error) {
 	for i := 1; in == nil && i < len(inj.prov.cities); i++ {
 		// e.g. no clinic in this city: take the next city
 		cp = inj.prov.cities[(cp.index+1)%len(inj.prov.cities)]
-		sc.city = cp
+		s.sc.city = cp
 		in = inj.pickInstitution(r, cp, c, nil)
 	}
 	if in == nil {
 		return nil, skipf("city %s has no institution of level %d..%d", cp.Code, c.minLevel, c.maxLevel)
 	}
+	s.cp, s.in = cp, in
 	prof, age, gender := pickProfile(r, c, in, codes0(codes))
 	if prof == nil {
 		return nil, skipf("no clinical profile fits the context")
 	}
+	s.prof = prof
 	// Length of stay: room for bed-only days and repeat exams.
-	los := 0
 	if c.inpatient {
-		los = between(r, prof.los[0], prof.los[1])
-		if cr.Template == rules.BedOnlyDays {
-			los = max(los, cr.minDays+2)
+		s.los = between(r, prof.los[0], prof.los[1])
+		if ti.minStay != nil {
+			s.los = max(s.los, ti.minStay(cr))
 		}
-		if los > blockDays-marginDays-2 {
-			return nil, skipf("stay of %d days does not fit a block", los)
+		if s.los > blockDays-marginDays-2 {
+			return nil, skipf("stay of %d days does not fit a block", s.los)
 		}
 	}
-	block := r.IntN(nb)
-	if (cr.Template == rules.MaxUnits && cr.Params.Per == rules.Course) || cr.Template == rules.Readmission {
+	s.block = r.IntN(nb)
+	if ti.twoBlocks != nil && ti.twoBlocks(cr) {
 		// two visits in different blocks, the first one not in the last block
 		if nb < 2 {
 			return nil, skipf("needs a window of at least two blocks")
 		}
-		block = r.IntN(nb - 1)
+		s.block = r.IntN(nb - 1)
 	}
-	start := block*blockDays + r.IntN(max(1, blockDays-marginDays-los-1))
-	ps := inj.newPerson(cp, gender, age, start)
-	v := inj.visitFor(r, c, in, ps, prof, start, block, los)
-	sc.visits = append(sc.visits, v)
-	day := v.beginDay
-	if v.inpatient && v.los() >= 2 {
-		day = v.beginDay + 1
+	start := s.block*blockDays + r.IntN(max(1, blockDays-marginDays-s.los-1))
+	s.ps = inj.newPerson(cp, gender, age, start)
+	s.v = inj.visitFor(r, c, in, s.ps, prof, start, s.block, s.los)
+	s.sc.visits = append(s.sc.visits, s.v)
+	s.day = s.v.beginDay
+	if s.v.inpatient && s.v.los() >= 2 {
+		s.day = s.v.beginDay + 1
 	}
 	// An add-on item (under another rule) goes on a day its primary item is
 	// billed, if the visit has one; ensurePrimaries adds one otherwise.
-	addOn := x != nil && inj.isAddOn(x.Code, cr)
-	if addOn {
-		if d, ok := inj.primaryDay(v, x.Code, cr); ok {
-			day = d
+	s.addOn = s.x != nil && inj.isAddOn(s.x.Code, cr)
+	if s.addOn {
+		if d, ok := inj.primaryDay(s.v, s.x.Code, cr); ok {
+			s.day = d
 		}
 	}
 	// An item under a RepeatExamination rule is billed on one line, so that
 	// a quantity violation does not also look like a repeated exam.
-	repeated := x != nil && inj.hasTemplate(x.Code, rules.RepeatExamination, cr)
+	s.repeated = s.x != nil && inj.hasTemplate(s.x.Code, rules.RepeatExamination, cr)
 
 	// Part 2: the violating lines.
-	switch cr.Template {
-	case rules.GenderRestriction, rules.AgeRestriction, rules.CareSettingRestriction,
-		rules.FacilityLevelRestriction, rules.CoveredIndication:
-		cnt := inj.unitCnt(x, cr)
-		if cnt <= 0 {
-			return nil, skipf("a MaxUnits rule allows no unit of %s", x.Code)
-		}
-		inj.prepare(v, cr, x.Code)
-		v.addFixed(x, day, v.midSec(r, day), cnt, inj.safePrice(x, cr), 1, v.mark(cr, k, false))
-
-	case rules.PriceCap:
-		inj.prepare(v, cr, x.Code)
-		cnt := inj.unitCnt(x, cr)
-		price := cr.maxPrice + max(100, cr.maxPrice/10)
-		l := v.addFixed(x, day, v.midSec(r, day), cnt, price, 1, v.mark(cr, k, false))
-		l.amount6, l.override = (price*100-cr.maxPrice4)*cnt, true
-
-	case rules.MaxUnits:
-		inj.prepare(v, cr, cr.Params.Items...)
-		whole := cr.maxUnits4 / 10000 * 100 // whole units within the limit, in 1/100
-		price := inj.safePrice(x, nil)
-		excess := min(int64(10000), whole*100+10000-cr.maxUnits4) // 1e-4 units
-		switch cr.Params.Per {
-		case rules.Day, rules.Stay:
-			d2 := day
-			if cr.Params.Per == rules.Stay && v.inpatient && v.endDay-1 > day && !addOn && !repeated {
-				d2 = v.endDay - 1
-			}
-			s1 := v.midSec(r, day)
-			if repeated {
-				l := v.addFixed(x, day, s1, whole+100, price, 1, v.mark(cr, k, false))
-				l.amount6, l.override = excess*price, true
-				break
-			}
-			if whole > 0 {
-				v.addFixed(x, day, s1, whole, price, 1, 0)
-			}
-			s2 := v.midSec(r, d2)
-			if d2 == day && s2 <= s1 {
-				s2 = s1 + 1
-			}
-			l := v.addFixed(x, d2, s2, 100, price, 1, v.mark(cr, k, false))
-			l.amount6, l.override = excess*price, true
-		case rules.Course:
-			// The units within the limit in a first visit, the excess in a
-			// later visit (last block) of the same institution: the course
-			// spans visits.
-			if whole > 0 {
-				v.addFixed(x, day, v.midSec(r, day), whole, price, 1, 0)
-			}
-			start2 := (nb-1)*blockDays + r.IntN(max(1, blockDays-marginDays-los-1))
-			v2 := inj.visitFor(r, c, in, ps, prof, start2, nb-1, los)
-			inj.prepare(v2, cr, cr.Params.Items...)
-			d2 := v2.beginDay
-			if v2.inpatient && v2.los() >= 2 {
-				d2++
-			}
-			l := v2.addFixed(x, d2, v2.midSec(r, d2), 100, price, 1, v2.mark(cr, k, false))
-			l.amount6, l.override = excess*price, true
-			sc.visits = append(sc.visits, v2)
-		}
-
-	case rules.PerDayExceedsStay:
-		inj.prepare(v, cr, cr.Params.Items...)
-		price := inj.safePrice(x, nil)
-		for d := v.beginDay; d < v.endDay; d++ {
-			v.addFixed(x, d, v.midSec(r, d), 100, price, 1, 0)
-		}
-		extra := int64(cr.extraDays+1) * 100
-		l := v.addFixed(x, v.endDay, v.endSec-1, extra, price, 1, v.mark(cr, k, false))
-		l.amount6, l.override = 10000*price, true
-
-	case rules.ChargeAfterDischarge:
-		inj.prepare(v, cr, x.Code)
-		d := v.endDay + cr.graceDays + 1
-		v.addFixed(x, d, int32(9*3600+r.IntN(3600)), inj.unitCnt(x, cr), inj.safePrice(x, cr), 1, v.mark(cr, k, false))
-
-	case rules.ChargeAfterDeath:
-		ps.deathDay = v.beginDay - 1 - r.IntN(3)
-		if len(cr.Params.Items) > 0 && !v.has(x.Code) {
-			inj.prepare(v, cr, x.Code)
-			v.addFixed(x, day, v.midSec(r, day), inj.unitCnt(x, cr), inj.safePrice(x, cr), 1, 0)
-		}
-		// Marked after the last sanitize, below: every line of items.
-
-	case rules.OverlappingStays:
-		in2 := inj.pickInstitution(r, cp, c, in)
-		if in2 == nil {
-			return nil, skipf("city %s has only one hospital", cp.Code)
-		}
-		prof2, _, _ := pickProfile(r, &ctx{inpatient: true, minLevel: c.minLevel, maxLevel: 3, gender: ps.gender,
-			minAge: v.age, maxAge: v.age}, in2, "")
-		if prof2 == nil {
-			return nil, skipf("no profile for the second stay")
-		}
-		start2 := v.beginDay + 1 + r.IntN(max(1, v.los()-1))
-		v2 := inj.visitFor(r, c, in2, ps, prof2, start2, block, 0)
-		v.mark(cr, k, true)
-		v2.mark(cr, k, true)
-		sc.visits = append(sc.visits, v2)
-
-	case rules.AddOnWithoutPrimary:
-		inj.prepare(v, cr, append([]string{x.Code}, cr.Params.PrimaryItems...)...)
-		v.addFixed(x, day, v.midSec(r, day), inj.unitCnt(x, cr), inj.safePrice(x, cr), 1, v.mark(cr, k, false))
-
-	case rules.InclusivePair:
-		b := pickItem(cr.Params.IncludedItems)
-		inj.prepare(v, cr, x.Code, b.Code)
-		inj.addWithPrimary(v, r, x, day, cr)
-		d2 := day
-		if cr.Params.Per == rules.Stay && v.inpatient && v.endDay-1 > day {
-			d2 = v.endDay - 1
-		}
-		inj.addWithPrimary(v, r, b, d2, cr).truth = v.mark(cr, k, false)
-
-	case rules.DuplicateLine:
-		inj.prepare(v, cr, x.Code)
-		sec := v.midSec(r, day)
-		cnt, price := inj.unitCnt(x, cr), inj.safePrice(x, cr)
-		v.addFixed(x, day, sec, cnt, price, 1, 0)
-		v.addFixed(x, day, sec, cnt, price, 2, v.mark(cr, k, false))
-
-	case rules.UnbundledPackage:
-		comps := cr.Params.ComponentItems
-		inj.prepare(v, cr, append([]string{x.Code}, comps...)...)
-		inj.addWithPrimary(v, r, x, day, cr)
-		t := v.mark(cr, k, false)
-		for i := 0; i < cr.minComp; i++ {
-			ci := lookupItem(comps[(round+i)%len(comps)])
-			inj.addWithPrimary(v, r, ci, day, cr).truth = t
-		}
-
-	case rules.RepeatExamination:
-		inj.prepare(v, cr, cr.Params.Items...)
-		cnt, price := inj.unitCnt(x, cr), inj.safePrice(x, cr)
-		if v.inpatient {
-			d2 := v.beginDay + min(cr.withinDays, v.los()-1)
-			v.addFixed(x, v.beginDay, v.midSec(r, v.beginDay), cnt, price, 1, 0)
-			l := v.addFixed(x, d2, v.midSec(r, d2), cnt, price, 1, v.mark(cr, k, false))
-			if d2 == v.beginDay {
-				l.sec = min(86399, v.lines[len(v.lines)-2].sec+600)
-			}
-		} else {
-			// A second outpatient visit within the window.
-			v.addFixed(x, v.beginDay, v.midSec(r, v.beginDay), cnt, price, 1, 0)
-			gap := min(cr.withinDays, 3)
-			v2 := inj.visitFor(r, c, in, ps, prof, v.beginDay+gap, block, 0)
-			v2.strip(inj.pol.gatedItems()...)
-			inj.prepare(v2, cr, cr.Params.Items...)
-			if gap == 0 {
-				v2.beginSec = max(v2.beginSec, v.endSec+60)
-				v2.endSec = max(v2.endSec, v2.beginSec+1800)
-				for i := range v2.lines {
-					v2.lines[i].sec = max(v2.lines[i].sec, v2.beginSec+1)
-				}
-			}
-			v2.addFixed(x, v2.beginDay, v2.midSec(r, v2.beginDay), cnt, price, 1, v2.mark(cr, k, false))
-			inj.pol.sanitize(v2, cr, r)
-			sc.visits = append(sc.visits, v2)
-		}
-
-	case rules.Readmission:
-		// First stay ends on the last day of its block, the readmission
-		// starts gap days later.
-		end := (block+1)*blockDays - 1
-		v = inj.visitFor(r, c, in, ps, prof, end-los, block, los)
-		sc.visits[0] = v
-		gap := min(cr.withinDays, 2)
-		start2 := end + gap
-		v2 := inj.visitFor(r, c, in, ps, prof, start2, start2/blockDays, 0)
-		v2.strip(inj.pol.gatedItems()...)
-		v2.diags[0] = v.diags[0]
-		v2.mark(cr, k, true)
-		sc.visits = append(sc.visits, v2)
-
-	case rules.BedOnlyDays:
-		if !v.inpatient || v.los() < cr.minDays+2 {
-			return nil, skipf("stay too short for %d bed-only days", cr.minDays)
-		}
-		t := v.mark(cr, k, true)
-		v.truths[t-1].bedOnly = map[int]bool{}
-		for d := v.beginDay + 1; d <= v.beginDay+cr.minDays; d++ {
-			v.truths[t-1].bedOnly[d] = true
-			v.filter(func(l *line) bool { return l.day != d || cr.items[l.item.Code] })
-			n := 0
-			for i := range v.lines {
-				if l := &v.lines[i]; l.day == d {
-					l.fixed = true
-					n++
-				}
-			}
-			if n == 0 {
-				it := lookupItem(cr.Params.Items[0])
-				v.addFixed(it, d, v.midSec(r, d), 100, inj.safePrice(it, cr), 1, 0)
-			}
-		}
-
-	default:
-		return nil, skipf("template %s has no injector", cr.Template)
+	if err := ti.inject(s); err != nil {
+		return nil, err
 	}
-	for _, sv := range sc.visits {
+	for _, sv := range s.sc.visits {
 		inj.ensurePrimaries(sv, r, cr)
 		inj.pol.sanitize(sv, cr, r)
 		sv.sortLines()
 	}
-	if cr.Template == rules.ChargeAfterDeath {
-		t := v.mark(cr, k, false)
-		for i := range v.lines {
-			if len(cr.items) == 0 || cr.items[v.lines[i].item.Code] {
-				v.lines[i].truth = t
-			}
-		}
+	if ti.finish != nil {
+		ti.finish(s)
 	}
-	return sc, nil
+	return s.sc, nil
 }
 
 func codes0(c []string) string {
@@ -769,12 +521,12 @@ func (inj *injector) ensurePrimaries(v *visitBuf, r randSource, target *crule) {
 	}
 }
 
-// gatedItems are the items of RepeatExamination and per-Course MaxUnits
-// rules: a second visit of a scenario person must not bill them.
+// gatedItems are the items of gated rules (RepeatExamination, per-Course
+// MaxUnits): a second visit of a scenario person must not bill them.
 func (pol *policy) gatedItems() []string {
 	var out []string
 	for _, cr := range pol.rules {
-		if cr.Template == rules.RepeatExamination || (cr.Template == rules.MaxUnits && cr.Params.Per == rules.Course) {
+		if cr.tpl.gated != nil && cr.tpl.gated(cr) {
 			out = append(out, cr.Params.Items...)
 		}
 	}

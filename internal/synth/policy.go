@@ -4,7 +4,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // policy is a rule catalogue compiled for the generator. The generator uses
@@ -15,8 +15,9 @@ import (
 //     adds a neutral line to a day that would count as bed-only. Rules are
 //     applied regardless of their visitType, which is stricter than needed
 //     and therefore safe.
-//   - the injector (inject.go) builds a visit that respects every rule but
-//     one and then breaks that one on purpose.
+//   - the injector (inject.go, with each template's hooks in templates.go)
+//     builds a visit that respects every rule but one and then breaks that
+//     one on purpose.
 //
 // Cross-visit templates are respected by construction instead (see
 // province.go: one episode per person and block, stays inside a block) plus
@@ -49,6 +50,7 @@ type policy struct {
 // crule is one compiled rule.
 type crule struct {
 	*rules.Rule
+	tpl        *synthTemplate // never nil
 	index      int
 	items      map[string]bool
 	primaries  map[string]bool
@@ -97,7 +99,8 @@ func compilePolicy(rs []rules.Rule, nBlocks int) (*policy, error) {
 			included: set(p.IncludedItems), components: set(p.ComponentItems),
 			minAge: i32(p.MinAge, 0), maxAge: i32(p.MaxAge, 1000), minLevel: i32(p.MinLevel, 0),
 			extraDays: i32(p.ExtraDays, 0), graceDays: i32(p.GraceDays, 0), withinDays: i32(p.WithinDays, 0),
-			minDays: i32(p.MinDays, 1), minComp: i32(p.MinComponents, 1), hash: hashString(r.ID)}
+			minDays: i32(p.MinDays, 1), minComp: i32(p.MinComponents, 1), hash: hashString(r.ID),
+			tpl: synthTemplates[r.Template]}
 		if p.MaxPrice != "" {
 			v, err := rules.ParseDecimal(p.MaxPrice)
 			if err != nil {
@@ -112,6 +115,9 @@ func compilePolicy(rs []rules.Rule, nBlocks int) (*policy, error) {
 				return nil, err
 			}
 			cr.maxUnits4 = v
+		}
+		if cr.tpl == nil {
+			cr.tpl = &synthTemplate{} // no injector: build skips the rule
 		}
 		pol.rules = append(pol.rules, cr)
 		for c := range cr.items {
@@ -130,10 +136,8 @@ func compilePolicy(rs []rules.Rule, nBlocks int) (*policy, error) {
 			pol.byPrimary[c] = append(pol.byPrimary[c], cr)
 			pol.referenced[c] = true
 		}
-		if r.Template == rules.BedOnlyDays {
-			for c := range cr.items {
-				pol.bedOnly[c] = true
-			}
+		if cr.tpl.index != nil {
+			cr.tpl.index(pol, cr)
 		}
 	}
 	pol.stamp = make([]uint32, len(pol.rules))
@@ -164,19 +168,6 @@ func (cr *crule) matchesDiag(diags []string) bool {
 	return false
 }
 
-// gateOK reports whether a person may be billed the rule's items in block b
-// (RepeatExamination and per-Course MaxUnits only; others always true).
-func (pol *policy) gateOK(cr *crule, psn string, b int) bool {
-	switch {
-	case cr.Template == rules.RepeatExamination:
-		m := (cr.withinDays+blockDays)/blockDays + 1
-		return (uint64(b)+mix(hashString(psn), cr.hash))%uint64(m) == 0
-	case cr.Template == rules.MaxUnits && cr.Params.Per == rules.Course:
-		return uint64(b) == mix(hashString(psn), cr.hash)%uint64(pol.nBlocks)
-	}
-	return true
-}
-
 // scopeOK reports whether a line of item code may stand in the visit as far
 // as the line-scope templates (gender, age, setting, level, indication) and
 // the gates are concerned. skip is the rule being violated on purpose (nil
@@ -186,37 +177,7 @@ func (pol *policy) scopeOK(v *visitBuf, code string, skip *crule) bool {
 		if cr == skip {
 			continue
 		}
-		if !pol.ruleScopeOK(cr, v) {
-			return false
-		}
-	}
-	return true
-}
-
-func (pol *policy) ruleScopeOK(cr *crule, v *visitBuf) bool {
-	switch cr.Template {
-	case rules.GenderRestriction:
-		if (cr.Params.Gender == rules.Male && v.gend == 2) || (cr.Params.Gender == rules.Female && v.gend == 1) {
-			return false
-		}
-	case rules.AgeRestriction:
-		if v.age < cr.minAge || v.age > cr.maxAge {
-			return false
-		}
-	case rules.CareSettingRestriction:
-		if v.inpatient != (cr.Params.AllowedVisitType == rules.Inpatient) {
-			return false
-		}
-	case rules.FacilityLevelRestriction:
-		if v.inst.Level < cr.minLevel {
-			return false
-		}
-	case rules.CoveredIndication:
-		if !cr.matchesDiag(v.diags) {
-			return false
-		}
-	case rules.RepeatExamination, rules.MaxUnits:
-		if !pol.gateOK(cr, v.ps.psnNo, v.block) {
+		if cr.tpl.scope != nil && !cr.tpl.scope(pol, cr, v) {
 			return false
 		}
 	}
@@ -233,106 +194,15 @@ func (pol *policy) sanitize(v *visitBuf, skip *crule, r randSource) {
 	v.filter(func(l *line) bool { return l.fixed || pol.scopeOK(v, l.item.Code, skip) })
 	// Only the rules that name an item of the visit can react to it.
 	rel := pol.relevant(v)
-	// 2. Included items next to their including item; package components
-	// next to their package.
-	for _, cr := range rel {
-		if cr == skip {
-			continue
-		}
-		switch cr.Template {
-		case rules.InclusivePair:
-			days := v.daysWith(cr.items)
-			if len(days) == 0 {
-				continue
-			}
-			v.filter(func(l *line) bool {
-				return l.fixed || !cr.included[l.item.Code] || (cr.Params.Per == rules.Day && !days[l.day])
-			})
-		case rules.UnbundledPackage:
-			days := v.daysWith(cr.items)
-			if len(days) == 0 {
-				continue
-			}
-			v.filter(func(l *line) bool { return l.fixed || !cr.components[l.item.Code] || !days[l.day] })
-		}
-	}
-	// 3. Repeat spacing, quantities and prices.
-	for _, cr := range rel {
-		if cr == skip {
-			continue
-		}
-		switch cr.Template {
-		case rules.RepeatExamination:
-			last := -1 << 30
-			v.filter(func(l *line) bool {
-				if !cr.items[l.item.Code] {
-					return true
-				}
-				if l.day-last <= cr.withinDays && !l.fixed {
-					return false
-				}
-				last = l.day
-				return true
-			})
-		case rules.MaxUnits:
-			cum := map[int]int64{}
-			v.filter(func(l *line) bool {
-				if !cr.items[l.item.Code] {
-					return true
-				}
-				key := 0
-				if cr.Params.Per == rules.Day {
-					key = l.day
-				}
-				room := cr.maxUnits4 - cum[key]
-				if c4 := l.cnt * 100; c4 > room {
-					if l.fixed {
-						cum[key] += c4
-						return true
-					}
-					l.cnt = room / 100
-					if l.cnt <= 0 {
-						return false
-					}
-				}
-				cum[key] += l.cnt * 100
-				return true
-			})
-		case rules.PerDayExceedsStay:
-			if !v.inpatient {
-				continue
-			}
-			room := int64(v.los()+cr.extraDays) * 100
-			v.filter(func(l *line) bool {
-				if !cr.items[l.item.Code] {
-					return true
-				}
-				if l.fixed {
-					room -= l.cnt
-					return true
-				}
-				if room <= 0 {
-					return false
-				}
-				l.cnt = min(l.cnt, room)
-				room -= l.cnt
-				return true
-			})
-		case rules.PriceCap:
-			for i := range v.lines {
-				if l := &v.lines[i]; cr.items[l.item.Code] && l.price > cr.maxPrice && !l.fixed {
-					l.price = cr.maxPrice
-				}
+	// 2-4. The rules' own steps (synthTemplate.sanitize), stage by stage:
+	// pair items apart, then repeat spacing, quantities and prices, then
+	// add-ons without their primary item (after every drop).
+	for stage := 0; stage < nStages; stage++ {
+		for _, cr := range rel {
+			if f := cr.tpl.sanitize[stage]; f != nil && cr != skip {
+				f(v, cr)
 			}
 		}
-	}
-	// 4. Add-ons need their primary item the same day (after every drop).
-	for _, cr := range rel {
-		if cr == skip || cr.Template != rules.AddOnWithoutPrimary {
-			continue
-		}
-		days := v.daysWith(cr.primaries)
-		v.filter(func(l *line) bool { return l.fixed || !cr.items[l.item.Code] || days[l.day] })
 	}
 	// 5. No day of a stay may consist of bed and nursing charges only.
 	if skip == nil || skip.Template != rules.BedOnlyDays {

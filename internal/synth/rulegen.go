@@ -7,7 +7,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // GenerateRules returns about count realistic rule instances over the item
@@ -31,7 +31,7 @@ func GenerateRules(count int, seed uint64) []rules.Rule {
 	n := map[rules.Template]int{}
 	id := func(t rules.Template) string {
 		n[t]++
-		return fmt.Sprintf("B-%s-%03d", abbrev[t], n[t])
+		return fmt.Sprintf("B-%s-%03d", synthTemplates[t].abbrev, n[t])
 	}
 	// Behavioural templates first, so that even a small count covers all.
 	bedItems := []string{bedFee, "001102000040000"}
@@ -154,15 +154,6 @@ func GenerateRules(count int, seed uint64) []rules.Rule {
 			Params: rules.Params{Items: []string{code}, MaxPrice: fmt.Sprintf("%d.%02d", 1+r.IntN(500), r.IntN(100))}})
 	}
 	return out
-}
-
-var abbrev = map[rules.Template]string{
-	rules.GenderRestriction: "GENDER", rules.AgeRestriction: "AGE", rules.CareSettingRestriction: "SETTING",
-	rules.FacilityLevelRestriction: "LEVEL", rules.CoveredIndication: "INDIC", rules.PriceCap: "PRICE",
-	rules.MaxUnits: "UNITS", rules.PerDayExceedsStay: "PERDAY", rules.ChargeAfterDischarge: "AFTERDISCH",
-	rules.ChargeAfterDeath: "AFTERDEATH", rules.OverlappingStays: "OVERLAP", rules.AddOnWithoutPrimary: "ADDON",
-	rules.InclusivePair: "INCL", rules.DuplicateLine: "DUP", rules.UnbundledPackage: "UNBUNDLE",
-	rules.RepeatExamination: "REPEAT", rules.Readmission: "READMIT", rules.BedOnlyDays: "BEDONLY",
 }
 
 func sortedKeys[V any](m map[string]V) []string {

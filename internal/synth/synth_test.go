@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // defaultRuleFiles are the default catalogue (config/rules/*.yaml).

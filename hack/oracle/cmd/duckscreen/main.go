@@ -18,8 +18,8 @@ import (
 
 	_ "github.com/duckdb/duckdb-go/v2"
 
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 	oracle "github.com/medfund/flycheck-operator/hack/oracle"
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
 )
 
 type ruleFiles []string

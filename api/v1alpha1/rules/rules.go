@@ -1,5 +1,10 @@
 package rules
 
+// The Enum markers of Template and Category and the XValidation markers of
+// Rule are written by hack/genmarkers from the template table (templates.go)
+// and Categories: run `make generate` after changing them, never edit the
+// markers by hand.
+
 // Category is one of the six rule types of the campaign plans (规则类型) plus
 // InpatientBehaviour for 分解住院 / 挂床住院.
 // +kubebuilder:validation:Enum=ExcessQuantity;BeyondIndication;BeyondPaymentScope;OverExamination;FictitiousCharge;DuplicateCharge;InpatientBehaviour
@@ -88,19 +93,20 @@ const (
 // parameters it requires); Validate checks the rest (unused parameters,
 // decimal precision, duplicate ids) and the RuleSet controller reports it.
 // +kubebuilder:validation:XValidation:rule="{'GenderRestriction': 'BeyondPaymentScope', 'AgeRestriction': 'BeyondPaymentScope', 'CareSettingRestriction': 'BeyondPaymentScope', 'FacilityLevelRestriction': 'BeyondPaymentScope', 'CoveredIndication': 'BeyondIndication', 'PriceCap': 'ExcessQuantity', 'MaxUnits': 'ExcessQuantity', 'PerDayExceedsStay': 'FictitiousCharge', 'ChargeAfterDischarge': 'FictitiousCharge', 'ChargeAfterDeath': 'FictitiousCharge', 'OverlappingStays': 'FictitiousCharge', 'AddOnWithoutPrimary': 'FictitiousCharge', 'InclusivePair': 'DuplicateCharge', 'DuplicateLine': 'DuplicateCharge', 'UnbundledPackage': 'DuplicateCharge', 'RepeatExamination': 'OverExamination', 'Readmission': 'InpatientBehaviour', 'BedOnlyDays': 'InpatientBehaviour'}[self.template] == self.category",message="category does not match the template (see docs/rules.md)",fieldPath=".category"
-// +kubebuilder:validation:XValidation:rule="self.template in ['ChargeAfterDischarge', 'ChargeAfterDeath', 'OverlappingStays', 'DuplicateLine', 'Readmission'] || (has(self.params.items) && size(self.params.items) > 0)",message="params.items is required by this template",fieldPath=".params.items"
+// +kubebuilder:validation:XValidation:rule="!(self.template in ['GenderRestriction', 'AgeRestriction', 'CareSettingRestriction', 'FacilityLevelRestriction', 'CoveredIndication', 'PriceCap', 'MaxUnits', 'PerDayExceedsStay', 'AddOnWithoutPrimary', 'InclusivePair', 'UnbundledPackage', 'RepeatExamination', 'BedOnlyDays']) || (has(self.params.items) && size(self.params.items) > 0)",message="params.items is required by this template",fieldPath=".params.items"
+// +kubebuilder:validation:XValidation:rule="self.template != 'AddOnWithoutPrimary' || (has(self.params.primaryItems) && size(self.params.primaryItems) > 0)",message="params.primaryItems is required by AddOnWithoutPrimary",fieldPath=".params.primaryItems"
+// +kubebuilder:validation:XValidation:rule="self.template != 'InclusivePair' || (has(self.params.includedItems) && size(self.params.includedItems) > 0)",message="params.includedItems is required by InclusivePair",fieldPath=".params.includedItems"
+// +kubebuilder:validation:XValidation:rule="self.template != 'UnbundledPackage' || (has(self.params.componentItems) && size(self.params.componentItems) > 0)",message="params.componentItems is required by UnbundledPackage",fieldPath=".params.componentItems"
 // +kubebuilder:validation:XValidation:rule="self.template != 'GenderRestriction' || has(self.params.gender)",message="params.gender is required by GenderRestriction",fieldPath=".params.gender"
-// +kubebuilder:validation:XValidation:rule="self.template != 'AgeRestriction' || has(self.params.minAge) || has(self.params.maxAge)",message="params.minAge or params.maxAge is required by AgeRestriction",fieldPath=".params"
 // +kubebuilder:validation:XValidation:rule="self.template != 'CareSettingRestriction' || has(self.params.allowedVisitType)",message="params.allowedVisitType is required by CareSettingRestriction",fieldPath=".params.allowedVisitType"
 // +kubebuilder:validation:XValidation:rule="self.template != 'FacilityLevelRestriction' || has(self.params.minLevel)",message="params.minLevel is required by FacilityLevelRestriction",fieldPath=".params.minLevel"
-// +kubebuilder:validation:XValidation:rule="self.template != 'CoveredIndication' || has(self.params.diagCodes) || has(self.params.diagPrefixes)",message="params.diagCodes or params.diagPrefixes is required by CoveredIndication",fieldPath=".params"
 // +kubebuilder:validation:XValidation:rule="self.template != 'PriceCap' || has(self.params.maxPrice)",message="params.maxPrice is required by PriceCap",fieldPath=".params.maxPrice"
-// +kubebuilder:validation:XValidation:rule="self.template != 'MaxUnits' || (has(self.params.maxUnits) && has(self.params.per))",message="params.maxUnits and params.per are required by MaxUnits",fieldPath=".params"
-// +kubebuilder:validation:XValidation:rule="self.template != 'AddOnWithoutPrimary' || has(self.params.primaryItems)",message="params.primaryItems is required by AddOnWithoutPrimary",fieldPath=".params.primaryItems"
-// +kubebuilder:validation:XValidation:rule="self.template != 'InclusivePair' || (has(self.params.includedItems) && has(self.params.per))",message="params.includedItems and params.per are required by InclusivePair",fieldPath=".params"
-// +kubebuilder:validation:XValidation:rule="self.template != 'UnbundledPackage' || has(self.params.componentItems)",message="params.componentItems is required by UnbundledPackage",fieldPath=".params.componentItems"
+// +kubebuilder:validation:XValidation:rule="self.template != 'MaxUnits' || has(self.params.maxUnits)",message="params.maxUnits is required by MaxUnits",fieldPath=".params.maxUnits"
+// +kubebuilder:validation:XValidation:rule="!(self.template in ['MaxUnits', 'InclusivePair']) || has(self.params.per)",message="params.per is required by this template",fieldPath=".params.per"
 // +kubebuilder:validation:XValidation:rule="!(self.template in ['RepeatExamination', 'Readmission']) || has(self.params.withinDays)",message="params.withinDays is required by this template",fieldPath=".params.withinDays"
 // +kubebuilder:validation:XValidation:rule="self.template != 'BedOnlyDays' || has(self.params.minDays)",message="params.minDays is required by BedOnlyDays",fieldPath=".params.minDays"
+// +kubebuilder:validation:XValidation:rule="self.template != 'AgeRestriction' || has(self.params.minAge) || has(self.params.maxAge)",message="params.minAge or params.maxAge is required by AgeRestriction",fieldPath=".params"
+// +kubebuilder:validation:XValidation:rule="self.template != 'CoveredIndication' || (has(self.params.diagCodes) && size(self.params.diagCodes) > 0) || (has(self.params.diagPrefixes) && size(self.params.diagPrefixes) > 0)",message="params.diagCodes or params.diagPrefixes is required by CoveredIndication",fieldPath=".params"
 type Rule struct {
 	// ID identifies the rule in findings; unique across all loaded RuleSets.
 	// +kubebuilder:validation:MinLength=1

@@ -1,0 +1,501 @@
+package screening
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
+)
+
+// evaluator is the engine's implementation of one template (docs/rules.md
+// §4). Exactly one of line, group and visit is set, the one of the
+// template's rules.EvalKind; compileRules refuses a rule whose template has
+// no evaluator of its kind, and TestEveryTemplateHasAllParts checks the map.
+type evaluator struct {
+	// line decides one line (EvalLine); hit false means no finding.
+	line func(e *engine, r *crule, l *lineRec, v *visit) (amount int64, evidence string, hit bool)
+	// group evaluates the retained lines of a complete institution
+	// (EvalGroup): lists[0] are the lines of params.items (every line the
+	// rule looks at when it has no items), lists[1] those of its second list.
+	group func(e *engine, r *crule, st *instState, lists [2][]int32, out []finding) []finding
+	// visit evaluates the visits vs of a complete institution (EvalVisit).
+	visit func(e *engine, r *crule, vs []int32, out []finding) []finding
+	// prepare, if set, compiles what the template needs beyond the common
+	// params; it runs for rules that are not skipped.
+	prepare func(c *compiled, cr *crule, m *model)
+	// partners: the template needs every person's inpatient stays of the
+	// whole input, regardless of scope (engine.buildPartners).
+	partners bool
+}
+
+// evaluatorSet maps every template to its evaluator.
+type evaluatorSet map[rules.Template]evaluator
+
+var evaluators = evaluatorSet{
+	rules.GenderRestriction:        {line: lineGender},
+	rules.AgeRestriction:           {line: lineAge},
+	rules.CareSettingRestriction:   {line: lineCareSetting},
+	rules.FacilityLevelRestriction: {line: lineFacilityLevel},
+	rules.CoveredIndication:        {line: lineCoveredIndication, prepare: prepareCoveredIndication},
+	rules.PriceCap:                 {line: linePriceCap},
+	rules.MaxUnits:                 {group: groupMaxUnits},
+	rules.PerDayExceedsStay:        {group: groupPerDayExceedsStay},
+	rules.ChargeAfterDischarge:     {line: lineChargeAfterDischarge},
+	rules.ChargeAfterDeath:         {line: lineChargeAfterDeath},
+	rules.OverlappingStays:         {visit: visitOverlappingStays, partners: true},
+	rules.AddOnWithoutPrimary:      {group: groupAddOnWithoutPrimary},
+	rules.InclusivePair:            {group: groupInclusivePair},
+	rules.DuplicateLine:            {group: groupDuplicateLine, prepare: func(c *compiled, _ *crule, _ *model) { c.needsSetl = true }},
+	rules.UnbundledPackage:         {group: groupUnbundledPackage},
+	rules.RepeatExamination:        {group: groupRepeatExamination},
+	rules.Readmission:              {visit: visitReadmission},
+	rules.BedOnlyDays: {group: groupBedOnlyDays,
+		prepare: func(c *compiled, cr *crule, _ *model) { c.bedRules = append(c.bedRules, cr) }},
+}
+
+// of returns the evaluator of a template, or an error when the set lacks
+// one of the template's kind: a template the engine does not implement is
+// never silently a rule that flags nothing.
+func (evs evaluatorSet) of(t rules.Template) (evaluator, error) {
+	spec := rules.Spec(t)
+	if spec == nil {
+		return evaluator{}, fmt.Errorf("screening: unknown template %s", t)
+	}
+	ev, ok := evs[t]
+	has := map[rules.EvalKind]bool{rules.EvalLine: ev.line != nil, rules.EvalGroup: ev.group != nil, rules.EvalVisit: ev.visit != nil}
+	n := 0
+	for _, h := range has {
+		if h {
+			n++
+		}
+	}
+	if !ok || n != 1 || !has[spec.Kind] {
+		return evaluator{}, fmt.Errorf("screening: template %s has no %s evaluator in the engine (internal/screening/templates.go)", t, spec.Kind)
+	}
+	return ev, nil
+}
+
+// wholeLine is the amount of a line-level finding that flags the whole line.
+func wholeLine(l *lineRec) int64 { return roundUnitsToFen(l.amt) }
+
+// Line templates.
+
+func lineGender(e *engine, r *crule, l *lineRec, v *visit) (int64, string, bool) {
+	if v.gend != r.flagGend {
+		return 0, "", false
+	}
+	return wholeLine(l), fmt.Sprintf("item restricted to %s billed to gend %c", r.rule.Params.Gender, v.gend), true
+}
+
+func lineAge(e *engine, r *crule, l *lineRec, v *visit) (int64, string, bool) {
+	if int32(v.age) >= r.minAge && int32(v.age) <= r.maxAge {
+		return 0, "", false
+	}
+	return wholeLine(l), fmt.Sprintf("age %d outside %s", v.age, ageRange(r)), true
+}
+
+func ageRange(r *crule) string {
+	lo, hi := "", ""
+	if r.rule.Params.MinAge != nil {
+		lo = fmt.Sprint(*r.rule.Params.MinAge)
+	}
+	if r.rule.Params.MaxAge != nil {
+		hi = fmt.Sprint(*r.rule.Params.MaxAge)
+	}
+	return "[" + lo + ", " + hi + "]"
+}
+
+func lineCareSetting(e *engine, r *crule, l *lineRec, v *visit) (int64, string, bool) {
+	if v.inpatient == r.wantInpatient {
+		return 0, "", false
+	}
+	return wholeLine(l), fmt.Sprintf("item payable only %s, billed in a%s visit", r.rule.Params.AllowedVisitType,
+		map[bool]string{true: "n inpatient", false: "n outpatient"}[v.inpatient]), true
+}
+
+func lineFacilityLevel(e *engine, r *crule, l *lineRec, v *visit) (int64, string, bool) {
+	lv := e.m.insts[v.inst].level
+	if lv >= r.minLevel {
+		return 0, "", false
+	}
+	return wholeLine(l), fmt.Sprintf("item needs hospital level ≥ %d, institution level %d", r.minLevel, lv), true
+}
+
+// prepareCoveredIndication marks, per diagnosis id, whether the code is in
+// the rule's covered set (exact codes and prefixes).
+func prepareCoveredIndication(c *compiled, cr *crule, m *model) {
+	p := &cr.rule.Params
+	cr.covered = make([]bool, m.diag.len())
+	for id := int32(0); id < int32(m.diag.len()); id++ {
+		code := m.diag.get(id)
+		for _, d := range p.DiagCodes {
+			if string(code) == d {
+				cr.covered[id] = true
+			}
+		}
+		for _, pre := range p.DiagPrefixes {
+			if bytes.HasPrefix(code, []byte(pre)) {
+				cr.covered[id] = true
+			}
+		}
+	}
+}
+
+func lineCoveredIndication(e *engine, r *crule, l *lineRec, v *visit) (int64, string, bool) {
+	m := e.m
+	vi := l.visit
+	for k := m.diagStart[vi]; k < m.diagStart[vi+1]; k++ {
+		if r.covered[m.diagCodes[k]] {
+			return 0, "", false
+		}
+	}
+	return wholeLine(l), fmt.Sprintf("no covered diagnosis among %d visit diagnoses", m.diagStart[vi+1]-m.diagStart[vi]), true
+}
+
+func linePriceCap(e *engine, r *crule, l *lineRec, v *visit) (int64, string, bool) {
+	if l.pric <= r.maxPrice {
+		return 0, "", false
+	}
+	return mulUnitsToFen(l.pric-r.maxPrice, l.cnt),
+		fmt.Sprintf("price %s above cap %s × cnt %s", formatUnits(l.pric), r.rule.Params.MaxPrice, formatUnits(l.cnt)), true
+}
+
+func lineChargeAfterDischarge(e *engine, r *crule, l *lineRec, v *visit) (int64, string, bool) {
+	end := dayOf(v.end)
+	if dayOf(l.time) <= end+r.graceDays {
+		return 0, "", false
+	}
+	return wholeLine(l), fmt.Sprintf("charged %s, discharged %s", formatDate(dayOf(l.time)), formatDate(end)), true
+}
+
+func lineChargeAfterDeath(e *engine, r *crule, l *lineRec, v *visit) (int64, string, bool) {
+	death := e.m.deathDay[v.psn]
+	if death == noDeath || dayOf(l.time) <= death {
+		return 0, "", false
+	}
+	return wholeLine(l), fmt.Sprintf("charged %s, died %s", formatDate(dayOf(l.time)), formatDate(death)), true
+}
+
+// Group templates.
+
+// cumulative flags the lines of idx whose running total of cnt within their
+// group (key) exceeds allowed, in line order; the amount is the price of the
+// excess units (MaxUnits, PerDayExceedsStay).
+func cumulative(e *engine, r *crule, st *instState, idx []int32, key func(*lineRec) int64,
+	allowed func(*lineRec) int64, evidence func(l *lineRec, cum int64) string, out []finding) []finding {
+	sort.Slice(idx, func(a, b int) bool {
+		ka, kb := key(&st.lines[idx[a]]), key(&st.lines[idx[b]])
+		if ka != kb {
+			return ka < kb
+		}
+		return st.lineLess(idx[a], idx[b])
+	})
+	var cum int64
+	for n, i := range idx {
+		l := &st.lines[i]
+		if n == 0 || key(&st.lines[idx[n-1]]) != key(l) {
+			cum = 0
+		}
+		cum += l.cnt
+		if lim := allowed(l); cum > lim {
+			ex := min(l.cnt, cum-lim)
+			out = append(out, e.lineFinding(r, st, i, mulUnitsToFen(ex, l.pric), evidence(l, cum)))
+		}
+	}
+	return out
+}
+
+func groupMaxUnits(e *engine, r *crule, st *instState, lists [2][]int32, out []finding) []finding {
+	m := e.m
+	key := func(l *lineRec) int64 {
+		switch r.per {
+		case rules.Stay:
+			return int64(l.visit)
+		case rules.Day:
+			return visitDay(l.visit, dayOf(l.time))
+		default: // Course
+			return int64(m.visits[l.visit].psn)
+		}
+	}
+	return cumulative(e, r, st, lists[0], key,
+		func(*lineRec) int64 { return r.maxUnits },
+		func(_ *lineRec, cum int64) string {
+			return fmt.Sprintf("%s units per %s, max %s", formatUnits(cum), r.per, r.rule.Params.MaxUnits)
+		}, out)
+}
+
+func groupPerDayExceedsStay(e *engine, r *crule, st *instState, lists [2][]int32, out []finding) []finding {
+	m := e.m
+	return cumulative(e, r, st, lists[0],
+		func(l *lineRec) int64 { return int64(l.visit) },
+		func(l *lineRec) int64 { return int64(e.los(&m.visits[l.visit])+r.extraDays) * scale },
+		func(l *lineRec, cum int64) string {
+			return fmt.Sprintf("%s units of per-day items in a stay of %d day(s) (+%d allowed)", formatUnits(cum), e.los(&m.visits[l.visit]), r.extraDays)
+		}, out)
+}
+
+func groupAddOnWithoutPrimary(e *engine, r *crule, st *instState, lists [2][]int32, out []finding) []finding {
+	has := map[int64]bool{}
+	for _, i := range lists[1] {
+		l := &st.lines[i]
+		has[visitDay(l.visit, dayOf(l.time))] = true
+	}
+	for _, i := range lists[0] {
+		l := &st.lines[i]
+		if !has[visitDay(l.visit, dayOf(l.time))] {
+			out = append(out, e.lineFinding(r, st, i, wholeLine(l), "add-on item without its primary item on "+formatDate(dayOf(l.time))))
+		}
+	}
+	return out
+}
+
+func groupInclusivePair(e *engine, r *crule, st *instState, lists [2][]int32, out []finding) []finding {
+	has := map[int64]bool{}
+	k := func(l *lineRec) int64 {
+		if r.per == rules.Stay {
+			return int64(l.visit)
+		}
+		return visitDay(l.visit, dayOf(l.time))
+	}
+	for _, i := range lists[0] {
+		has[k(&st.lines[i])] = true
+	}
+	for _, i := range lists[1] {
+		l := &st.lines[i]
+		if has[k(l)] {
+			out = append(out, e.lineFinding(r, st, i, wholeLine(l), fmt.Sprintf("item included in an item billed the same %s",
+				map[bool]string{true: "stay", false: "day"}[r.per == rules.Stay])))
+		}
+	}
+	return out
+}
+
+func groupUnbundledPackage(e *engine, r *crule, st *instState, lists [2][]int32, out []finding) []finding {
+	pkg := map[int64]bool{}
+	for _, i := range lists[0] {
+		l := &st.lines[i]
+		pkg[visitDay(l.visit, dayOf(l.time))] = true
+	}
+	type vdItem struct {
+		vd   int64
+		item int32
+	}
+	distinct := map[vdItem]bool{}
+	count := map[int64]int32{}
+	for _, i := range lists[1] {
+		l := &st.lines[i]
+		vd := visitDay(l.visit, dayOf(l.time))
+		if !distinct[vdItem{vd, l.item}] {
+			distinct[vdItem{vd, l.item}] = true
+			count[vd]++
+		}
+	}
+	for _, i := range lists[1] {
+		l := &st.lines[i]
+		vd := visitDay(l.visit, dayOf(l.time))
+		if pkg[vd] && count[vd] >= r.minComponents {
+			out = append(out, e.lineFinding(r, st, i, wholeLine(l), fmt.Sprintf("component billed with its package on %s (%d component(s))", formatDate(dayOf(l.time)), count[vd])))
+		}
+	}
+	return out
+}
+
+func groupRepeatExamination(e *engine, r *crule, st *instState, lists [2][]int32, out []finding) []finding {
+	m := e.m
+	idx := lists[0]
+	sort.Slice(idx, func(a, b int) bool {
+		pa, pb := m.visits[st.lines[idx[a]].visit].psn, m.visits[st.lines[idx[b]].visit].psn
+		if pa != pb {
+			return pa < pb
+		}
+		return st.lineLess(idx[a], idx[b])
+	})
+	for n := 1; n < len(idx); n++ {
+		l, p := &st.lines[idx[n]], &st.lines[idx[n-1]]
+		if m.visits[l.visit].psn != m.visits[p.visit].psn {
+			continue
+		}
+		if d := dayOf(l.time) - dayOf(p.time); d <= r.withinDays {
+			out = append(out, e.lineFinding(r, st, idx[n], wholeLine(l),
+				fmt.Sprintf("repeated %d day(s) after %s (%s)", d, p.sn.in(st.arena), formatDate(dayOf(p.time)))))
+		}
+	}
+	return out
+}
+
+func groupBedOnlyDays(e *engine, r *crule, st *instState, lists [2][]int32, out []finding) []finding {
+	marks := st.marks[e.bidx[r.slot]]
+	type acc struct {
+		days int32
+		amt  int64
+		seen map[int32]bool
+	}
+	per := map[int32]*acc{}
+	var order []int32
+	for _, i := range lists[0] {
+		l := &st.lines[i]
+		d := dayOf(l.time)
+		if _, non := marks[visitDay(l.visit, d)]; non {
+			continue
+		}
+		a := per[l.visit]
+		if a == nil {
+			a = &acc{seen: map[int32]bool{}}
+			per[l.visit] = a
+			order = append(order, l.visit)
+		}
+		if !a.seen[d] {
+			a.seen[d] = true
+			a.days++
+		}
+		a.amt += l.amt
+	}
+	sort.Slice(order, func(i, j int) bool { return order[i] < order[j] })
+	for _, vi := range order {
+		a := per[vi]
+		if a.days >= r.minDays {
+			out = append(out, finding{rule: r.slot, visit: vi, item: -1, amount: roundUnitsToFen(a.amt),
+				evidence: fmt.Sprintf("%d day(s) with only bed/nursing charges (min %d)", a.days, r.minDays)})
+		}
+	}
+	return out
+}
+
+// groupDuplicateLine groups the rule's lines by (person, item, time, cnt,
+// pric) with a hash table (linear, no sort) and flags every line whose
+// setl_id is above its group's smallest. Findings come in retention order.
+func groupDuplicateLine(e *engine, r *crule, st *instState, lists [2][]int32, out []finding) []finding {
+	idx := lists[0]
+	if len(idx) < 2 {
+		return out
+	}
+	m := e.m
+	size := 1
+	for size < 2*len(idx) {
+		size <<= 1
+	}
+	mask := uint64(size - 1)
+	head := make([]int32, size) // slot → position in idx + 1 of the group head
+	next := make([]int32, len(idx))
+	group := make([]int32, len(idx)) // position → position of its group head
+	dup := false
+	for p, i := range idx {
+		l := &st.lines[i]
+		psn := m.visits[l.visit].psn
+		h := uint64(psn)*0x9E3779B97F4A7C15 ^ uint64(l.item)*0xC2B2AE3D27D4EB4F ^ uint64(l.time)*0x165667B19E3779F9 ^
+			uint64(l.cnt)*0xD6E8FEB86659FD93 ^ uint64(l.pric)*0xFF51AFD7ED558CCD
+		h ^= h >> 29
+		slot := h & mask
+		group[p] = int32(p)
+		next[p] = -1
+		for {
+			hp := head[slot]
+			if hp == 0 {
+				head[slot] = int32(p) + 1
+				break
+			}
+			g := &st.lines[idx[hp-1]]
+			if m.visits[g.visit].psn == psn && g.item == l.item && g.time == l.time && g.cnt == l.cnt && g.pric == l.pric {
+				group[p] = hp - 1
+				next[p] = next[hp-1]
+				next[hp-1] = int32(p)
+				dup = true
+				break
+			}
+			slot = (slot + 1) & mask
+		}
+	}
+	if !dup {
+		return out
+	}
+	// smallest setl per group (by head position)
+	minPos := make(map[int32]int32)
+	for p := range idx {
+		if next[p] < 0 && group[p] == int32(p) {
+			continue // a group of one
+		}
+		g := group[p]
+		cur, ok := minPos[g]
+		if !ok || bytes.Compare(st.lines[idx[p]].setl.in(st.arena), st.lines[idx[cur]].setl.in(st.arena)) < 0 {
+			minPos[g] = int32(p)
+		}
+	}
+	for p, i := range idx {
+		mp, ok := minPos[group[p]]
+		if !ok {
+			continue
+		}
+		l, first := &st.lines[i], &st.lines[idx[mp]]
+		if bytes.Compare(l.setl.in(st.arena), first.setl.in(st.arena)) > 0 {
+			out = append(out, e.lineFinding(r, st, i, wholeLine(l),
+				fmt.Sprintf("same line as %s in settlement %s", first.sn.in(st.arena), first.setl.in(st.arena))))
+		}
+	}
+	return out
+}
+
+// Visit templates.
+
+func visitOverlappingStays(e *engine, r *crule, vs []int32, out []finding) []finding {
+	m := e.m
+	for _, vi := range vs {
+		v := &m.visits[vi]
+		if !v.inpatient {
+			continue
+		}
+		best := int32(-1)
+		for _, wi := range e.partners(v.psn) {
+			w := &m.visits[wi]
+			if wi == vi || w.inst == v.inst || !(v.begin < w.end && w.begin < v.end) {
+				continue
+			}
+			if best < 0 || bytes.Compare(m.mdtrt.get(wi), m.mdtrt.get(best)) < 0 {
+				best = wi
+			}
+		}
+		if best >= 0 {
+			w := &m.visits[best]
+			out = append(out, finding{rule: r.slot, visit: vi, item: -1, amount: roundUnitsToFen(e.visitAmt[vi]),
+				evidence: fmt.Sprintf("overlaps stay %s at %s (%s – %s)", m.mdtrt.get(best), m.insts[w.inst].code, formatDateTime(w.begin), formatDateTime(w.end))})
+		}
+	}
+	return out
+}
+
+func visitReadmission(e *engine, r *crule, vs []int32, out []finding) []finding {
+	m := e.m
+	var ins []int32
+	for _, vi := range vs {
+		if m.visits[vi].inpatient && m.principalCat[vi] >= 0 {
+			ins = append(ins, vi)
+		}
+	}
+	sort.Slice(ins, func(i, j int) bool {
+		a, b := &m.visits[ins[i]], &m.visits[ins[j]]
+		if a.psn != b.psn {
+			return a.psn < b.psn
+		}
+		if a.begin != b.begin {
+			return a.begin < b.begin
+		}
+		return bytes.Compare(m.mdtrt.get(ins[i]), m.mdtrt.get(ins[j])) < 0
+	})
+	for n, bi := range ins {
+		b := &m.visits[bi]
+		for k := n - 1; k >= 0; k-- {
+			ai := ins[k]
+			a := &m.visits[ai]
+			if a.psn != b.psn {
+				break
+			}
+			gap := dayOf(b.begin) - dayOf(a.end)
+			if gap >= 0 && gap <= r.withinDays && m.principalCat[ai] == m.principalCat[bi] {
+				out = append(out, finding{rule: r.slot, visit: bi, item: -1, amount: roundUnitsToFen(e.visitAmt[bi]),
+					evidence: fmt.Sprintf("readmitted %d day(s) after stay %s, diagnosis category %s", gap, m.mdtrt.get(ai), m.diagCat.get(m.principalCat[bi]))})
+				break
+			}
+		}
+	}
+	return out
+}
