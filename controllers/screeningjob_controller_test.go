@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+	"github.com/medfund/flycheck-operator/controllers/testenv"
 	"github.com/medfund/flycheck-operator/internal/sampling"
 	"github.com/medfund/flycheck-operator/internal/screening"
 	"github.com/medfund/flycheck-operator/internal/screening/rules"
@@ -466,7 +467,7 @@ func assertSJCondition(t *testing.T, sj *flycheckv1.ScreeningJob, typ string, st
 // count per reason (series of identical events counted by their count).
 func waitForSJEvents(t *testing.T, ns, name string, want map[string]int) {
 	t.Helper()
-	eventually(t, 10*time.Second, func() error {
+	testenv.Eventually(t, 10*time.Second, func() error {
 		var list corev1.EventList
 		if err := k8sClient.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
 			return err
