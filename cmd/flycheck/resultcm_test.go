@@ -19,37 +19,10 @@ import (
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
 	"github.com/medfund/flycheck-operator/controllers"
+	"github.com/medfund/flycheck-operator/controllers/testenv"
 	"github.com/medfund/flycheck-operator/internal/screening"
-	"github.com/medfund/flycheck-operator/internal/screening/rules"
 	"github.com/medfund/flycheck-operator/internal/synth"
 )
-
-// defaultRuleFiles are the repository's default RuleSet catalogue (the
-// RuleSet manifests of config/rules, not its kustomization).
-func defaultRuleFiles(t *testing.T) []string {
-	t.Helper()
-	all, err := filepath.Glob(filepath.Join("..", "..", "config", "rules", "*.yaml"))
-	var files []string
-	for _, f := range all {
-		if filepath.Base(f) != "kustomization.yaml" {
-			files = append(files, f)
-		}
-	}
-	if err != nil || len(files) < 7 {
-		t.Fatalf("default rule catalogue: %v (%d files)", err, len(files))
-	}
-	return files
-}
-
-// loadDefaultRules parses the default catalogue.
-func loadDefaultRules(t *testing.T) []rules.Rule {
-	t.Helper()
-	cat, err := rules.LoadFiles(defaultRuleFiles(t)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cat.Rules
-}
 
 // generateTestProvince writes a small synthetic province (2 cities, CSV)
 // with injected violations of the default catalogue.
@@ -58,7 +31,7 @@ func generateTestProvince(t *testing.T) string {
 	cfg := synth.DefaultConfig()
 	cfg.Seed, cfg.Cities, cfg.InstitutionsPerCity, cfg.FeeLines, cfg.ViolationRate = 7, 2, 16, 30_000, 0.02
 	dir := t.TempDir()
-	if _, err := synth.Generate(dir, synth.Options{Config: cfg, Rules: loadDefaultRules(t), Format: synth.CSV}); err != nil {
+	if _, err := synth.Generate(dir, synth.Options{Config: cfg, Rules: testenv.DefaultRules(t), Format: synth.CSV}); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -125,7 +98,7 @@ func screenerIdentityKubeconfig(t *testing.T, ns string) string {
 
 func TestScreenResultConfigMapIsReadableByTheController(t *testing.T) {
 	ctx := context.Background()
-	ns := newTestNamespace(t, "screen-result")
+	ns := testenv.NewNamespace(t, testClient, "screen-result")
 	data := generateTestProvince(t)
 	sj := createOwnerScreeningJob(t, ns, "camp-dataanalysis-nanjing")
 	kubeconfig := screenerKubeconfig(t, ns)
@@ -142,7 +115,7 @@ func TestScreenResultConfigMapIsReadableByTheController(t *testing.T) {
 	args := []string{"screen", "--input", data, "--output", t.TempDir(), "--quiet",
 		"--shards", strconv.Itoa(shards), "--shard", strconv.Itoa(shard), "--city", "320100",
 		"--from", "2024-01-01", "--to", "2024-12-31", "--result-configmap", cmName}
-	for _, f := range defaultRuleFiles(t) {
+	for _, f := range testenv.DefaultRuleFiles(t) {
 		args = append(args, "--rules", f)
 	}
 	_, stderr, err := run(t, "", args...)
@@ -154,7 +127,7 @@ func TestScreenResultConfigMapIsReadableByTheController(t *testing.T) {
 	}
 
 	// The same shard screened in process.
-	want, err := screening.Run(ctx, screening.Options{Input: data, RuleFiles: defaultRuleFiles(t),
+	want, err := screening.Run(ctx, screening.Options{Input: data, RuleFiles: testenv.DefaultRuleFiles(t),
 		Shard: shard, Shards: shards, City: "320100", From: "2024-01-01", To: "2024-12-31"})
 	if err != nil {
 		t.Fatal(err)
@@ -240,13 +213,13 @@ func TestScreenResultConfigMapIsReadableByTheController(t *testing.T) {
 
 func TestScreenResultConfigMapNamespaceFlagAndMisconfiguration(t *testing.T) {
 	ctx := context.Background()
-	ns := newTestNamespace(t, "screen-result-flag")
+	ns := testenv.NewNamespace(t, testClient, "screen-result-flag")
 	sj := createOwnerScreeningJob(t, ns, "flagged")
 	data := generateTestProvince(t)
 	t.Setenv("KUBECONFIG", testKubeconfig)
 	t.Setenv(controllers.EnvScreeningJobName, sj.Name)
 	t.Setenv(controllers.EnvScreeningJobUID, string(sj.UID))
-	base := []string{"screen", "--input", data, "--rules", defaultRuleFiles(t)[0], "--quiet"}
+	base := []string{"screen", "--input", data, "--rules", testenv.DefaultRuleFiles(t)[0], "--quiet"}
 
 	// No namespace at all: refused before screening, nothing written.
 	t.Setenv(controllers.EnvPodNamespace, "")

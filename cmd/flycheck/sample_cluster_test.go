@@ -4,21 +4,18 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/clock"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
 	"github.com/medfund/flycheck-operator/controllers"
+	"github.com/medfund/flycheck-operator/controllers/testenv"
 	"github.com/medfund/flycheck-operator/internal/sampling"
 )
 
@@ -26,33 +23,12 @@ import (
 // package's envtest apiserver until the returned stop is called.
 func runSampleController(t *testing.T, opNS string) (stop func()) {
 	t.Helper()
-	mgr, err := ctrl.NewManager(testCfg, ctrl.Options{
-		Scheme:     newScheme(),
-		Metrics:    metricsserver.Options{BindAddress: "0"},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	return testenv.StartManager(t, testCfg, func(mgr ctrl.Manager) error {
+		return (&controllers.InspectionSampleReconciler{
+			Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clock.RealClock{},
+			Recorder: mgr.GetEventRecorder("flycheck-inspectionsample-controller"), OperatorNamespace: opNS,
+		}).SetupWithManager(mgr)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &controllers.InspectionSampleReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clock.RealClock{},
-		Recorder: mgr.GetEventRecorder("flycheck-inspectionsample-controller"), OperatorNamespace: opNS,
-	}
-	if err := r.SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := mgr.Start(ctx); err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	}()
-	var once sync.Once
-	stop = func() { once.Do(func() { cancel(); <-done }) }
-	t.Cleanup(stop)
-	return stop
 }
 
 // splitFrame returns the header plus the rows of testFrame whose cityCode
@@ -74,8 +50,8 @@ func splitFrame(city string) string {
 // changed after the draw.
 func TestSampleVerifyFromCluster(t *testing.T) {
 	ns, opNS := "verify-province", "verify-op"
-	createTestNamespace(t, ns)
-	createTestNamespace(t, opNS)
+	testenv.CreateNamespace(t, testClient, ns)
+	testenv.CreateNamespace(t, testClient, opNS)
 	ctx := context.Background()
 
 	rosters := map[string]string{"roster-nanjing": splitFrame("320100"), "roster-wuxi": splitFrame("320200")}
@@ -103,7 +79,7 @@ func TestSampleVerifyFromCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := runSampleController(t, opNS)
-	waitFor(t, 20*time.Second, func() error {
+	testenv.Eventually(t, 20*time.Second, func() error {
 		if err := testClient.Get(ctx, client.ObjectKeyFromObject(real), real); err != nil {
 			return err
 		}

@@ -15,6 +15,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/medfund/flycheck-operator/internal/screening/rules"
 )
 
 // Main is a package's TestMain: it starts the control plane, hands it to
@@ -117,4 +119,14 @@ func DefaultRuleFiles(t testing.TB) []string {
 		t.Fatalf("default rule catalogue: %v (%d files)", err, len(files))
 	}
 	return files
+}
+
+// DefaultRules parses the default catalogue (DefaultRuleFiles).
+func DefaultRules(t testing.TB) []rules.Rule {
+	t.Helper()
+	cat, err := rules.LoadFiles(DefaultRuleFiles(t)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cat.Rules
 }

@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+	"github.com/medfund/flycheck-operator/controllers/testenv"
 	"github.com/medfund/flycheck-operator/internal/screening/rules"
 )
 
@@ -19,7 +20,7 @@ func TestDemoRuleSetsAreTheDefaultCatalogue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := rules.LoadFiles(defaultRuleFiles(t)...)
+	cat, err := rules.LoadFiles(testenv.DefaultRuleFiles(t)...)
 	if err != nil {
 		t.Fatal(err)
 	}
