@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
 
 	"k8s.io/client-go/rest"
@@ -29,16 +28,8 @@ var (
 func TestMain(m *testing.M) {
 	os.Exit(testenv.Main(m, func(env *testenv.Env) (func(), error) {
 		testCfg, testClient = env.Config, env.Client
-		dir, err := os.MkdirTemp("", "flycheck-envtest-")
-		if err != nil {
-			return nil, err
-		}
-		cleanup := func() { os.RemoveAll(dir) }
-		testKubeconfig = filepath.Join(dir, "kubeconfig")
-		if err := env.WriteAdminKubeconfig(testKubeconfig, "test-admin"); err != nil {
-			cleanup()
-			return nil, err
-		}
-		return cleanup, nil
+		var err error
+		testKubeconfig, err = env.AdminKubeconfig()
+		return nil, err
 	}))
 }

@@ -48,6 +48,8 @@ type Env struct {
 	// Assets is the directory the binaries came from (it also holds
 	// kubectl once `make kubectl` has built it).
 	Assets string
+
+	tmpDir string // AdminKubeconfig's, removed by Stop
 }
 
 // Start starts kube-apiserver and etcd on loopback and installs the CRDs.
@@ -77,7 +79,26 @@ func Start(opts Options) (*Env, error) {
 }
 
 // Stop stops kube-apiserver and etcd.
-func (e *Env) Stop() error { return e.Environment.Stop() }
+func (e *Env) Stop() error {
+	if e.tmpDir != "" {
+		defer os.RemoveAll(e.tmpDir)
+	}
+	return e.Environment.Stop()
+}
+
+// AdminKubeconfig writes a system:masters kubeconfig file into a directory
+// of its own (removed by Stop) and returns its path.
+func (e *Env) AdminKubeconfig() (string, error) {
+	if e.tmpDir == "" {
+		dir, err := os.MkdirTemp("", "flycheck-envtest-")
+		if err != nil {
+			return "", err
+		}
+		e.tmpDir = dir
+	}
+	path := filepath.Join(e.tmpDir, "kubeconfig")
+	return path, e.WriteAdminKubeconfig(path, "test-admin")
+}
 
 // WriteAdminKubeconfig writes a kubeconfig file for a system:masters user
 // named user, for commands that read KUBECONFIG (envtest's own Config has

@@ -44,16 +44,15 @@ var (
 func TestMain(m *testing.M) {
 	os.Exit(testenv.Main(m, func(env *testenv.Env) (func(), error) {
 		testEnv = env
+		var err error
+		if testKubeconfig, err = env.AdminKubeconfig(); err != nil {
+			return nil, err
+		}
 		dir, err := os.MkdirTemp("", "flycheck-node-test-")
 		if err != nil {
 			return nil, err
 		}
 		cleanup := func() { os.RemoveAll(dir) }
-		testKubeconfig = filepath.Join(dir, "kubeconfig")
-		if err := env.WriteAdminKubeconfig(testKubeconfig, "test-admin"); err != nil {
-			cleanup()
-			return nil, err
-		}
 		if flycheckBinary, err = buildFlycheck(dir); err != nil {
 			cleanup()
 			return nil, err
