@@ -80,8 +80,9 @@ bench-screening: build ## Screener vs DuckDB on >=20M fee lines (6 and ~200 rule
 ##@ Build
 
 .PHONY: build
-build: ## Build bin/flycheck.
+build: ## Build bin/flycheck (the operator's image binary) and bin/flycheck-demo.
 	go build -o $(LOCALBIN)/flycheck ./cmd/flycheck
+	go build -o $(LOCALBIN)/flycheck-demo ./cmd/flycheck-demo
 
 .PHONY: run
 run: manifests generate ## Run the manager against the cluster of the current kubeconfig.
@@ -97,7 +98,7 @@ kubectl: ## Build kubectl from source into bin/k8s (once; cached).
 
 .PHONY: demo
 demo: controlplane kubectl build ## Local control plane + operator + synthetic province + a compressed campaign.
-	$(LOCALBIN)/flycheck demo --assets $(K8S_ASSETS) --workdir $(CURDIR)/.demo
+	$(LOCALBIN)/flycheck-demo --assets $(K8S_ASSETS) --flycheck $(LOCALBIN)/flycheck --workdir $(CURDIR)/.demo
 
 .PHONY: docker-build
 docker-build: ## Build the container image (needs a container engine).

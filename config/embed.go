@@ -1,5 +1,6 @@
-// Package config embeds the generated manifests, so that `flycheck demo` can
-// install the CRDs and the sample rules without a checkout of the repository.
+// Package config embeds the generated manifests, so that the demo (through
+// controllers/testenv) can install the CRDs and the sample rules without a
+// checkout of the repository.
 package config
 
 import "embed"

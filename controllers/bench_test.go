@@ -46,14 +46,12 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+	"github.com/medfund/flycheck-operator/controllers/testenv"
 	"github.com/medfund/flycheck-operator/internal/sampling"
 )
 
@@ -63,6 +61,10 @@ const benchLabel = "flycheck.medfund.io/bench-run"
 
 // configMapLimit is the apiserver's limit on a ConfigMap's data.
 const configMapLimit = 1 << 20
+
+// benchPoll is how often a benchmark polls: less often than the tests, to
+// load the apiserver it measures less.
+const benchPoll = 100 * time.Millisecond
 
 // ---------------------------------------------------------------------------
 // BenchmarkPhaseTransitionLatency
@@ -81,8 +83,8 @@ func BenchmarkPhaseTransitionLatency(b *testing.B) {
 	run := benchRunID()
 	ns := "bpt-" + run
 	benchNamespaces(b, run, ns)
-	mgr := startBenchManager(b, clock.RealClock{}, "", nil)
-	defer mgr.stop() // on a failure; stop is idempotent
+	stopMgr := startBenchManager(b, clock.RealClock{}, "", nil)
+	defer stopMgr() // on a failure; stop is idempotent
 	warmUp(b, run, ns)
 	before := gatherControllerMetrics(b)
 
@@ -95,7 +97,7 @@ func BenchmarkPhaseTransitionLatency(b *testing.B) {
 		late += skipped
 	}
 	b.StopTimer()
-	mgr.stop()
+	stopMgr()
 	_ = k8sClient.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 	m := gatherControllerMetrics(b).minus(before)
 	m.log(b)
@@ -126,7 +128,7 @@ func warmUp(b *testing.B, run, ns string) {
 	if err := k8sClient.Create(context.Background(), c); err != nil {
 		b.Fatal(err)
 	}
-	benchWaitFor(b, time.Minute, func() error {
+	testenv.EventuallyEvery(b, benchPoll, time.Minute, func() error {
 		var got flycheckv1.Campaign
 		if err := k8sClient.Get(context.Background(), client.ObjectKeyFromObject(c), &got); err != nil {
 			return err
@@ -345,10 +347,10 @@ func idleRound(b *testing.B, run string, n, cities, institutions int, idle time.
 		names = append(names, c.Name)
 	}
 	writes := &writeCounter{}
-	mgr := startBenchManager(b, clock.RealClock{}, opNS, writes)
+	stopMgr := startBenchManager(b, clock.RealClock{}, opNS, writes)
 	before := gatherControllerMetrics(b)
 	defer func() {
-		mgr.stop()
+		stopMgr()
 		cleanupBenchRun(b, run, names, append([]string{opNS, provNS}, cityNS...))
 	}()
 	b.StartTimer()
@@ -356,10 +358,10 @@ func idleRound(b *testing.B, run string, n, cities, institutions int, idle time.
 	// Settle: every sample drawn, every campaign's city rows filled, then no
 	// write for 3 s.
 	settleStart := time.Now()
-	benchWaitFor(b, 5*time.Minute, func() error {
+	testenv.EventuallyEvery(b, benchPoll, 5*time.Minute, func() error {
 		return allDrawn(ctx, run, n*(cities+1))
 	})
-	benchWaitFor(b, 2*time.Minute, func() error { return campaignsCounted(ctx, names) })
+	testenv.EventuallyEvery(b, benchPoll, 2*time.Minute, func() error { return campaignsCounted(ctx, names) })
 	writes.waitQuiet(b, 3*time.Second, 2*time.Minute)
 	benchLog(b, "idle: settled in %s with %d writes (%s)", time.Since(settleStart).Round(time.Millisecond),
 		len(writes.between(time.Time{}, time.Now())), writes.summary(time.Time{}, time.Now()))
@@ -378,7 +380,7 @@ func idleRound(b *testing.B, run string, n, cities, institutions int, idle time.
 			b.Fatalf("moving the summary phase of %s: %v", name, err)
 		}
 	}
-	benchWaitFor(b, time.Minute, func() error {
+	testenv.EventuallyEvery(b, benchPoll, time.Minute, func() error {
 		for _, name := range names {
 			var c flycheckv1.Campaign
 			if err := k8sClient.Get(ctx, client.ObjectKey{Name: name}, &c); err != nil {
@@ -406,7 +408,7 @@ func idleRound(b *testing.B, run string, n, cities, institutions int, idle time.
 
 	// The boundary: wait until every campaign shows the summary phase active
 	// and a little more, then count.
-	benchWaitFor(b, time.Minute, func() error {
+	testenv.EventuallyEvery(b, benchPoll, time.Minute, func() error {
 		for _, name := range names {
 			var c flycheckv1.Campaign
 			if err := k8sClient.Get(ctx, client.ObjectKey{Name: name}, &c); err != nil {
@@ -609,10 +611,10 @@ func scaleRound(b *testing.B, run string, n, cities, institutions int) scaleResu
 	liveBefore := readRuntimeMetric("/gc/heap/live:bytes")
 	b.StartTimer()
 	start := time.Now()
-	mgr := startBenchManager(b, fake, opNS, writes)
+	stopMgr := startBenchManager(b, fake, opNS, writes)
 	defer func() {
 		b.StopTimer()
-		mgr.stop()
+		stopMgr()
 		stopWatch()
 		<-sampleWatch
 		<-campaignWatch
@@ -839,46 +841,17 @@ func campaignsCounted(ctx context.Context, names []string) error {
 // ---------------------------------------------------------------------------
 // Manager, namespaces, cleanup
 
-type benchManager struct {
-	cancel context.CancelFunc
-	done   chan error
-}
-
 // startBenchManager starts a manager with every controller on the suite's
 // apiserver. writes, when set, sees every request the manager sends.
-func startBenchManager(b *testing.B, clk clock.Clock, operatorNS string, writes *writeCounter) *benchManager {
+func startBenchManager(b *testing.B, clk clock.Clock, operatorNS string, writes *writeCounter) (stop func()) {
+	b.Helper()
 	mcfg := rest.CopyConfig(cfg)
 	if writes != nil {
 		mcfg.Wrap(writes.wrap)
 	}
-	mgr, err := ctrl.NewManager(mcfg, ctrl.Options{Scheme: testScheme, Metrics: metricsserver.Options{BindAddress: "0"},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)}})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := SetupWithManager(mgr, Options{Clock: clk, OperatorNamespace: operatorNS}); err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	m := &benchManager{cancel: cancel, done: make(chan error, 1)}
-	go func() { m.done <- mgr.Start(ctx) }()
-	syncCtx, syncCancel := context.WithTimeout(ctx, time.Minute)
-	defer syncCancel()
-	if !mgr.GetCache().WaitForCacheSync(syncCtx) {
-		b.Fatal("the manager's cache did not sync")
-	}
-	return m
-}
-
-func (m *benchManager) stop() {
-	if m.cancel == nil {
-		return
-	}
-	m.cancel()
-	m.cancel = nil
-	if err := <-m.done; err != nil {
-		fmt.Fprintln(os.Stderr, "bench manager:", err)
-	}
+	return testenv.StartManager(b, mcfg, func(mgr ctrl.Manager) error {
+		return SetupWithManager(mgr, Options{Clock: clk, OperatorNamespace: operatorNS})
+	})
 }
 
 // benchNamespaces creates namespaces labelled with the run.
@@ -978,22 +951,6 @@ func benchWatch(ctx context.Context, b *testing.B, list client.ObjectList, sel c
 		}
 	}()
 	return done
-}
-
-// benchWaitFor polls cond every 100 ms until it returns nil.
-func benchWaitFor(b *testing.B, timeout time.Duration, cond func() error) {
-	b.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("not within %s: %v", timeout, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // benchLog prints a line of the report on stdout as it happens: a
@@ -1143,22 +1100,18 @@ func (w *writeCounter) summary(from, to time.Time) string {
 // waitQuiet waits until no write has been sent for quiet.
 func (w *writeCounter) waitQuiet(b *testing.B, quiet, timeout time.Duration) {
 	b.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	testenv.EventuallyEvery(b, benchPoll, timeout, func() error {
 		w.mu.Lock()
 		var last time.Time
 		if len(w.writes) > 0 {
 			last = w.writes[len(w.writes)-1].at
 		}
 		w.mu.Unlock()
-		if time.Since(last) >= quiet {
-			return
+		if time.Since(last) < quiet {
+			return fmt.Errorf("the manager kept writing: %s", w.summary(time.Now().Add(-10*time.Second), time.Now()))
 		}
-		if time.Now().After(deadline) {
-			b.Fatalf("the manager kept writing for %s: %s", timeout, w.summary(time.Now().Add(-10*time.Second), time.Now()))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // ---------------------------------------------------------------------------

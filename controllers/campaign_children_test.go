@@ -15,10 +15,9 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+	"github.com/medfund/flycheck-operator/controllers/testenv"
 	"github.com/medfund/flycheck-operator/internal/sampling"
 )
 
@@ -146,21 +145,9 @@ func TestJiangsuPolicyCampaign(t *testing.T) {
 	}
 	createCampaign(t, camp)
 
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: testScheme, Metrics: metricsserver.Options{BindAddress: "0"},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := SetupWithManager(mgr, Options{Clock: clocktesting.NewFakeClock(shanghai(t, "2020-07-15 09:00:00")), OperatorNamespace: opNS}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		if err := mgr.Start(ctx); err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	}()
+	testenv.StartManager(t, cfg, func(mgr ctrl.Manager) error {
+		return SetupWithManager(mgr, Options{Clock: clocktesting.NewFakeClock(shanghai(t, "2020-07-15 09:00:00")), OperatorNamespace: opNS})
+	})
 
 	// Every city's recheck and the province fly-check get drawn.
 	drawn := func(ns, name string) (*flycheckv1.InspectionSample, error) {
@@ -174,7 +161,7 @@ func TestJiangsuPolicyCampaign(t *testing.T) {
 		return &is, nil
 	}
 	var fly *flycheckv1.InspectionSample
-	eventually(t, 60*time.Second, func() error {
+	testenv.Eventually(t, 60*time.Second, func() error {
 		for _, city := range camp.Spec.Cities {
 			if _, err := drawn(city.Namespace, ChildName(camp.Name, "spotcheck", city.Name)); err != nil {
 				return err
@@ -228,7 +215,7 @@ func TestJiangsuPolicyCampaign(t *testing.T) {
 		}
 	}
 	// The campaign shows counts per city, and only the recheck's.
-	eventually(t, 20*time.Second, func() error {
+	testenv.Eventually(t, 20*time.Second, func() error {
 		got := getCampaign(t, camp.Name)
 		for i, row := range got.Status.Cities {
 			is, _ := drawn(camp.Spec.Cities[i].Namespace, ChildName(camp.Name, "spotcheck", camp.Spec.Cities[i].Name))

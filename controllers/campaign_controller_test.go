@@ -17,10 +17,10 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+	"github.com/medfund/flycheck-operator/controllers/testenv"
 )
 
 // testCampaign is a small valid campaign in Asia/Shanghai whose cities live
@@ -154,7 +154,7 @@ func waitForEvents(t *testing.T, name string, want []string) []corev1.Event {
 	}
 	sorted := slices.Clone(want)
 	slices.Sort(sorted)
-	eventually(t, 10*time.Second, func() error {
+	testenv.Eventually(t, 10*time.Second, func() error {
 		evs = campaignEvents(t, name)
 		if got := reasonsOf(); !slices.Equal(got, sorted) {
 			return fmt.Errorf("events %v, want %v", got, sorted)
@@ -585,22 +585,9 @@ func TestManagerObservesBoundaries(t *testing.T) {
 		phase("datacheck", start.Format(time.RFC3339), end.Format(time.RFC3339)))
 	createCampaign(t, c)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: testScheme, Metrics: metricsserver.Options{BindAddress: "0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := SetupWithManager(mgr, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		if err := mgr.Start(ctx); err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	}()
+	testenv.StartManager(t, cfg, func(mgr ctrl.Manager) error { return SetupWithManager(mgr, Options{}) })
 	observe := func(want flycheckv1.PhaseState, boundary time.Time) {
-		eventually(t, 10*time.Second, func() error {
+		testenv.Eventually(t, 10*time.Second, func() error {
 			if s := phaseStates(getCampaign(t, c.Name))["datacheck"]; s != want {
 				return fmt.Errorf("datacheck is %q", s)
 			}

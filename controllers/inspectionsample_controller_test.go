@@ -27,15 +27,13 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/yaml"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+	"github.com/medfund/flycheck-operator/controllers/testenv"
 	"github.com/medfund/flycheck-operator/internal/sampling"
 )
 
@@ -132,7 +130,7 @@ func getSample(t *testing.T, ns, name string) *flycheckv1.InspectionSample {
 func waitSample(t *testing.T, ns, name string, check func(*flycheckv1.InspectionSample) error) *flycheckv1.InspectionSample {
 	t.Helper()
 	var s *flycheckv1.InspectionSample
-	eventually(t, 20*time.Second, func() error {
+	testenv.Eventually(t, 20*time.Second, func() error {
 		s = getSample(t, ns, name)
 		return check(s)
 	})
@@ -264,7 +262,7 @@ func sampleEvents(t *testing.T, ns, name string) []eventsv1.Event {
 func waitEvent(t *testing.T, ns, name, reason string) eventsv1.Event {
 	t.Helper()
 	var found eventsv1.Event
-	eventually(t, 10*time.Second, func() error {
+	testenv.Eventually(t, 10*time.Second, func() error {
 		for _, e := range sampleEvents(t, ns, name) {
 			if e.Reason == reason {
 				found = e
@@ -312,34 +310,13 @@ func samplingKey(t *testing.T, opNS string) []byte {
 // as the given identity until stop is called (or the test ends).
 func startSampleManager(t *testing.T, restCfg *rest.Config, opNS string) (stop func()) {
 	t.Helper()
-	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme:     testScheme,
-		Metrics:    metricsserver.Options{BindAddress: "0"},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)}, // one manager after another
+	return testenv.StartManager(t, restCfg, func(mgr ctrl.Manager) error {
+		return (&InspectionSampleReconciler{
+			Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clock.RealClock{},
+			Recorder:          mgr.GetEventRecorder("flycheck-inspectionsample-controller"),
+			OperatorNamespace: opNS,
+		}).SetupWithManager(mgr)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &InspectionSampleReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clock.RealClock{},
-		Recorder:          mgr.GetEventRecorder("flycheck-inspectionsample-controller"),
-		OperatorNamespace: opNS,
-	}
-	if err := r.SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := mgr.Start(ctx); err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	}()
-	var once sync.Once
-	stop = func() { once.Do(func() { cancel(); <-done }) }
-	t.Cleanup(stop)
-	return stop
 }
 
 // rbacObjects reads the RBAC objects of a file in config/rbac: the test
@@ -646,7 +623,7 @@ func TestInspectionSampleRecreatedFromSameManifest(t *testing.T) {
 	if err := k8sClient.Delete(ctx, first); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 10*time.Second, func() error {
+	testenv.Eventually(t, 10*time.Second, func() error {
 		err := k8sClient.Get(ctx, client.ObjectKeyFromObject(first), &flycheckv1.InspectionSample{})
 		if apierrors.IsNotFound(err) {
 			return nil

@@ -26,6 +26,7 @@ import (
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
 	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
+	"github.com/medfund/flycheck-operator/controllers/testenv"
 	"github.com/medfund/flycheck-operator/internal/sampling"
 	"github.com/medfund/flycheck-operator/internal/screening"
 )
@@ -458,7 +459,7 @@ func TestScreeningJobWaitsForMissingRuleSet(t *testing.T) {
 	// The watch maps the new RuleSet to the waiting job (through the
 	// manager cache's index, once the cache has seen the job)...
 	waiting := &ScreeningJobReconciler{Client: indexedClient(t, screeningJobWaitingIndex)}
-	eventually(t, 5*time.Second, func() error {
+	testenv.Eventually(t, 5*time.Second, func() error {
 		reqs := waiting.jobsWaitingForRuleSet(context.Background(), rs)
 		if !slices.ContainsFunc(reqs, func(q ctrl.Request) bool { return q.Name == sj.Name && q.Namespace == ns }) {
 			return fmt.Errorf("RuleSet event maps to %v, not to the waiting job", reqs)
@@ -493,7 +494,7 @@ func TestScreenerIdentityCanOnlyWriteConfigMaps(t *testing.T) {
 		return sar.Status.Allowed
 	}
 	// The authorizer learns of new Roles through its informers: wait for it.
-	eventually(t, 5*time.Second, func() error {
+	testenv.Eventually(t, 5*time.Second, func() error {
 		if !can(ns, "create", "", "configmaps") {
 			return fmt.Errorf("the screener cannot create its result ConfigMap")
 		}
@@ -523,7 +524,7 @@ func assertSJCondition(t *testing.T, sj *flycheckv1.ScreeningJob, typ string, st
 // count per reason (series of identical events counted by their count).
 func waitForSJEvents(t *testing.T, ns, name string, want map[string]int) {
 	t.Helper()
-	eventually(t, 10*time.Second, func() error {
+	testenv.Eventually(t, 10*time.Second, func() error {
 		var list corev1.EventList
 		if err := k8sClient.List(context.Background(), &list, client.InNamespace(ns)); err != nil {
 			return err

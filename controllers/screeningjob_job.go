@@ -37,7 +37,7 @@ func newScreeningJobBatchJob(sj *flycheckv1.ScreeningJob, image, rulesConfigMap,
 		"--encoding", encodingFlag(sj.Spec.Source.Encoding),
 		"--shards", strconv.Itoa(int(shards)),
 		"--shard", "$(" + flycheckv1.EnvCompletionIndex + ")",
-		"--report",
+		"--report", "--signing-key", path.Join(flycheckv1.SigningKeyMountPath, flycheckv1.SigningKeyFileKey),
 	}
 	if sj.Spec.CityCode != "" {
 		args = append(args, "--city", sj.Spec.CityCode)

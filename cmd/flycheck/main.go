@@ -1,7 +1,10 @@
-// Command flycheck is the single binary of flycheck-operator: the operator
-// itself (`manager`) and the tools around it (`screen`, `generate`,
-// `sample verify`, `demo`). Each subcommand lives in its own file and is
-// added to the root below.
+// Command flycheck is the binary of flycheck-operator's image: the operator
+// itself (`manager`), the screener its Job pods run (`screen`), and the
+// tools users run (`sample verify`, `generate`). Each subcommand lives in
+// its own file and is added to the root below.
+//
+// It links no test machinery: the demo, with its local control plane and
+// node, is the separate command cmd/flycheck-demo (`make demo`).
 package main
 
 import (
@@ -31,7 +34,6 @@ func newRootCommand() *cobra.Command {
 		newScreenCommand(),
 		newSampleCommand(),
 		newGenerateCommand(),
-		newDemoCommand(),
 	)
 	return root
 }

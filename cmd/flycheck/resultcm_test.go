@@ -18,38 +18,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
-	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 	"github.com/medfund/flycheck-operator/controllers"
+	"github.com/medfund/flycheck-operator/controllers/testenv"
 	"github.com/medfund/flycheck-operator/internal/screening"
 	"github.com/medfund/flycheck-operator/internal/synth"
 )
-
-// defaultRuleFiles are the repository's default RuleSet catalogue (the
-// RuleSet manifests of config/rules, not its kustomization).
-func defaultRuleFiles(t *testing.T) []string {
-	t.Helper()
-	all, err := filepath.Glob(filepath.Join("..", "..", "config", "rules", "*.yaml"))
-	var files []string
-	for _, f := range all {
-		if filepath.Base(f) != "kustomization.yaml" {
-			files = append(files, f)
-		}
-	}
-	if err != nil || len(files) < 7 {
-		t.Fatalf("default rule catalogue: %v (%d files)", err, len(files))
-	}
-	return files
-}
-
-// loadDefaultRules parses the default catalogue.
-func loadDefaultRules(t *testing.T) []rules.Rule {
-	t.Helper()
-	cat, err := rules.LoadFiles(defaultRuleFiles(t)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cat.Rules
-}
 
 // generateTestProvince writes a small synthetic province (2 cities, CSV)
 // with injected violations of the default catalogue.
@@ -58,7 +31,7 @@ func generateTestProvince(t *testing.T) string {
 	cfg := synth.DefaultConfig()
 	cfg.Seed, cfg.Cities, cfg.InstitutionsPerCity, cfg.FeeLines, cfg.ViolationRate = 7, 2, 16, 30_000, 0.02
 	dir := t.TempDir()
-	if _, err := synth.Generate(dir, synth.Options{Config: cfg, Rules: loadDefaultRules(t), Format: synth.CSV}); err != nil {
+	if _, err := synth.Generate(dir, synth.Options{Config: cfg, Rules: testenv.DefaultRules(t), Format: synth.CSV}); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -123,9 +96,20 @@ func screenerIdentityKubeconfig(t *testing.T, ns string) string {
 	return path
 }
 
+// signingKeyFile writes a signing key as the operator's Secret volume
+// would, and returns its path.
+func signingKeyFile(t *testing.T, key []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), flycheckv1.SigningKeyFileKey)
+	if err := os.WriteFile(path, key, 0o440); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func TestScreenResultConfigMapIsReadableByTheController(t *testing.T) {
 	ctx := context.Background()
-	ns := newTestNamespace(t, "screen-result")
+	ns := testenv.NewNamespace(t, testClient, "screen-result")
 	data := generateTestProvince(t)
 	sj := createOwnerScreeningJob(t, ns, "camp-dataanalysis-nanjing")
 	kubeconfig := screenerKubeconfig(t, ns)
@@ -138,23 +122,24 @@ func TestScreenResultConfigMapIsReadableByTheController(t *testing.T) {
 	t.Setenv(flycheckv1.EnvScreeningJobUID, string(sj.UID))
 
 	const shard, shards = 1, 2
-	cmName := controllers.ShardResultName(sj.Name, shard)
+	key := []byte("a signing key of the test's own, 32B")
+	prefix := controllers.ShardResultPrefix(sj.Name, shard)
 	args := []string{"screen", "--input", data, "--output", t.TempDir(), "--quiet",
 		"--shards", strconv.Itoa(shards), "--shard", strconv.Itoa(shard), "--city", "320100",
-		"--from", "2024-01-01", "--to", "2024-12-31", "--result-configmap", cmName}
-	for _, f := range defaultRuleFiles(t) {
+		"--from", "2024-01-01", "--to", "2024-12-31", "--report", "--signing-key", signingKeyFile(t, key)}
+	for _, f := range testenv.DefaultRuleFiles(t) {
 		args = append(args, "--rules", f)
 	}
 	_, stderr, err := run(t, "", args...)
 	if err != nil {
-		t.Fatalf("screen --result-configmap: %v\n%s", err, stderr)
+		t.Fatalf("screen --report: %v\n%s", err, stderr)
 	}
-	if !strings.Contains(stderr, "reported shard 1 to ConfigMap "+ns+"/"+cmName) {
+	if !strings.Contains(stderr, "reported shard 1 to ConfigMap "+ns+"/"+prefix) {
 		t.Errorf("stderr does not say the shard was reported:\n%s", stderr)
 	}
 
 	// The same shard screened in process.
-	want, err := screening.Run(ctx, screening.Options{Input: data, RuleFiles: defaultRuleFiles(t),
+	want, err := screening.Run(ctx, screening.Options{Input: data, RuleFiles: testenv.DefaultRuleFiles(t),
 		Shard: shard, Shards: shards, City: "320100", From: "2024-01-01", To: "2024-12-31"})
 	if err != nil {
 		t.Fatal(err)
@@ -174,8 +159,17 @@ func TestScreenResultConfigMapIsReadableByTheController(t *testing.T) {
 		t.Fatalf("%d shard result ConfigMaps, want 1", len(list.Items))
 	}
 	cm := list.Items[0]
-	if cm.Name != cmName || cm.Labels[flycheckv1.LabelShard] != "1" {
-		t.Errorf("ConfigMap %s with shard label %q, want %s and 1", cm.Name, cm.Labels[flycheckv1.LabelShard], cmName)
+	cmName := cm.Name
+	if !strings.HasPrefix(cm.Name, prefix) || len(cm.Name) <= len(prefix) || cm.Labels[flycheckv1.LabelShard] != "1" {
+		t.Errorf("ConfigMap %s with shard label %q, want a name generated from %s and 1", cm.Name, cm.Labels[flycheckv1.LabelShard], prefix)
+	}
+	// Signed with the job's key over its UID, the index and the bytes.
+	sig := cm.BinaryData[flycheckv1.ShardSignatureKey]
+	if !screening.VerifyShardResult(key, string(sj.UID), shard, cm.BinaryData[flycheckv1.ShardResultKey], sig) {
+		t.Error("the shard result's signature does not verify with the job's key")
+	}
+	if screening.VerifyShardResult(key, string(sj.UID), 0, cm.BinaryData[flycheckv1.ShardResultKey], sig) {
+		t.Error("the signature also verifies for another shard index")
 	}
 	if cm.Immutable == nil || !*cm.Immutable {
 		t.Error("shard result ConfigMap is not immutable")
@@ -220,38 +214,46 @@ func TestScreenResultConfigMapIsReadableByTheController(t *testing.T) {
 		t.Errorf("the screener identity read its ConfigMap (err %v); the test did not run with the pod's rights", err)
 	}
 
-	// A retried shard finds its result already reported and succeeds
-	// without touching it.
+	// A retried shard reports again under a new generated name, without
+	// touching the first result; both are genuine and equal, so the
+	// controller may use either.
 	_, stderr, err = run(t, "", args...)
 	if err != nil {
 		t.Fatalf("retried shard: %v\n%s", err, stderr)
 	}
-	if !strings.Contains(stderr, "shard 1 already reported") {
-		t.Errorf("retried shard did not say it was already reported:\n%s", stderr)
-	}
-	var again corev1.ConfigMap
-	if err := testClient.Get(ctx, client.ObjectKeyFromObject(&cm), &again); err != nil {
+	if err := testClient.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{
+		flycheckv1.LabelScreeningJob: sj.Name, flycheckv1.LabelRole: flycheckv1.RoleShard}); err != nil {
 		t.Fatal(err)
 	}
-	if again.ResourceVersion != cm.ResourceVersion {
-		t.Errorf("the retried shard changed the ConfigMap (resourceVersion %s → %s)", cm.ResourceVersion, again.ResourceVersion)
+	if len(list.Items) != 2 {
+		t.Fatalf("%d shard results after the retry, want 2", len(list.Items))
+	}
+	for _, again := range list.Items {
+		switch {
+		case again.Name == cm.Name && again.ResourceVersion != cm.ResourceVersion:
+			t.Errorf("the retried shard changed the first result (resourceVersion %s → %s)", cm.ResourceVersion, again.ResourceVersion)
+		case again.Name != cm.Name && !screening.VerifyShardResult(key, string(sj.UID), shard,
+			again.BinaryData[flycheckv1.ShardResultKey], again.BinaryData[flycheckv1.ShardSignatureKey]):
+			t.Errorf("the retried shard's result %s does not verify", again.Name)
+		}
 	}
 }
 
 func TestScreenResultConfigMapNamespaceFlagAndMisconfiguration(t *testing.T) {
 	ctx := context.Background()
-	ns := newTestNamespace(t, "screen-result-flag")
+	ns := testenv.NewNamespace(t, testClient, "screen-result-flag")
 	sj := createOwnerScreeningJob(t, ns, "flagged")
 	data := generateTestProvince(t)
 	t.Setenv("KUBECONFIG", testKubeconfig)
 	t.Setenv(flycheckv1.EnvScreeningJobName, sj.Name)
 	t.Setenv(flycheckv1.EnvScreeningJobUID, string(sj.UID))
-	base := []string{"screen", "--input", data, "--rules", defaultRuleFiles(t)[0], "--quiet"}
+	base := []string{"screen", "--input", data, "--rules", testenv.DefaultRuleFiles(t)[0], "--quiet",
+		"--signing-key", signingKeyFile(t, []byte("another test key"))}
 
 	// No namespace at all: refused before screening, nothing written.
 	t.Setenv(flycheckv1.EnvPodNamespace, "")
 	out := filepath.Join(t.TempDir(), "out")
-	if _, _, err := run(t, "", append(base, "--output", out, "--result-configmap", "x")...); err == nil ||
+	if _, _, err := run(t, "", append(base, "--output", out, "--report")...); err == nil ||
 		!strings.Contains(err.Error(), "namespace") {
 		t.Errorf("without a namespace: err %v, want one naming the namespace", err)
 	}
@@ -261,21 +263,32 @@ func TestScreenResultConfigMapNamespaceFlagAndMisconfiguration(t *testing.T) {
 	// No ScreeningJob identity: refused too.
 	t.Setenv(flycheckv1.EnvPodNamespace, ns)
 	t.Setenv(flycheckv1.EnvScreeningJobUID, "")
-	if _, _, err := run(t, "", append(base, "--output", out, "--result-configmap", "x")...); err == nil ||
+	if _, _, err := run(t, "", append(base, "--output", out, "--report")...); err == nil ||
 		!strings.Contains(err.Error(), flycheckv1.EnvScreeningJobUID) {
 		t.Errorf("without the ScreeningJob UID: err %v", err)
 	}
 	t.Setenv(flycheckv1.EnvScreeningJobUID, string(sj.UID))
+	// No signing key: refused before screening (an unsigned result would
+	// only be refused by the operator).
+	if _, _, err := run(t, "", "screen", "--input", data, "--rules", testenv.DefaultRuleFiles(t)[0], "--quiet",
+		"--output", out, "--report", "--signing-key", filepath.Join(t.TempDir(), "missing")); err == nil ||
+		!strings.Contains(err.Error(), "signing key") {
+		t.Errorf("without a signing key: err %v", err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a misconfigured reporter still screened (output %s: %v)", out, err)
+	}
 
 	// --namespace overrides $POD_NAMESPACE.
 	t.Setenv(flycheckv1.EnvPodNamespace, "no-such-namespace")
-	if _, stderr, err := run(t, "", append(base, "--output", out, "--result-configmap", "flagged-shard-0", "--namespace", ns)...); err != nil {
+	if _, stderr, err := run(t, "", append(base, "--output", out, "--report", "--namespace", ns)...); err != nil {
 		t.Fatalf("--namespace: %v\n%s", err, stderr)
 	}
-	var cm corev1.ConfigMap
-	if err := testClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "flagged-shard-0"}, &cm); err != nil {
-		t.Fatalf("--namespace %s: %v", ns, err)
+	var list corev1.ConfigMapList
+	if err := testClient.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{flycheckv1.LabelScreeningJob: sj.Name}); err != nil || len(list.Items) != 1 {
+		t.Fatalf("--namespace %s: %d results, %v", ns, len(list.Items), err)
 	}
+	cm := list.Items[0]
 	if cm.Labels[flycheckv1.LabelShard] != "0" || cm.Labels[flycheckv1.LabelScreeningJob] != sj.Name {
 		t.Errorf("labels %v", cm.Labels)
 	}
@@ -285,7 +298,7 @@ func TestScreenResultConfigMapNamespaceFlagAndMisconfiguration(t *testing.T) {
 
 	// An API error that is not transient fails the shard at once.
 	start := time.Now()
-	if _, _, err := run(t, "", append(base, "--output", out, "--result-configmap", "x", "--namespace", "no-such-namespace")...); err == nil ||
+	if _, _, err := run(t, "", append(base, "--output", out, "--report", "--namespace", "no-such-namespace")...); err == nil ||
 		!apierrors.IsNotFound(err) {
 		t.Errorf("creating in a missing namespace: err %v, want NotFound", err)
 	}

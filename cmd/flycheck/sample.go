@@ -274,7 +274,12 @@ func readFromCluster(ctx context.Context, errOut io.Writer, kube kubeFlags, ref 
 		}
 		return nil, sampling.Recorded{}, fmt.Errorf("the frame of InspectionSample %s cannot be read: %s", ref, strings.Join(msgs, "; "))
 	}
-	fmt.Fprintf(errOut, "read InspectionSample %s and its frame from ConfigMaps %s\n", ref, strings.Join(res.ConfigMaps, ", "))
+	if f := s.Status.Frame; f != nil && f.Snapshot != "" {
+		fmt.Fprintf(errOut, "read InspectionSample %s and its frame from ConfigMap %s (the snapshot of %s taken at the draw)\n",
+			ref, f.Snapshot, strings.Join(f.ConfigMaps, ", "))
+	} else {
+		fmt.Fprintf(errOut, "read InspectionSample %s and its frame from ConfigMaps %s\n", ref, strings.Join(res.ConfigMaps, ", "))
+	}
 	return res.Institutions, rec, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,11 +13,10 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
 	"github.com/medfund/flycheck-operator/controllers"
+	"github.com/medfund/flycheck-operator/controllers/testenv"
 	"github.com/medfund/flycheck-operator/internal/sampling"
 )
 
@@ -26,33 +24,12 @@ import (
 // package's envtest apiserver until the returned stop is called.
 func runSampleController(t *testing.T, opNS string) (stop func()) {
 	t.Helper()
-	mgr, err := ctrl.NewManager(testCfg, ctrl.Options{
-		Scheme:     newScheme(),
-		Metrics:    metricsserver.Options{BindAddress: "0"},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	return testenv.StartManager(t, testCfg, func(mgr ctrl.Manager) error {
+		return (&controllers.InspectionSampleReconciler{
+			Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clock.RealClock{},
+			Recorder: mgr.GetEventRecorder("flycheck-inspectionsample-controller"), OperatorNamespace: opNS,
+		}).SetupWithManager(mgr)
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &controllers.InspectionSampleReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clock.RealClock{},
-		Recorder: mgr.GetEventRecorder("flycheck-inspectionsample-controller"), OperatorNamespace: opNS,
-	}
-	if err := r.SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := mgr.Start(ctx); err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	}()
-	var once sync.Once
-	stop = func() { once.Do(func() { cancel(); <-done }) }
-	t.Cleanup(stop)
-	return stop
 }
 
 // splitFrame returns the header plus the rows of testFrame whose cityCode
@@ -74,8 +51,8 @@ func splitFrame(city string) string {
 // changed after the draw.
 func TestSampleVerifyFromCluster(t *testing.T) {
 	ns, opNS := "verify-province", "verify-op"
-	createTestNamespace(t, ns)
-	createTestNamespace(t, opNS)
+	testenv.CreateNamespace(t, testClient, ns)
+	testenv.CreateNamespace(t, testClient, opNS)
 	ctx := context.Background()
 
 	rosters := map[string]string{"roster-nanjing": splitFrame("320100"), "roster-wuxi": splitFrame("320200")}
@@ -103,7 +80,7 @@ func TestSampleVerifyFromCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := runSampleController(t, opNS)
-	waitFor(t, 20*time.Second, func() error {
+	testenv.Eventually(t, 20*time.Second, func() error {
 		if err := testClient.Get(ctx, client.ObjectKeyFromObject(real), real); err != nil {
 			return err
 		}
@@ -123,7 +100,8 @@ func TestSampleVerifyFromCluster(t *testing.T) {
 	if err != nil || stdout != "match\n" {
 		t.Fatalf("verify the real draw: %q %q %v", stdout, stderr, err)
 	}
-	if !strings.Contains(stderr, "from ConfigMaps roster-nanjing, roster-wuxi") || !strings.Contains(stderr, real.Status.Seed) {
+	if !strings.Contains(stderr, "from ConfigMap "+real.Status.Frame.Snapshot+" (the snapshot of roster-nanjing, roster-wuxi") ||
+		!strings.Contains(stderr, real.Status.Seed) {
 		t.Errorf("stderr %q should say which ConfigMaps and seed were used", stderr)
 	}
 	// The same through $KUBECONFIG.
@@ -163,7 +141,8 @@ func TestSampleVerifyFromCluster(t *testing.T) {
 		t.Fatalf("verify the tampered copy: %q %v, want %q", stdout, err, want)
 	}
 
-	// The frame changed after the draw: not the frame drawn from.
+	// The frame changed after the draw: verify still reads the frame drawn
+	// from, kept in the sample's own immutable snapshot.
 	var wuxi corev1.ConfigMap
 	if err := testClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "roster-wuxi"}, &wuxi); err != nil {
 		t.Fatal(err)
@@ -175,9 +154,30 @@ func TestSampleVerifyFromCluster(t *testing.T) {
 	if err := testClient.Update(ctx, &wuxi); err != nil {
 		t.Fatal(err)
 	}
-	stdout, _, err = run(t, "", "sample", "verify", "--from-cluster", ref)
+	if stdout, stderr, err := run(t, "", "sample", "verify", "--from-cluster", ref); err != nil || stdout != "match\n" {
+		t.Fatalf("verify after the frame changed: %q %q %v", stdout, stderr, err)
+	}
+	var snap corev1.ConfigMap
+	if err := testClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: real.Status.Frame.Snapshot}, &snap); err != nil {
+		t.Fatal(err)
+	}
+	if !ptr.Deref(snap.Immutable, false) || !metav1.IsControlledBy(&snap, real) {
+		t.Errorf("snapshot %s: immutable %v, owned by the sample %v", snap.Name, snap.Immutable, metav1.IsControlledBy(&snap, real))
+	}
+	// A record without a snapshot is checked against the frame as it is now:
+	// not the frame drawn from.
+	noSnap := manifest("flycheck-nosnap")
+	if err := testClient.Create(ctx, noSnap); err != nil {
+		t.Fatal(err)
+	}
+	noSnap.Status = *real.Status.DeepCopy()
+	noSnap.Status.Frame.Snapshot = ""
+	if err := testClient.Status().Update(ctx, noSnap); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, err = run(t, "", "sample", "verify", "--from-cluster", ns+"/flycheck-nosnap")
 	if !errors.Is(err, errMismatch) || !strings.HasPrefix(stdout, "differs: frame digest is ") || !strings.Contains(stdout, real.Status.Frame.Digest) {
-		t.Fatalf("verify after the frame changed: %q %v", stdout, err)
+		t.Fatalf("verify without a snapshot after the frame changed: %q %v", stdout, err)
 	}
 	// An auditor's own copy of the original frame (--frame) still matches.
 	frameFile := writeFile(t, "frame.csv", testFrame)

@@ -43,9 +43,11 @@ institution (all fee lines of an institution together, e.g. sorted by
 fixmedins_code) is streamed; other orders are handled through temporary
 partition files (slower; see docs/screening.md).
 
-In a ScreeningJob's pod, --result-configmap NAME also reports the shard's
-summary and statistics to the operator as ConfigMap NAME (gzip JSON, owned by
-the ScreeningJob named in $FLYCHECK_SCREENINGJOB_NAME/_UID) in $POD_NAMESPACE.`,
+In a ScreeningJob's pod, --report also reports the shard's summary and
+statistics to the operator as a ConfigMap in $POD_NAMESPACE (gzip JSON under
+a generated name, owned by the ScreeningJob named in
+$FLYCHECK_SCREENINGJOB_NAME/_UID, signed with the job's key from
+--signing-key; docs/screening.md, trust model).`,
 		Example: `  flycheck screen --input /data/2024 --rules config/rules/default.yaml --output /out
   flycheck screen --input /data/2024 --rules a.yaml --rules b.yaml --output /out --shard 0 --shards 4 --city 320100 --from 2024-01-01 --to 2024-12-31`,
 		Args: cobra.NoArgs,

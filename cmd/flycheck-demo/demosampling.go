@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os/exec"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -68,14 +69,12 @@ func reasons(by map[string]int32) string {
 
 // verifyDemoDraw re-derives one recorded draw from the cluster, as an
 // auditor would: `flycheck sample verify --from-cluster NS/NAME`.
-func verifyDemoDraw(ctx context.Context, out io.Writer, kubeconfig, ref string) {
+func verifyDemoDraw(ctx context.Context, out io.Writer, flycheck, kubeconfig, ref string) {
 	fmt.Fprintf(out, "\n$ flycheck sample verify --from-cluster %s\n", ref)
-	cmd := newSampleCommand()
+	cmd := exec.CommandContext(ctx, flycheck, "sample", "verify", "--from-cluster", ref, "--kubeconfig", kubeconfig)
 	var buf bytes.Buffer
-	cmd.SetOut(&buf)
-	cmd.SetErr(&buf)
-	cmd.SetArgs([]string{"verify", "--from-cluster", ref, "--kubeconfig", kubeconfig})
-	if err := cmd.ExecuteContext(ctx); err != nil {
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Run(); err != nil {
 		fmt.Fprintf(&buf, "error: %v\n", err)
 	}
 	out.Write(buf.Bytes())

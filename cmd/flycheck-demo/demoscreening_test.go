@@ -10,6 +10,7 @@ import (
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
 	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
+	"github.com/medfund/flycheck-operator/controllers/testenv"
 )
 
 // The demo applies the embedded catalogue: the same RuleSets as
@@ -19,7 +20,7 @@ func TestDemoRuleSetsAreTheDefaultCatalogue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := rules.LoadFiles(defaultRuleFiles(t)...)
+	cat, err := rules.LoadFiles(testenv.DefaultRuleFiles(t)...)
 	if err != nil {
 		t.Fatal(err)
 	}

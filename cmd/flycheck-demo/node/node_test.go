@@ -1,11 +1,13 @@
-package main
+package node
 
 import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,123 +23,77 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
 	"github.com/medfund/flycheck-operator/controllers"
+	"github.com/medfund/flycheck-operator/controllers/testenv"
 	"github.com/medfund/flycheck-operator/internal/screening"
 	"github.com/medfund/flycheck-operator/internal/synth"
 )
 
-func TestExpandKubeVars(t *testing.T) {
-	vars := map[string]string{"JOB_COMPLETION_INDEX": "3", "A": "x$(B)", "EMPTY": ""}
-	lookup := func(n string) (string, bool) { v, ok := vars[n]; return v, ok }
-	for in, want := range map[string]string{
-		"--shard":                            "--shard",
-		"$(JOB_COMPLETION_INDEX)":            "3",
-		"sj-shard-$(JOB_COMPLETION_INDEX)":   "sj-shard-3",
-		"$(A)$(A)":                           "x$(B)x$(B)", // values are not expanded again
-		"$(UNDEFINED)/x":                     "$(UNDEFINED)/x",
-		"$$(JOB_COMPLETION_INDEX)":           "$(JOB_COMPLETION_INDEX)",
-		"a$$b":                               "a$b",
-		"$(EMPTY)-":                          "-",
-		"cost $5":                            "cost $5",
-		"open $(JOB_COMPLETION_INDEX":        "open $(JOB_COMPLETION_INDEX",
-		"trailing $":                         "trailing $",
-		"$()":                                "$()",
-		"$(JOB_COMPLETION_INDEX)$(EMPTY)end": "3end",
-	} {
-		if got := expandKubeVars(in, lookup); got != want {
-			t.Errorf("expand(%q) = %q, want %q", in, got, want)
+// The node player is tested against a real kube-apiserver and etcd
+// (package testenv), running shards with a flycheck binary built from this
+// checkout: the screener it plays is the real one.
+var (
+	testEnv *testenv.Env
+	// testKubeconfig is a system:masters kubeconfig file, for the pods.
+	testKubeconfig string
+	// flycheckBinary is cmd/flycheck, built by TestMain.
+	flycheckBinary string
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(testenv.Main(m, func(env *testenv.Env) (func(), error) {
+		testEnv = env
+		var err error
+		if testKubeconfig, err = env.AdminKubeconfig(); err != nil {
+			return nil, err
 		}
-	}
+		dir, err := os.MkdirTemp("", "flycheck-node-test-")
+		if err != nil {
+			return nil, err
+		}
+		cleanup := func() { os.RemoveAll(dir) }
+		if flycheckBinary, err = buildFlycheck(dir); err != nil {
+			cleanup()
+			return nil, err
+		}
+		return cleanup, nil
+	}))
 }
 
-func TestRewriteMountPath(t *testing.T) {
-	mounts := []mountPoint{ // longest first, as mountVolumes sorts them
-		{path: "/data/source/extra", local: "/w/pvc/extra"},
-		{path: "/data/source", local: "/w/pvc/claims"},
-		{path: "/rules", local: "/w/node/p/volumes/rules"},
-	}
-	for in, want := range map[string]string{
-		"/data/source":                       "/w/pvc/claims",
-		"/data/source/extract":               "/w/pvc/claims/extract",
-		"/data/source/extra/x":               "/w/pvc/extra/x",
-		"/data/sourcefile":                   "/data/sourcefile",
-		"/rules/rules.yaml":                  "/w/node/p/volumes/rules/rules.yaml",
-		"--rules=/rules/rules.yaml":          "--rules=/w/node/p/volumes/rules/rules.yaml",
-		"--input":                            "--input",
-		"relative/data/source":               "relative/data/source",
-		"--note=/elsewhere":                  "--note=/elsewhere",
-		"name=/rules/x (not a flag)":         "name=/rules/x (not a flag)",
-		"/data/output/findings/shard-0-of-2": "/data/output/findings/shard-0-of-2",
-	} {
-		if got := rewriteMountPath(in, mounts); got != want {
-			t.Errorf("rewrite(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestFormatIndexSet(t *testing.T) {
-	set := func(idx ...int) map[int]bool {
-		m := map[int]bool{}
-		for _, i := range idx {
-			m[i] = true
-		}
-		return m
-	}
-	for want, in := range map[string]map[int]bool{
-		"":            set(),
-		"0":           set(0),
-		"0-1":         set(1, 0),
-		"0-3":         set(3, 1, 2, 0),
-		"0,2-4,7":     set(7, 4, 3, 2, 0),
-		"1,3,5-6,255": set(255, 6, 5, 3, 1),
-	} {
-		if got := formatIndexSet(in); got != want {
-			t.Errorf("format(%v) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestContainerEnvResolvesFieldRefsAndExpansion(t *testing.T) {
-	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "sj", Namespace: "demo-wuxi", UID: "u-1"}}
-	job.Spec.Template.Labels = map[string]string{"app": "screen"}
-	c := &corev1.Container{Env: []corev1.EnvVar{
-		{Name: flycheckv1.EnvCompletionIndex, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{
-			FieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']"}}},
-		{Name: flycheckv1.EnvPodNamespace, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.namespace"}}},
-		{Name: "APP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.labels['app']"}}},
-		{Name: "RESULT", Value: "sj-shard-$(JOB_COMPLETION_INDEX)-$(LATER)"},
-		{Name: "LATER", Value: "x"},
-	}}
-	env, err := containerEnv(job, c, 2, "sj-2-abcde")
+// buildFlycheck builds cmd/flycheck into dir (the go build cache makes
+// this a link when nothing changed).
+func buildFlycheck(dir string) (string, error) {
+	root, err := testenv.RepoRoot()
 	if err != nil {
+		return "", err
+	}
+	exe := filepath.Join(dir, "flycheck")
+	cmd := exec.Command("go", "build", "-o", exe, "./cmd/flycheck")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building flycheck: %v\n%s", err, out)
+	}
+	return exe, nil
+}
+
+// createOwnerScreeningJob makes the ScreeningJob a shard reports to.
+func createOwnerScreeningJob(t *testing.T, ns, name string) *flycheckv1.ScreeningJob {
+	t.Helper()
+	sj := &flycheckv1.ScreeningJob{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: flycheckv1.ScreeningJobSpec{
+			Source:   flycheckv1.DataSource{PersistentVolumeClaim: "src", Path: "extract"},
+			Output:   flycheckv1.OutputLocation{PersistentVolumeClaim: "out", Path: "findings"},
+			RuleSets: []string{"jiangsu-2024-excess-quantity"},
+			Shards:   2,
+		},
+	}
+	if err := testEnv.Client.Create(context.Background(), sj); err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]string{}
-	for _, e := range env {
-		got[e.Name] = e.Value
-	}
-	want := map[string]string{flycheckv1.EnvCompletionIndex: "2", flycheckv1.EnvPodNamespace: "demo-wuxi", "APP": "screen",
-		"RESULT": "sj-shard-2-$(LATER)", "LATER": "x"}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s = %q, want %q", k, got[k], v)
-		}
-	}
-	// JOB_COMPLETION_INDEX is there even when the template does not say so.
-	env, err = containerEnv(job, &corev1.Container{}, 5, "p")
-	if err != nil || len(env) != 1 || env[0].Name != flycheckv1.EnvCompletionIndex || env[0].Value != "5" {
-		t.Errorf("implicit completion index: %v %v", env, err)
-	}
-	// What the node cannot answer is an error, not a silent empty value.
-	_, err = containerEnv(job, &corev1.Container{Env: []corev1.EnvVar{{Name: "X", ValueFrom: &corev1.EnvVarSource{
-		FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.hostIPs"}}}}}, 0, "p")
-	if err == nil {
-		t.Error("unsupported field reference accepted")
-	}
+	return sj
 }
 
 // jobWatch records every status of a namespace's Jobs, as seen through a
@@ -149,7 +105,7 @@ type jobWatch struct {
 
 func watchJobs(t *testing.T, ctx context.Context, ns string) *jobWatch {
 	t.Helper()
-	w, err := kubernetes.NewForConfigOrDie(testCfg).BatchV1().Jobs(ns).Watch(ctx, metav1.ListOptions{})
+	w, err := kubernetes.NewForConfigOrDie(testEnv.Config).BatchV1().Jobs(ns).Watch(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,14 +138,10 @@ func conditionTrue(st batchv1.JobStatus, typ batchv1.JobConditionType) *batchv1.
 	return nil
 }
 
-// startNodePlayer plays the cluster's screening Jobs with this test binary
-// as flycheck, until the test ends.
-func startNodePlayer(t *testing.T, workdir string, impersonate bool) (*nodePlayer, func() string) {
+// startNodePlayer plays the cluster's screening Jobs with the flycheck
+// binary TestMain built, until the test ends.
+func startNodePlayer(t *testing.T, workdir string, impersonate bool) (*Player, func() string) {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	var out strings.Builder
 	say := func(format string, args ...any) {
@@ -197,12 +149,11 @@ func startNodePlayer(t *testing.T, workdir string, impersonate bool) (*nodePlaye
 		defer mu.Unlock()
 		fmt.Fprintf(&out, format+"\n", args...)
 	}
-	p := newNodePlayer(kubernetes.NewForConfigOrDie(testCfg), exe, workdir, testKubeconfig, 2, say)
-	p.env = []string{runAsFlycheck}
-	p.impersonate = impersonate
+	p := New(Config{Clientset: kubernetes.NewForConfigOrDie(testEnv.Config), Flycheck: flycheckBinary, Workdir: workdir,
+		Kubeconfig: testKubeconfig, Impersonate: impersonate, Slots: 2, Say: say})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- p.run(ctx) }()
+	go func() { done <- p.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -227,7 +178,7 @@ func startNodePlayer(t *testing.T, workdir string, impersonate bool) (*nodePlaye
 func applyDefaultRuleSets(t *testing.T) []string {
 	t.Helper()
 	var names []string
-	for _, f := range defaultRuleFiles(t) {
+	for _, f := range testenv.DefaultRuleFiles(t) {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -236,7 +187,7 @@ func applyDefaultRuleSets(t *testing.T) []string {
 		if err := yaml.Unmarshal(data, &rs); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		if err := testClient.Create(context.Background(), &rs); err != nil && !apierrors.IsAlreadyExists(err) {
+		if err := testEnv.Client.Create(context.Background(), &rs); err != nil && !apierrors.IsAlreadyExists(err) {
 			t.Fatalf("RuleSet %s: %v", rs.Name, err)
 		}
 		names = append(names, rs.Name)
@@ -250,32 +201,24 @@ func applyDefaultRuleSets(t *testing.T) []string {
 // ServiceAccount, and the controller reads their result ConfigMaps back.
 func TestNodePlayerRunsAScreeningJob(t *testing.T) {
 	ctx := context.Background()
-	ns := newTestNamespace(t, "node-player")
+	ns := testenv.NewNamespace(t, testEnv.Client, "node-player")
 	ruleSets := applyDefaultRuleSets(t)
 	workdir := t.TempDir()
 	extract := filepath.Join(workdir, "pvc", "claims", "extract")
-	rulesCat := loadDefaultRules(t)
+	rulesCat := testenv.DefaultRules(t)
 	cfg := synth.DefaultConfig()
 	cfg.Seed, cfg.Cities, cfg.InstitutionsPerCity, cfg.FeeLines, cfg.ViolationRate = 5, 2, 20, 40_000, 0.02
 	if _, err := synth.Generate(extract, synth.Options{Config: cfg, Rules: rulesCat, Format: synth.Parquet}); err != nil {
 		t.Fatal(err)
 	}
 
-	mgr, err := ctrl.NewManager(testCfg, ctrl.Options{Scheme: newScheme(), Metrics: metricsserver.Options{BindAddress: "0"},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := (&controllers.ScreeningJobReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clock.RealClock{},
-		Recorder: mgr.GetEventRecorder("screeningjob-test"), ScreenerImage: "flycheck:test"}).SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	mgrCtx, stopMgr := context.WithCancel(ctx)
-	mgrDone := make(chan error, 1)
-	go func() { mgrDone <- mgr.Start(mgrCtx) }()
-	t.Cleanup(func() { stopMgr(); <-mgrDone })
+	opNS := testenv.NewNamespace(t, testEnv.Client, "node-player-operator") // the signing key
+	testenv.StartManager(t, testEnv.Config, func(mgr ctrl.Manager) error {
+		return (&controllers.ScreeningJobReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: clock.RealClock{},
+			Recorder: mgr.GetEventRecorder("screeningjob-test"), ScreenerImage: "flycheck:test", OperatorNamespace: opNS}).SetupWithManager(mgr)
+	})
 
-	jobs := watchJobs(t, mgrCtx, ns)
+	jobs := watchJobs(t, ctx, ns)
 	// The shards act as the screener ServiceAccount the controller creates.
 	player, said := startNodePlayer(t, workdir, true)
 
@@ -291,11 +234,11 @@ func TestNodePlayerRunsAScreeningJob(t *testing.T) {
 			Shards:     shards,
 		},
 	}
-	if err := testClient.Create(ctx, sj); err != nil {
+	if err := testEnv.Client.Create(ctx, sj); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 90*time.Second, func() error {
-		if err := testClient.Get(ctx, client.ObjectKeyFromObject(sj), sj); err != nil {
+	testenv.Eventually(t, 90*time.Second, func() error {
+		if err := testEnv.Client.Get(ctx, client.ObjectKeyFromObject(sj), sj); err != nil {
 			return err
 		}
 		if sj.Status.State == flycheckv1.ScreeningFailed {
@@ -310,7 +253,7 @@ func TestNodePlayerRunsAScreeningJob(t *testing.T) {
 
 	// The Job was finished as the Job controller would.
 	var job batchv1.Job
-	if err := testClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: controllers.JobName(sj.Name)}, &job); err != nil {
+	if err := testEnv.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: controllers.JobName(sj.Name)}, &job); err != nil {
 		t.Fatal(err)
 	}
 	st := job.Status
@@ -327,7 +270,7 @@ func TestNodePlayerRunsAScreeningJob(t *testing.T) {
 		t.Errorf("start %v, completion %v", st.StartTime, st.CompletionTime)
 	}
 	// ... through the states a watcher would have seen.
-	waitFor(t, 5*time.Second, func() error {
+	testenv.Eventually(t, 5*time.Second, func() error {
 		if seen := jobs.statuses(); len(seen) == 0 || conditionTrue(seen[len(seen)-1], batchv1.JobComplete) == nil {
 			return fmt.Errorf("the watch has not seen the Job complete")
 		}
@@ -352,7 +295,7 @@ func TestNodePlayerRunsAScreeningJob(t *testing.T) {
 		t.Errorf("transitions seen: running %v, an index pending %v, SuccessCriteriaMet before Complete %v",
 			sawRunning, sawPending, sawCriteriaFirst)
 	}
-	if peak := player.peakProcesses(); peak != 2 {
+	if peak := player.PeakProcesses(); peak != 2 {
 		t.Errorf("at most %d processes ran at once, want exactly 2 (3 shards, 2 cores)", peak)
 	}
 
@@ -377,13 +320,13 @@ func TestNodePlayerRunsAScreeningJob(t *testing.T) {
 
 	// Pods as the Job controller and kubelet leave them.
 	var pods corev1.PodList
-	if err := testClient.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabels{batchv1.JobNameLabel: job.Name}); err != nil {
+	if err := testEnv.Client.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabels{batchv1.JobNameLabel: job.Name}); err != nil {
 		t.Fatal(err)
 	}
 	var indexes []string
 	for _, p := range pods.Items {
 		indexes = append(indexes, p.Annotations[batchv1.JobCompletionIndexAnnotation])
-		if p.Status.Phase != corev1.PodSucceeded || !metav1.IsControlledBy(&p, &job) || p.Spec.NodeName != demoNodeName ||
+		if p.Status.Phase != corev1.PodSucceeded || !metav1.IsControlledBy(&p, &job) || p.Spec.NodeName != Name ||
 			len(p.Status.ContainerStatuses) != 1 || p.Status.ContainerStatuses[0].State.Terminated == nil ||
 			p.Status.ContainerStatuses[0].State.Terminated.ExitCode != 0 {
 			t.Errorf("pod %s: phase %s, node %q, statuses %+v", p.Name, p.Status.Phase, p.Spec.NodeName, p.Status.ContainerStatuses)
@@ -406,7 +349,7 @@ func TestNodePlayerRunsAScreeningJob(t *testing.T) {
 // it, with the pods' termination messages.
 func TestNodePlayerFailedIndex(t *testing.T) {
 	ctx := context.Background()
-	ns := newTestNamespace(t, "node-player-fail")
+	ns := testenv.NewNamespace(t, testEnv.Client, "node-player-fail")
 	workdir := t.TempDir()
 	cfg := synth.DefaultConfig()
 	cfg.Seed, cfg.Cities, cfg.InstitutionsPerCity, cfg.FeeLines = 3, 1, 8, 5_000
@@ -414,7 +357,7 @@ func TestNodePlayerFailedIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	var catalogue []string
-	for _, f := range defaultRuleFiles(t) {
+	for _, f := range testenv.DefaultRuleFiles(t) {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -424,7 +367,15 @@ func TestNodePlayerFailedIndex(t *testing.T) {
 	rulesCM := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "broken-rules", Namespace: ns},
 		Data: map[string]string{flycheckv1.RulesFileKey: strings.Join(catalogue, "\n---\n")}}
 	owner := createOwnerScreeningJob(t, ns, "broken")
-	if err := testClient.Create(ctx, rulesCM); err != nil {
+	if err := testEnv.Client.Create(ctx, rulesCM); err != nil {
+		t.Fatal(err)
+	}
+	// The signing key reaches the pods as a Secret volume, as the operator
+	// mounts it.
+	key := []byte("the broken job's signing key")
+	keySecret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "broken-signing", Namespace: ns},
+		Data: map[string][]byte{flycheckv1.SigningKeyFileKey: key}}
+	if err := testEnv.Client.Create(ctx, keySecret); err != nil {
 		t.Fatal(err)
 	}
 	// 3 completions but --shards 2: index 2 is out of range and fails.
@@ -451,11 +402,12 @@ func TestNodePlayerFailedIndex(t *testing.T) {
 						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 						Args: []string{"screen", "--input", "/data/source/extract", "--rules", "/rules/" + flycheckv1.RulesFileKey,
 							"--output=/data/output/findings", "--format", "csv", "--shards", "2", "--shard", "$(JOB_COMPLETION_INDEX)",
-							"--result-configmap", "broken-shard-$(JOB_COMPLETION_INDEX)", "--quiet"},
+							"--report", "--signing-key", flycheckv1.SigningKeyMountPath + "/" + flycheckv1.SigningKeyFileKey, "--quiet"},
 						VolumeMounts: []corev1.VolumeMount{
 							{Name: "source", MountPath: controllers.SourceMountPath, ReadOnly: true},
 							{Name: "output", MountPath: controllers.OutputMountPath},
 							{Name: "rules", MountPath: controllers.RulesMountPath, ReadOnly: true},
+							{Name: "signing-key", MountPath: flycheckv1.SigningKeyMountPath, ReadOnly: true},
 							{Name: "tmp", MountPath: "/tmp"},
 						},
 					}},
@@ -464,20 +416,21 @@ func TestNodePlayerFailedIndex(t *testing.T) {
 						{Name: "output", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "out"}}},
 						{Name: "rules", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{
 							LocalObjectReference: corev1.LocalObjectReference{Name: rulesCM.Name}}}},
+						{Name: "signing-key", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: keySecret.Name}}},
 						{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 					},
 				},
 			},
 		},
 	}
-	if err := testClient.Create(ctx, job); err != nil {
+	if err := testEnv.Client.Create(ctx, job); err != nil {
 		t.Fatal(err)
 	}
 	jobs := watchJobs(t, ctx, ns)
 	_, said := startNodePlayer(t, workdir, false)
 
-	waitFor(t, 60*time.Second, func() error {
-		if err := testClient.Get(ctx, client.ObjectKeyFromObject(job), job); err != nil {
+	testenv.Eventually(t, 60*time.Second, func() error {
+		if err := testEnv.Client.Get(ctx, client.ObjectKeyFromObject(job), job); err != nil {
 			return err
 		}
 		if conditionTrue(job.Status, batchv1.JobFailed) == nil {
@@ -497,7 +450,7 @@ func TestNodePlayerFailedIndex(t *testing.T) {
 		t.Errorf("status: completed %q failed %v succeeded %d failed pods %d active %d completionTime %v",
 			st.CompletedIndexes, st.FailedIndexes, st.Succeeded, st.Failed, st.Active, st.CompletionTime)
 	}
-	waitFor(t, 5*time.Second, func() error {
+	testenv.Eventually(t, 5*time.Second, func() error {
 		if seen := jobs.statuses(); len(seen) == 0 || conditionTrue(seen[len(seen)-1], batchv1.JobFailed) == nil {
 			return fmt.Errorf("the watch has not seen the Job fail")
 		}
@@ -514,7 +467,7 @@ func TestNodePlayerFailedIndex(t *testing.T) {
 	// Two failed pods of index 2, carrying the screener's error; shards 0
 	// and 1 reported.
 	var pods corev1.PodList
-	if err := testClient.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabels{batchv1.JobNameLabel: job.Name}); err != nil {
+	if err := testEnv.Client.List(ctx, &pods, client.InNamespace(ns), client.MatchingLabels{batchv1.JobNameLabel: job.Name}); err != nil {
 		t.Fatal(err)
 	}
 	failedPods := 0
@@ -532,13 +485,23 @@ func TestNodePlayerFailedIndex(t *testing.T) {
 	if failedPods != 2 || len(pods.Items) != 4 {
 		t.Errorf("%d pods, %d failed; want 4 and 2", len(pods.Items), failedPods)
 	}
-	for _, name := range []string{"broken-shard-0", "broken-shard-1"} {
-		var cm corev1.ConfigMap
-		if err := testClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &cm); err != nil {
-			t.Errorf("shard result %s: %v", name, err)
-		}
+	var results corev1.ConfigMapList
+	if err := testEnv.Client.List(ctx, &results, client.InNamespace(ns), client.MatchingLabels{
+		flycheckv1.LabelScreeningJob: owner.Name, flycheckv1.LabelRole: flycheckv1.RoleShard}); err != nil {
+		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, func() error { // said after the status is written
+	reported := map[string]bool{}
+	for _, cm := range results.Items {
+		idx, _ := strconv.Atoi(cm.Labels[flycheckv1.LabelShard])
+		if !screening.VerifyShardResult(key, string(owner.UID), idx, cm.BinaryData[flycheckv1.ShardResultKey], cm.BinaryData[flycheckv1.ShardSignatureKey]) {
+			t.Errorf("shard result %s is not signed with the mounted key", cm.Name)
+		}
+		reported[cm.Labels[flycheckv1.LabelShard]] = true
+	}
+	if !reported["0"] || !reported["1"] || len(reported) != 2 {
+		t.Errorf("shards reported %v, want 0 and 1", reported)
+	}
+	testenv.Eventually(t, 5*time.Second, func() error { // said after the status is written
 		if !strings.Contains(said(), "attempt 2 of 2") || !strings.Contains(said(), "failed (FailedIndexes)") {
 			return fmt.Errorf("node player output:\n%s", said())
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -18,43 +17,45 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/yaml"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
-	"github.com/medfund/flycheck-operator/config"
 	"github.com/medfund/flycheck-operator/controllers"
+	"github.com/medfund/flycheck-operator/controllers/testenv"
 )
 
-// demoFlags are the settings of `flycheck demo`.
+// demoFlags are the settings of flycheck-demo.
 type demoFlags struct {
 	assets       string
+	flycheck     string
 	workdir      string
 	phaseSeconds int
 	keepRunning  bool
 }
 
-// newDemoCommand is the embedded default: a local control plane, the
-// operator in-process and a campaign whose phases last seconds, printed as
-// it advances. Everything it starts is bound to loopback and stopped on exit.
+// newDemoCommand is the whole demo: a local control plane, the operator
+// in-process and a campaign whose phases last seconds, printed as it
+// advances. Everything it starts is bound to loopback and stopped on exit.
 func newDemoCommand() *cobra.Command {
 	var f demoFlags
 	cmd := &cobra.Command{
-		Use:   "demo",
+		Use:   "flycheck-demo",
 		Short: "Run a compressed campaign on a local control plane (make demo)",
 		Long: `Starts kube-apiserver and etcd on loopback (binaries from --assets, built by
 'make controlplane'), installs the CRDs, runs the operator in-process, applies a
 demo Campaign whose phases last --phase-seconds each, and prints every phase
-transition as it happens. While it runs, the printed KUBECONFIG works with
-kubectl (bin/k8s/kubectl, built by 'make kubectl').`,
+transition as it happens. The screening Jobs' pods run as local processes of
+the flycheck binary (--flycheck, built by 'make build'). While it runs, the
+printed KUBECONFIG works with kubectl (bin/k8s/kubectl, built by 'make kubectl').`,
+		Args: cobra.NoArgs,
+		// Errors are printed once by main; usage only for flag mistakes.
+		SilenceErrors: true,
+		SilenceUsage:  true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -63,6 +64,7 @@ kubectl (bin/k8s/kubectl, built by 'make kubectl').`,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&f.assets, "assets", "bin/k8s", "directory holding kube-apiserver, etcd and kubectl")
+	fs.StringVar(&f.flycheck, "flycheck", "", "the flycheck binary the screening pods run (default: flycheck next to this binary)")
 	fs.StringVar(&f.workdir, "workdir", ".demo", "directory for the kubeconfig and the demo's data")
 	fs.IntVar(&f.phaseSeconds, "phase-seconds", 15, "length of each demo phase")
 	fs.BoolVar(&f.keepRunning, "keep-running", false, "keep the control plane up after the campaign finishes, until Ctrl-C")
@@ -78,26 +80,16 @@ func runDemo(ctx context.Context, out io.Writer, f demoFlags) error {
 	if err != nil {
 		return err
 	}
-	assets, err := filepath.Abs(f.assets)
-	if err != nil {
-		return err
-	}
-	for _, bin := range []string{"kube-apiserver", "etcd"} {
-		if _, err := os.Stat(filepath.Join(assets, bin)); err != nil {
-			return fmt.Errorf("%s not found in %s: run `make controlplane` first (or `make demo`, which does)", bin, assets)
-		}
-	}
-	crds, err := embeddedCRDs()
+	flycheck, err := flycheckBinary(f.flycheck)
 	if err != nil {
 		return err
 	}
 
 	say := newDemoPrinter(out)
 	say.line("starting kube-apiserver and etcd on loopback ...")
-	env := &envtest.Environment{BinaryAssetsDirectory: assets, CRDs: crds, ErrorIfCRDPathMissing: true}
-	cfg, err := env.Start()
+	env, err := testenv.Start(testenv.Options{Assets: f.assets})
 	if err != nil {
-		return fmt.Errorf("starting the control plane: %w", err)
+		return err
 	}
 	defer func() {
 		say.line("stopping the control plane")
@@ -105,43 +97,33 @@ func runDemo(ctx context.Context, out io.Writer, f demoFlags) error {
 			fmt.Fprintln(os.Stderr, "stopping the control plane:", err)
 		}
 	}()
-	admin, err := env.AddUser(envtest.User{Name: "demo-admin", Groups: []string{"system:masters"}}, cfg)
-	if err != nil {
-		return err
-	}
-	kubeconfig, err := admin.KubeConfig()
-	if err != nil {
-		return err
-	}
 	kubeconfigPath := filepath.Join(workdir, "kubeconfig")
-	if err := os.WriteFile(kubeconfigPath, kubeconfig, 0o600); err != nil {
+	if err := env.WriteAdminKubeconfig(kubeconfigPath, "demo-admin"); err != nil {
 		return err
 	}
-	say.line("control plane up at %s; in another terminal:", cfg.Host)
+	kubectl := filepath.Join(env.Assets, "kubectl")
+	say.line("control plane up at %s; in another terminal:", env.Config.Host)
 	say.line("    export KUBECONFIG=%s", kubeconfigPath)
-	say.line("    %s get camp,sj,isample -A", filepath.Join(assets, "kubectl"))
+	say.line("    %s get camp,sj,isample -A", kubectl)
 
-	c, err := client.New(cfg, client.Options{Scheme: newScheme()})
+	mgr, err := testenv.RunManager(ctx, env.Config, func(mgr ctrl.Manager) error {
+		return controllers.SetupWithManager(mgr, controllers.Options{})
+	})
 	if err != nil {
-		return err
+		return fmt.Errorf("starting the operator: %w", err)
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{Scheme: newScheme(), Metrics: metricsserver.Options{BindAddress: "0"}})
-	if err != nil {
-		return err
-	}
-	if err := controllers.SetupWithManager(mgr, controllers.Options{}); err != nil {
-		return err
-	}
-	mgrCtx, stopMgr := context.WithCancel(ctx)
-	mgrDone := make(chan error, 1)
-	go func() { mgrDone <- mgr.Start(mgrCtx) }()
-	defer func() { stopMgr(); <-mgrDone }()
+	defer func() {
+		if err := mgr.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "operator:", err)
+		}
+	}()
 
+	c := env.Client
 	ruleSets, err := prepareDemoScreening(ctx, c, workdir, say)
 	if err != nil {
 		return err
 	}
-	stopNode, err := startDemoNode(ctx, cfg, workdir, kubeconfigPath, say)
+	stopNode, err := startDemoNode(ctx, env.Config, flycheck, workdir, kubeconfigPath, say)
 	if err != nil {
 		return err
 	}
@@ -167,16 +149,36 @@ func runDemo(ctx context.Context, out io.Writer, f demoFlags) error {
 	}
 	printDemoResults(ctx, c, camp, out)
 	printDemoDraws(ctx, c, camp, out)
-	verifyDemoDraw(ctx, out, kubeconfigPath, camp.Spec.Cities[0].Namespace+"/"+controllers.ChildName(camp.Name, "spotcheck", camp.Spec.Cities[0].Name))
-	showKubectl(ctx, out, assets, kubeconfigPath, "get", "camp")
-	showKubectl(ctx, out, assets, kubeconfigPath, "get", "sj", "-A")
-	showKubectl(ctx, out, assets, kubeconfigPath, "get", "jobs", "-A")
-	showKubectl(ctx, out, assets, kubeconfigPath, "get", "isample", "-A")
+	verifyDemoDraw(ctx, out, flycheck, kubeconfigPath, camp.Spec.Cities[0].Namespace+"/"+controllers.ChildName(camp.Name, "spotcheck", camp.Spec.Cities[0].Name))
+	showKubectl(ctx, out, kubectl, kubeconfigPath, "get", "camp")
+	showKubectl(ctx, out, kubectl, kubeconfigPath, "get", "sj", "-A")
+	showKubectl(ctx, out, kubectl, kubeconfigPath, "get", "jobs", "-A")
+	showKubectl(ctx, out, kubectl, kubeconfigPath, "get", "isample", "-A")
 	if f.keepRunning {
 		say.line("campaign finished; the control plane stays up until Ctrl-C")
 		<-ctx.Done()
 	}
 	return nil
+}
+
+// flycheckBinary is the flycheck binary the screening pods run: path if
+// given, else flycheck next to this binary (make build puts both in bin/).
+func flycheckBinary(path string) (string, error) {
+	if path == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return "", err
+		}
+		path = filepath.Join(filepath.Dir(self), "flycheck")
+	}
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	if st, err := os.Stat(path); err != nil || st.IsDir() {
+		return "", fmt.Errorf("the flycheck binary %s is missing: run `make build` (or `make demo`, which does), or give --flycheck", path)
+	}
+	return path, nil
 }
 
 // followCampaign prints each phase transition as status reports it, until
@@ -279,31 +281,9 @@ func demoNamespaces(camp *flycheckv1.Campaign) []string {
 	return out
 }
 
-// embeddedCRDs decodes the CRDs compiled into the binary.
-func embeddedCRDs() ([]*apiextensionsv1.CustomResourceDefinition, error) {
-	var out []*apiextensionsv1.CustomResourceDefinition
-	err := fs.WalkDir(config.CRDs, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := config.CRDs.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		crd := &apiextensionsv1.CustomResourceDefinition{}
-		if err := yaml.UnmarshalStrict(data, crd); err != nil {
-			return fmt.Errorf("embedded CRD %s: %w", path, err)
-		}
-		out = append(out, crd)
-		return nil
-	})
-	return out, err
-}
-
 // showKubectl prints what a city bureau would see, when kubectl has been
 // built (make kubectl); the demo works without it.
-func showKubectl(ctx context.Context, out io.Writer, assets, kubeconfig string, args ...string) {
-	kubectl := filepath.Join(assets, "kubectl")
+func showKubectl(ctx context.Context, out io.Writer, kubectl, kubeconfig string, args ...string) {
 	if _, err := os.Stat(kubectl); err != nil {
 		return
 	}

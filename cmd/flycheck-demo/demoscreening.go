@@ -1,7 +1,7 @@
 package main
 
-// The screening and sampling part of `flycheck demo`: a synthetic province
-// on a local "volume", the default RuleSets, the node player that runs the
+// The screening and sampling part of the demo: a synthetic province on a
+// local "volume", the default RuleSets, the node player that runs the
 // screening Jobs, and the lines that show results arriving.
 
 import (
@@ -26,6 +26,7 @@ import (
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
 	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
+	"github.com/medfund/flycheck-operator/cmd/flycheck-demo/node"
 	"github.com/medfund/flycheck-operator/config"
 	"github.com/medfund/flycheck-operator/internal/synth"
 )
@@ -122,23 +123,19 @@ func prepareDemoScreening(ctx context.Context, c client.Client, workdir string, 
 	return names, nil
 }
 
-// startDemoNode starts the node player; stop ends it and waits for the
-// processes it started.
-func startDemoNode(ctx context.Context, cfg *rest.Config, workdir, kubeconfig string, say *demoPrinter) (stop func(), err error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
+// startDemoNode starts the node player, which runs the screening pods as
+// processes of the flycheck binary; stop ends it and waits for them.
+func startDemoNode(ctx context.Context, cfg *rest.Config, flycheck, workdir, kubeconfig string, say *demoPrinter) (stop func(), err error) {
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	player := newNodePlayer(cs, exe, workdir, kubeconfig, 2, say.line)
-	player.impersonate = true
+	player := node.New(node.Config{Clientset: cs, Flycheck: flycheck, Workdir: workdir, Kubeconfig: kubeconfig,
+		Impersonate: true, Slots: 2, Say: say.line})
 	nodeCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- player.run(nodeCtx) }()
-	say.line("node player up: screening Jobs run as local processes, 2 at a time (logs in %s)", filepath.Join(workdir, "logs"))
+	go func() { done <- player.Run(nodeCtx) }()
+	say.line("node player up: screening Jobs run as local processes of %s, 2 at a time (logs in %s)", flycheck, filepath.Join(workdir, "logs"))
 	return func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -302,6 +299,8 @@ func printDemoResults(ctx context.Context, c client.Client, camp *flycheckv1.Cam
 	}
 	_ = w.Flush()
 	if len(samples.Items) == 0 {
-		fmt.Fprintln(out, "(no InspectionSamples were created: this operator build does not launch sampling phases yet)")
+		// The spot- and fly-check phases create them; none means those
+		// phases failed to, and the Campaign's events say why.
+		fmt.Fprintf(out, "(no InspectionSamples were created for the sampling phases: see `kubectl describe camp %s`)\n", camp.Name)
 	}
 }
