@@ -288,6 +288,7 @@ func (r *CampaignReconciler) setCityCounts(ctx context.Context, camp *flycheckv1
 				row.Institutions = sj.Status.Institutions.Total
 				row.ScreenedLines = sj.Status.LinesScanned
 				row.FlaggedInstitutions = sj.Status.Institutions.Flagged
+				row.RulesSkipped = int32(len(sj.Status.RulesSkipped))
 			}
 		}
 		latest = -1

@@ -129,9 +129,9 @@ func (r *CampaignReconciler) reconcile(ctx context.Context, camp *flycheckv1.Cam
 
 	// Events speak of changes: what the stored status said is compared with
 	// what this reconcile decided, before the write replaces camp.Status.
-	notes := transitionNotes(camp, transitions, now)
+	notes := append(transitionNotes(camp, transitions, now), rulesSkippedNotes(camp.Status.Cities, status.Cities)...)
 	wasSuspended := conditionReason(camp.Status.Conditions, flycheckv1.ConditionReady) == CampaignReasonSuspended
-	wasMissing := conditionReason(camp.Status.Conditions, flycheckv1.ConditionStalled) == CampaignReasonNamespaceNotFound
+	wasMissing := conditionReason(camp.Status.Conditions, flycheckv1.ConditionReconciling) == CampaignReasonNamespaceNotFound
 	switch {
 	case camp.Spec.Suspend && !wasSuspended:
 		notes = append(notes, note{corev1.EventTypeNormal, CampaignReasonSuspendEvent, "Suspend",

@@ -554,16 +554,21 @@ func TestUnknownTimeZoneStalls(t *testing.T) {
 	waitForEvents(t, c.Name, []string{CampaignReasonInvalidTimeZone})
 }
 
-func TestMissingNamespaceStallsThenRecovers(t *testing.T) {
+// A namespace that does not exist yet can still appear (Argo CD or Flux may
+// apply it after the campaign): the campaign waits, Reconciling with a
+// reason that names it, and is never Stalled, which GitOps tools give up on.
+func TestMissingNamespaceWaitsThenRecovers(t *testing.T) {
 	createNamespace(t, "present-a")
 	c := testCampaign("missingns", []string{"present-a", "absent-b"}, phase("selfinspection", "2020-05-01", "2020-06-30"))
 	createCampaign(t, c)
 	r, _ := newTestReconciler(shanghai(t, "2020-05-10 00:00:00"))
 	reconcileCampaign(t, r, c.Name)
 	got := getCampaign(t, c.Name)
-	assertCondition(t, got, flycheckv1.ConditionStalled, metav1.ConditionTrue, CampaignReasonNamespaceNotFound)
-	if msg := meta.FindStatusCondition(got.Status.Conditions, flycheckv1.ConditionStalled).Message; !strings.Contains(msg, "absent-b") {
-		t.Errorf("Stalled message %q does not name the namespace", msg)
+	assertCondition(t, got, flycheckv1.ConditionReconciling, metav1.ConditionTrue, CampaignReasonNamespaceNotFound)
+	assertCondition(t, got, flycheckv1.ConditionStalled, metav1.ConditionFalse, ReasonUpToDate)
+	assertCondition(t, got, flycheckv1.ConditionReady, metav1.ConditionFalse, CampaignReasonNamespaceNotFound)
+	if msg := meta.FindStatusCondition(got.Status.Conditions, flycheckv1.ConditionReady).Message; !strings.Contains(msg, "absent-b") {
+		t.Errorf("Ready message %q does not name the namespace", msg)
 	}
 	assertStates(t, got, map[string]flycheckv1.PhaseState{"selfinspection": "Active"})
 
@@ -571,6 +576,7 @@ func TestMissingNamespaceStallsThenRecovers(t *testing.T) {
 	reconcileCampaign(t, r, c.Name)
 	got = getCampaign(t, c.Name)
 	assertCondition(t, got, flycheckv1.ConditionStalled, metav1.ConditionFalse, "")
+	assertCondition(t, got, flycheckv1.ConditionReconciling, metav1.ConditionFalse, "")
 	assertCondition(t, got, flycheckv1.ConditionReady, metav1.ConditionTrue, CampaignReasonOnSchedule)
 }
 

@@ -146,15 +146,16 @@ func phaseLabel(camp *flycheckv1.Campaign, name string) string {
 }
 
 // setCampaignConditions sets Ready/Reconciling/Stalled: a launch that cannot
-// proceed and missing namespaces stall (both clear by themselves once a
-// human acts, and both are watched); otherwise the schedule says Ready.
+// proceed (a child's name taken) stalls; missing namespaces, which can still
+// appear and are watched, make the campaign wait (Reconciling); otherwise
+// the schedule says Ready.
 func setCampaignConditions(conds conditionSetter, plan *schedule.Plan, now time.Time, suspended bool,
 	missing []string, launchStall *stallError) {
 	switch {
 	case launchStall != nil:
 		conds.stalled(launchStall.reason, launchStall.msg)
 	case len(missing) > 0:
-		conds.stalled(CampaignReasonNamespaceNotFound, fmt.Sprintf(
+		conds.progressing(CampaignReasonNamespaceNotFound, fmt.Sprintf(
 			"namespaces %s do not exist; phases still advance, but nothing is created in the cities until they do",
 			strings.Join(missing, ", ")))
 	case suspended:
@@ -162,6 +163,24 @@ func setCampaignConditions(conds conditionSetter, plan *schedule.Plan, now time.
 	default:
 		conds.ready(readyReason(plan, now), scheduleMessage(plan, now))
 	}
+}
+
+// rulesSkippedNotes warns, once per change, of a city whose latest
+// screening could not run some rules (a table missing from its extract).
+func rulesSkippedNotes(before, after []flycheckv1.CityStatus) []note {
+	was := map[string]int32{}
+	for _, c := range before {
+		was[c.Name] = c.RulesSkipped
+	}
+	var out []note
+	for _, c := range after {
+		if c.RulesSkipped > 0 && c.RulesSkipped != was[c.Name] {
+			out = append(out, note{corev1.EventTypeWarning, CampaignReasonRulesSkipped, "Screening/" + c.Name, fmt.Sprintf(
+				"%d rules did not run in the screening of %s: a table they need is missing from its extract (see the ScreeningJob's status.rulesSkipped)",
+				c.RulesSkipped, c.Name)})
+		}
+	}
+	return out
 }
 
 // transitionNotes are the events of the phase transitions observed at now:

@@ -130,7 +130,7 @@ func TestSetCampaignConditions(t *testing.T) {
 	}{
 		{"on schedule", false, nil, nil, "True", "False", CampaignReasonOnSchedule},
 		{"suspended", true, nil, nil, "True", "False", CampaignReasonSuspended},
-		{"namespace missing", false, []string{"city-a"}, nil, "False", "True", CampaignReasonNamespaceNotFound},
+		{"namespace missing (it may still appear: waits, not stalled)", false, []string{"city-a"}, nil, "False", "False", CampaignReasonNamespaceNotFound},
 		{"child name taken beats a missing namespace", false, []string{"city-a"},
 			&stallError{CampaignReasonChildNameTaken, "x exists"}, "False", "True", CampaignReasonChildNameTaken},
 	} {
@@ -182,5 +182,18 @@ func TestTransitionNotes(t *testing.T) {
 	}
 	if n := transitionNotes(camp, trs[:1], at.Add(30*time.Second)); strings.Contains(n[0].msg, "late") {
 		t.Errorf("a transition seen within a minute is not late: %q", n[0].msg)
+	}
+}
+
+func TestRulesSkippedNotesOncePerChange(t *testing.T) {
+	before := []flycheckv1.CityStatus{{Name: "a"}, {Name: "b", RulesSkipped: 2}}
+	after := []flycheckv1.CityStatus{{Name: "a", RulesSkipped: 3}, {Name: "b", RulesSkipped: 2}, {Name: "c"}}
+	notes := rulesSkippedNotes(before, after)
+	if len(notes) != 1 || notes[0].reason != CampaignReasonRulesSkipped || notes[0].typ != corev1.EventTypeWarning ||
+		!strings.Contains(notes[0].msg, "3 rules did not run in the screening of a") {
+		t.Errorf("notes %+v, want one Warning for city a", notes)
+	}
+	if n := rulesSkippedNotes(after, after); len(n) != 0 {
+		t.Errorf("unchanged counts gave %d notes", len(n))
 	}
 }

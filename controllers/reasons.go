@@ -23,7 +23,7 @@ const (
 	// Stalled=True: the spec cannot be scheduled.
 	CampaignReasonInvalidTimeZone = "InvalidTimeZone"
 	CampaignReasonInvalidSchedule = "InvalidSchedule"
-	// Stalled=True until the namespaces appear (they are watched).
+	// Reconciling=True until the namespaces appear (they are watched).
 	CampaignReasonNamespaceNotFound = "NamespaceNotFound"
 	// Stalled=True: a child's name is held by an object the campaign does not own.
 	CampaignReasonChildNameTaken = "ChildNameTaken"
@@ -38,6 +38,7 @@ const (
 	CampaignReasonScreeningJobCreated     = "ScreeningJobCreated"
 	CampaignReasonInspectionSampleCreated = "InspectionSampleCreated"
 	CampaignReasonFrameCopied             = "FrameCopied"
+	CampaignReasonRulesSkipped            = "RulesSkipped"
 )
 
 // RuleSet.

@@ -208,6 +208,11 @@ type CityStatus struct {
 	Sampled int32 `json:"sampled,omitempty"`
 	// +optional
 	TertiarySampled int32 `json:"tertiarySampled,omitempty"`
+	// Rules of the city's latest screening that did not run because a
+	// table they need is missing from its extract (see the ScreeningJob's
+	// rulesSkipped).
+	// +optional
+	RulesSkipped int32 `json:"rulesSkipped,omitempty"`
 }
 
 // CampaignStatus is what the operator observed.
