@@ -26,6 +26,7 @@ help: ## Show this help.
 .PHONY: manifests
 manifests: ## Generate CRDs and RBAC from the kubebuilder markers.
 	$(CONTROLLER_GEN) rbac:roleName=flycheck-manager-role crd paths="./api/...;./controllers/..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	go run ./hack/crdnames config/crd/bases/flycheck.medfund.io_campaigns.yaml=63 config/crd/bases/flycheck.medfund.io_screeningjobs.yaml=63
 	hack/sync-chart.sh
 
 .PHONY: generate

@@ -198,7 +198,8 @@ type ScreeningJobStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=sj,categories=flycheck
-// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="a ScreeningJob name is also a label value on its Job, pods and ConfigMaps, so it must be at most 63 characters"
+// The name is at most 63 characters, being a label value on the Job, pods
+// and ConfigMaps (hack/crdnames puts the limit in the schema).
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.state`
 // +kubebuilder:printcolumn:name="Done",type=integer,JSONPath=`.status.shards.succeeded`
 // +kubebuilder:printcolumn:name="Shards",type=integer,JSONPath=`.status.shards.total`
