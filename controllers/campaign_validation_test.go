@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	batchv1 "k8s.io/api/batch/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -194,5 +195,129 @@ func TestSampleCampaignsAreAccepted(t *testing.T) {
 				t.Fatalf("sample rejected: %v", err)
 			}
 		})
+	}
+}
+
+// Once a phase has started, the time zone is fixed (it would move the
+// boundaries already passed); once the campaign has created children for a
+// city, that city's name, code and namespace are fixed and it cannot be
+// removed, while new cities may still be added.
+func TestEditsAfterLaunch(t *testing.T) {
+	for _, ns := range []string{"launch-a", "launch-b", "launch-c"} {
+		createNamespace(t, ns)
+	}
+	c := testCampaign("launched", []string{"launch-a", "launch-b"},
+		phase("selfinspection", "2020-05-01", "2020-06-30"),
+		phase("spotcheck", "2020-07-01", "2020-08-31"))
+	c.Spec.Roster = "designated-institutions"
+	c.Spec.Phases[1].Sampling = &flycheckv1.PhaseSampling{Purpose: flycheckv1.PurposeRecheck,
+		SamplingPolicy: flycheckv1.SamplingPolicy{MinPercent: 10, MinTertiaryPerCity: 2}}
+	createCampaign(t, c)
+	update := func(mutate func(*flycheckv1.Campaign)) error {
+		cur := getCampaign(t, c.Name)
+		mutate(cur)
+		return k8sClient.Update(context.Background(), cur)
+	}
+	// Nothing has started: everything may change.
+	if err := update(func(c *flycheckv1.Campaign) { c.Spec.TimeZone = "Asia/Urumqi" }); err != nil {
+		t.Fatalf("changing the zone before any phase started: %v", err)
+	}
+	if err := update(func(c *flycheckv1.Campaign) { c.Spec.TimeZone = "Asia/Shanghai" }); err != nil {
+		t.Fatal(err)
+	}
+
+	r, clk := newTestReconciler(shanghai(t, "2020-05-10 09:00:00"))
+	reconcileCampaign(t, r, c.Name)
+	err := update(func(c *flycheckv1.Campaign) { c.Spec.TimeZone = "Asia/Urumqi" })
+	if err == nil || !strings.Contains(err.Error(), "spec.timeZone") || !strings.Contains(err.Error(), "cannot change once a phase has started") {
+		t.Errorf("changing the zone after the start: %v", err)
+	}
+	// Started but nothing launched yet (the first phase creates nothing):
+	// cities may still change.
+	if err := update(func(c *flycheckv1.Campaign) { c.Spec.Cities[1].Code = "320199" }); err != nil {
+		t.Fatalf("changing a city before anything was created for it: %v", err)
+	}
+
+	clk.SetTime(shanghai(t, "2020-07-02 09:00:00")) // the recheck launches
+	reconcileCampaign(t, r, c.Name)
+	for name, mutate := range map[string]func(*flycheckv1.Campaign){
+		"code":      func(c *flycheckv1.Campaign) { c.Spec.Cities[0].Code = "320188" },
+		"name":      func(c *flycheckv1.Campaign) { c.Spec.Cities[0].Name = "renamed" },
+		"namespace": func(c *flycheckv1.Campaign) { c.Spec.Cities[0].Namespace = "launch-c" },
+		"removal":   func(c *flycheckv1.Campaign) { c.Spec.Cities = c.Spec.Cities[1:] },
+	} {
+		err := update(mutate)
+		if err == nil || !strings.Contains(err.Error(), "spec.cities") || !strings.Contains(err.Error(), "cannot change") {
+			t.Errorf("city %s after launch: %v", name, err)
+		}
+	}
+	if err := update(func(c *flycheckv1.Campaign) {
+		c.Spec.Cities = append(c.Spec.Cities, flycheckv1.City{Name: "added", Namespace: "launch-c", Code: "320177"})
+	}); err != nil {
+		t.Errorf("adding a city after launch: %v", err)
+	}
+}
+
+// A campaign whose child names are exactly 63 characters long runs end to
+// end: the ScreeningJob, its Job (whose own name is shortened with a hash so
+// that its pods' names fit), its labels, the frame and the recheck drawn
+// from it with its snapshot.
+func TestNamesAtTheLimitWorkEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	ns := "limit-city"
+	createNamespace(t, ns)
+	dup := createCatalogueRuleSet(t, "duplicate-charge.yaml")
+	city := "limitcity"
+	name := strings.Repeat("x", 63-2-len("screen")-len(city)) // <campaign>-screen-<city> is 63
+	c := testCampaign(name, []string{ns},
+		phase("screen", "2020-05-01", "2020-05-31"),
+		phase("sample", "2020-06-01", "2020-06-30"))
+	c.Spec.Cities[0].Name = city
+	c.Spec.DataSource = &flycheckv1.DataSource{PersistentVolumeClaim: "claims"}
+	c.Spec.Phases[0].Screening = &flycheckv1.PhaseScreening{RuleSets: []string{dup.Name}}
+	c.Spec.Phases[1].Sampling = &flycheckv1.PhaseSampling{Purpose: flycheckv1.PurposeRecheck,
+		SamplingPolicy: flycheckv1.SamplingPolicy{MinPercent: 50, MinTertiaryPerCity: 1}}
+	createCampaign(t, c)
+	over := c.DeepCopy()
+	over.Name, over.ResourceVersion = name+"y", ""
+	if err := k8sClient.Create(ctx, over, client.DryRunAll); err == nil || !strings.Contains(err.Error(), "= 64") {
+		t.Fatalf("one character more was not refused with its length: %v", err)
+	}
+
+	r, clk := newTestReconciler(shanghai(t, "2020-05-10 09:00:00"))
+	reconcileCampaign(t, r, c.Name)
+	sjName := ChildName(name, "screen", city)
+	if len(sjName) != 63 {
+		t.Fatalf("fixture: %s is %d characters", sjName, len(sjName))
+	}
+	sjr := newSJReconciler()
+	reconcileSJ(t, sjr, ns, sjName)
+	sj := getSJ(t, ns, sjName)
+	var job batchv1.Job
+	if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: sj.Status.JobName}, &job); err != nil {
+		t.Fatalf("the Job of a 63-character ScreeningJob: %v", err)
+	}
+	if len(job.Name) > maxJobNameLength || job.Labels[flycheckv1.LabelScreeningJob] != sjName {
+		t.Errorf("Job %s (%d characters), label %q", job.Name, len(job.Name), job.Labels[flycheckv1.LabelScreeningJob])
+	}
+	mustCreate(t, shardResultConfigMap(t, sjr, sj, 0, inst("H34060000001", 3, 1, "10.00", "0.500000"), inst("H34060000002", 1, 0, "0.00", "0.000000")))
+	completeJob(t, sj, 1)
+	reconcileSJ(t, sjr, ns, sjName)
+	if st := getSJ(t, ns, sjName).Status; st.State != flycheckv1.ScreeningSucceeded {
+		t.Fatalf("ScreeningJob %s: %+v", sjName, st)
+	}
+
+	clk.SetTime(shanghai(t, "2020-06-02 09:00:00"))
+	reconcileCampaign(t, r, c.Name)
+	sampleName := ChildName(name, "sample", city)
+	opNS := "limit-op"
+	createNamespace(t, opNS)
+	sr := &InspectionSampleReconciler{Client: k8sClient, APIReader: k8sClient, Clock: clk, Recorder: recorder, OperatorNamespace: opNS}
+	if err := sr.reconcileSample(ctx, getSample(t, ns, sampleName)); err != nil {
+		t.Fatal(err)
+	}
+	s := getSample(t, ns, sampleName)
+	if s.Status.DrawnAt == nil || s.Status.Frame.Snapshot == "" || s.Labels[flycheckv1.LabelCampaign] != name {
+		t.Fatalf("sample %s: %+v", sampleName, s.Status)
 	}
 }
