@@ -126,7 +126,7 @@ func TestScreeningJobCreatesOneJobAndSnapshot(t *testing.T) {
 		t.Errorf("pod security context is not restricted: %+v / %+v", pod.SecurityContext, c.SecurityContext)
 	}
 	args := strings.Join(c.Args, " ")
-	for _, want := range []string{"screen ", "--input /data/source/extracts/2019", "--output /data/output/2019/nanjing",
+	for _, want := range []string{"screen ", "--input /data/source/extracts/2019", "--output /data/output/2019/nanjing --overwrite",
 		"--shards 4", "--shard $(JOB_COMPLETION_INDEX)", "--report",
 		"--city 320100", "--from 2019-01-01", "--to 2019-12-31", "--format parquet", "--rules /rules/rules.yaml"} {
 		if !strings.Contains(args, want) {

@@ -32,7 +32,9 @@ func newScreeningJobBatchJob(sj *flycheckv1.ScreeningJob, image, rulesConfigMap,
 		"screen",
 		"--input", path.Join(SourceMountPath, sj.Spec.Source.Path),
 		"--rules", path.Join(RulesMountPath, flycheckv1.RulesFileKey),
-		"--output", path.Join(OutputMountPath, sj.Spec.Output.Path),
+		// The output path is this ScreeningJob's own: a retried shard
+		// replaces what an earlier attempt of it left.
+		"--output", path.Join(OutputMountPath, sj.Spec.Output.Path), "--overwrite",
 		"--format", formatFlag(sj.Spec.Source.Format),
 		"--encoding", encodingFlag(sj.Spec.Source.Encoding),
 		"--shards", strconv.Itoa(int(shards)),

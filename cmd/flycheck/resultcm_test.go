@@ -126,7 +126,7 @@ func TestScreenResultConfigMapIsReadableByTheController(t *testing.T) {
 	prefix := controllers.ShardResultPrefix(sj.Name, shard)
 	args := []string{"screen", "--input", data, "--output", t.TempDir(), "--quiet",
 		"--shards", strconv.Itoa(shards), "--shard", strconv.Itoa(shard), "--city", "320100",
-		"--from", "2024-01-01", "--to", "2024-12-31", "--report", "--signing-key", signingKeyFile(t, key)}
+		"--from", "2024-01-01", "--to", "2024-12-31", "--report", "--signing-key", signingKeyFile(t, key), "--overwrite"}
 	for _, f := range testenv.DefaultRuleFiles(t) {
 		args = append(args, "--rules", f)
 	}
@@ -298,7 +298,7 @@ func TestScreenResultConfigMapNamespaceFlagAndMisconfiguration(t *testing.T) {
 
 	// An API error that is not transient fails the shard at once.
 	start := time.Now()
-	if _, _, err := run(t, "", append(base, "--output", out, "--report", "--namespace", "no-such-namespace")...); err == nil ||
+	if _, _, err := run(t, "", append(base, "--output", out, "--overwrite", "--report", "--namespace", "no-such-namespace")...); err == nil ||
 		!apierrors.IsNotFound(err) {
 		t.Errorf("creating in a missing namespace: err %v, want NotFound", err)
 	}

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -90,7 +92,12 @@ $FLYCHECK_SCREENINGJOB_NAME/_UID, signed with the job's key from
 				pprof.StartCPUProfile(f)
 				defer pprof.StopCPUProfile()
 			}
-			res, err := screening.Run(cmd.Context(), o)
+			// A pod being stopped (SIGTERM) or a user's Ctrl-C cancels the run,
+			// so that it removes its staging directory and spill files
+			// instead of dying with them on disk.
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			res, err := screening.Run(ctx, o)
 			if err != nil {
 				return err
 			}
@@ -104,7 +111,9 @@ $FLYCHECK_SCREENINGJOB_NAME/_UID, signed with the job's key from
 	f := cmd.Flags()
 	f.StringVar(&o.Input, "input", "", "directory with the claims tables (<table>.csv or <table>.parquet)")
 	f.StringArrayVar(&o.RuleFiles, "rules", nil, "RuleSet manifest file (repeatable; multi-document YAML allowed)")
-	f.StringVar(&o.Output, "output", "", "directory for findings, summary.json, stats.json and quarantine.csv")
+	f.StringVar(&o.Output, "output", "", "directory for findings, summary.json, stats.json and quarantine.csv; must be empty or absent "+
+		"(the run writes to OUTPUT.incomplete and moves it into place, with complete.json, when it succeeded)")
+	f.BoolVar(&o.Overwrite, "overwrite", false, "replace an earlier run in --output (once this run has completed) instead of refusing it")
 	f.StringVar(&format, "format", "auto", "input format: auto (by file extension), csv or parquet")
 	f.StringVar(&encoding, "encoding", "UTF-8", "CSV encoding: UTF-8 (a BOM is skipped) or GB18030")
 	f.IntVar(&o.Shard, "shard", 0, "index of this shard, 0 ≤ shard < shards")

@@ -43,6 +43,10 @@ type Options struct {
 	Workers int
 	// TempDir for spill files (default Output, else os.TempDir()).
 	TempDir string
+	// Overwrite lets a run replace an earlier run in Output (otherwise a
+	// non-empty Output is refused). The earlier run stays until this one
+	// has completed.
+	Overwrite bool
 	// Spill forces spill mode (for tests and inputs known to be
 	// unclustered); normally it is chosen automatically.
 	Spill bool
@@ -132,14 +136,24 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		}
 		rs = opts.Rules
 	}
+	var staged *stagedOutput
 	outDir := opts.Output
 	if outDir != "" {
 		if cfg.shards > 1 {
 			outDir = filepath.Join(outDir, fmt.Sprintf("shard-%d-of-%d", cfg.shard, cfg.shards))
 		}
-		if err := os.MkdirAll(outDir, 0o755); err != nil {
+		if staged, err = stageOutput(outDir, opts.Overwrite); err != nil {
 			return nil, err
 		}
+		defer staged.abandon() // a no-op once committed
+		outDir = staged.staging
+	}
+	// Spill files of killed runs (the default place, the staging
+	// directory, went with the interrupted run above).
+	if opts.TempDir != "" {
+		removeStaleSpills(opts.TempDir)
+	} else if outDir == "" {
+		removeStaleSpills(os.TempDir())
 	}
 	q, err := newQuarantine(outDir)
 	if err != nil {
@@ -258,13 +272,21 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	timePhase("feeLines")
 	e.phase.Store("done")
 	res := e.result(fw, mode, outDir)
-	if outDir != "" {
+	if staged != nil {
 		if err := writeJSON(filepath.Join(outDir, "summary.json"), res.Summary); err != nil {
 			return nil, err
 		}
 		if err := writeJSON(filepath.Join(outDir, "stats.json"), res.Stats); err != nil {
 			return nil, err
 		}
+		if err := q.close(); err != nil { // flushed before the directory moves
+			return nil, err
+		}
+		if err := staged.commit(completion{CompletedAt: time.Now().UTC(), Shard: cfg.shard, Shards: cfg.shards,
+			Rules: len(rs), Findings: res.Stats.Findings}); err != nil {
+			return nil, err
+		}
+		res.OutputDir = staged.final
 	}
 	return res, nil
 }
@@ -634,7 +656,7 @@ type spiller struct {
 }
 
 func newSpiller(dir string, parts int) (*spiller, error) {
-	d, err := os.MkdirTemp(dir, "flycheck-spill-")
+	d, err := os.MkdirTemp(dir, spillPrefix())
 	if err != nil {
 		return nil, err
 	}

@@ -276,11 +276,15 @@ func (q *quarantine) truncate(off int64, counts map[string]int64) error {
 	return err
 }
 
+// close flushes and closes the file; closing again is a no-op.
 func (q *quarantine) close() error {
 	if q.w == nil {
 		return nil
 	}
-	if err := q.w.Flush(); err != nil {
+	w := q.w
+	q.w = nil
+	if err := w.Flush(); err != nil {
+		q.f.Close()
 		return err
 	}
 	return q.f.Close()
