@@ -158,7 +158,13 @@ func (r *CampaignReconciler) copyFlyCheckFrames(ctx context.Context, camp *flych
 		cp := &corev1.ConfigMap{
 			ObjectMeta: childMeta(camp.Name, ph.Name, camp.Spec.ProvinceNamespace, name, city.Name),
 			Immutable:  ptr.To(true),
-			Data:       map[string]string{flycheckv1.FrameKey: src.Data[flycheckv1.FrameKey]},
+		}
+		// The frame as the city's ConfigMap holds it: gzip in binaryData
+		// (a ScreeningJob's frame) or plain in data (a roster).
+		if b, ok := src.BinaryData[flycheckv1.FrameKey]; ok {
+			cp.BinaryData = map[string][]byte{flycheckv1.FrameKey: b}
+		} else {
+			cp.Data = map[string]string{flycheckv1.FrameKey: src.Data[flycheckv1.FrameKey]}
 		}
 		if err := r.createChild(ctx, camp, cp, CampaignReasonFrameCopied,
 			fmt.Sprintf("Copied the frame of %s (%s/%s) for the fly-check", city.Name, src.Namespace, src.Name)); err != nil {

@@ -51,9 +51,13 @@ func ShardResultPrefix(sjName string, index int) string {
 	return sjName + "-shard-" + strconv.Itoa(index) + "-"
 }
 
-// signingSecretPrefix is the generateName of a ScreeningJob's signing key
-// Secret.
-func signingSecretPrefix(sjName string) string { return sjName + "-signing-" }
+// signingSecretName is the Secret carrying a ScreeningJob's signing key to
+// its pods, named after a hash of the key: unpredictable to anyone without
+// it, the same for every reconcile.
+func signingSecretName(sjName string, key []byte) string {
+	sum := sha256.Sum256(append([]byte("secret-name|"), key...))
+	return sjName + "-signing-" + hex.EncodeToString(sum[:])[:10]
+}
 
 // FrameConfigMapName is the ConfigMap holding a ScreeningJob's merged frame,
 // named after the frame's digest (as the rules snapshot is after its own):

@@ -155,8 +155,8 @@ func TestScreeningJobCreatesOneJobAndSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(keySecret.Data[flycheckv1.SigningKeyFileKey], wantKey) || !metav1.IsControlledBy(&keySecret, getSJ(t, ns, sj.Name)) ||
-		!strings.HasPrefix(keySecret.Name, sj.Name+"-signing-") || len(keySecret.Name) <= len(sj.Name+"-signing-") {
-		t.Errorf("signing key Secret %q (owned %v) does not carry this job's key under a generated name", keySecret.Name,
+		keySecret.Name != signingSecretName(sj.Name, wantKey) {
+		t.Errorf("signing key Secret %q (owned %v) does not carry this job's key under a name derived from it", keySecret.Name,
 			metav1.IsControlledBy(&keySecret, getSJ(t, ns, sj.Name)))
 	}
 
