@@ -70,23 +70,13 @@ func SampleSnapshotName(sampleName, digest string) string {
 	return sampleName + "-drawn-" + digest[:10]
 }
 
-// maxLabelValue is the longest label value Kubernetes accepts.
-const maxLabelValue = 63
-
-// labelValue fits s into a label value: s itself when short enough, else a
-// prefix and a hash (deterministic, so selectors built from the same s
-// match).
-func labelValue(s string) string {
-	if len(s) <= maxLabelValue {
-		return s
-	}
-	sum := sha256.Sum256([]byte(s))
-	return s[:maxLabelValue-11] + "-" + hex.EncodeToString(sum[:])[:10]
-}
-
 // RulesConfigMapName carries the snapshot's content hash, so a name says
 // which rules ran.
 func RulesConfigMapName(sjName, digest string) string { return sjName + "-rules-" + digest[:10] }
+
+// Every label value the operator writes is a name the schema keeps within
+// 63 characters: a Campaign's, its phases' and cities', a ScreeningJob's
+// (see hack/crdnames and the Campaign's name rule).
 
 // childMeta is the metadata of a campaign's child: its name and the
 // campaign, phase and (for per-city children) city labels.
