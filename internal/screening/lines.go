@@ -82,41 +82,54 @@ type lineWorker struct {
 	lastDate [10]byte
 	lastDay  int64
 	haveDate bool
+	// Value normalisation (slow path only): scratch and counts per column.
+	z    normalizer
+	norm normCounts
 }
 
 type dictDecimals struct {
-	id   uint64
-	vals []int64
-	ok   []uint8 // 0 unknown, 1 valid, 2 invalid
+	id    uint64
+	vals  []int64
+	ok    []uint8 // 0 unknown, 1 valid, 2 invalid
+	kinds []normKind
 }
 
-func (d *dictDecimals) get(c *column, i int) (int64, bool) {
+// get parses value i of c, through z's slow path when the strict parse
+// fails (z nil: strict). k is what normalisation did.
+func (d *dictDecimals) get(c *column, i int, z *normalizer) (v int64, k normKind, ok bool) {
 	if c.idx == nil {
-		return parseDecimal(c.at(i))
+		if v, ok = parseDecimal(c.at(i)); !ok && z != nil {
+			return z.decimal(c.at(i))
+		}
+		return v, 0, ok
 	}
 	if c.dictID != d.id {
 		d.id = c.dictID
 		n := len(c.starts)
 		d.vals = append(d.vals[:0], make([]int64, n)...)
 		d.ok = append(d.ok[:0], make([]uint8, n)...)
+		d.kinds = append(d.kinds[:0], make([]normKind, n)...)
 	}
 	j := c.idx[i]
 	if j < 0 {
-		return 0, false
+		return 0, 0, false
 	}
 	switch d.ok[j] {
 	case 1:
-		return d.vals[j], true
+		return d.vals[j], d.kinds[j], true
 	case 2:
-		return 0, false
+		return 0, 0, false
 	}
-	v, ok := parseDecimal(c.at(i))
-	d.vals[j] = v
+	v, ok = parseDecimal(c.at(i))
+	if !ok && z != nil {
+		v, k, ok = z.decimal(c.at(i))
+	}
+	d.vals[j], d.kinds[j] = v, k
 	d.ok[j] = 2
 	if ok {
 		d.ok[j] = 1
 	}
-	return v, ok
+	return v, k, ok
 }
 
 // parseTime parses fee_ocur_time, reusing the day of the previous line when
@@ -141,7 +154,32 @@ func (lw *lineWorker) parseTime(b []byte) (int64, bool) {
 }
 
 func (e *engine) newLineWorker() *lineWorker {
-	return &lineWorker{items: newLocalCache(e.c.items), visits: visitFinder{m: e.m, last: -1}, keyVisit: -1}
+	return &lineWorker{items: newLocalCache(e.c.items), visits: visitFinder{m: e.m, last: -1}, keyVisit: -1,
+		norm: make(normCounts, len(tFeeLines.required))}
+}
+
+// lineVisit returns the kept visit of a line with these mdtrt_id and
+// fixmedins_code (nil if none) and the visit index the id resolved to.
+func (e *engine) lineVisit(lw *lineWorker, md, code []byte) (int32, *visit) {
+	m := e.m
+	vi := lw.visits.find(md)
+	// A kept visit is a duplicate only in a partial scope, when its id's
+	// first valid visit is out of scope: never this line's visit then.
+	if vi < 0 || m.visits[vi].dup {
+		return vi, nil
+	}
+	v := &m.visits[vi]
+	if vi != lw.keyVisit {
+		// The visit's person and institution, copied once per visit so
+		// that its lines compare against hot memory.
+		lw.keyVisit = vi
+		lw.visitPsn = append(lw.visitPsn[:0], m.psn.get(v.psn)...)
+		lw.visitInst = append(lw.visitInst[:0], m.insts[v.inst].code...)
+	}
+	if !bytes.Equal(lw.visitInst, code) {
+		return vi, nil
+	}
+	return vi, v
 }
 
 // convertLines parses, validates and scopes a batch of fee lines and runs
@@ -161,29 +199,29 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 			lw.dictItems = append(lw.dictItems, -1)
 		}
 	}
+	strict := m.strict
+	var z *normalizer
+	if !strict {
+		z = &lw.z
+		z.reset()
+	}
 	for i := 0; i < b.n; i++ {
 		md := cols[fMdtrt].at(i)
 		code := cols[fInst].at(i)
-		vi := lw.visits.find(md)
-		var v *visit
-		// A kept visit is a duplicate only in a partial scope, when its id's
-		// first valid visit is out of scope: never this line's visit then.
-		if vi >= 0 && !m.visits[vi].dup {
-			v = &m.visits[vi]
-			if vi != lw.keyVisit {
-				// The visit's person and institution, copied once per visit
-				// so that its lines compare against hot memory.
-				lw.keyVisit = vi
-				lw.visitPsn = append(lw.visitPsn[:0], m.psn.get(v.psn)...)
-				lw.visitInst = append(lw.visitInst[:0], m.insts[v.inst].code...)
-			}
-			if !bytes.Equal(lw.visitInst, code) {
-				v = nil
-			}
+		var nm normMask
+		vi, v := e.lineVisit(lw, md, code)
+		if v == nil && !strict && (dirtyCode(md) || dirtyCode(code)) {
+			// Slow path: the ids as read resolve to no visit.
+			md = normCodeIfDirty(z, false, md, &nm, fMdtrt)
+			code = normCodeIfDirty(z, false, code, &nm, fInst)
+			vi, v = e.lineVisit(lw, md, code)
 		}
 		if v == nil {
 			if !m.owned(code) {
 				continue
+			}
+			if nm != 0 {
+				lw.norm.add(nm)
 			}
 			var reason string
 			switch {
@@ -208,10 +246,33 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 			continue
 		}
 		sn, setl, item := cols[fSN].at(i), cols[fSetl].at(i), cols[fItem].at(i)
-		cnt, okC := lw.cnt.get(&cols[fCnt], i)
-		pric, okP := lw.pric.get(&cols[fPric], i)
+		psn := cols[fPsn].at(i)
+		var kC, kP, kA, kT normKind
+		cnt, kC, okC := lw.cnt.get(&cols[fCnt], i, z)
+		pric, kP, okP := lw.pric.get(&cols[fPric], i, z)
 		amt, okA := parseDecimal(cols[fAmt].at(i))
 		t, okT := lw.parseTime(cols[fTime].at(i))
+		if !strict {
+			sn = normCodeIfDirty(z, false, sn, &nm, fSN)
+			setl = normCodeIfDirty(z, false, setl, &nm, fSetl)
+			item = normCodeIfDirty(z, false, item, &nm, fItem)
+			if !okA {
+				amt, kA, okA = z.decimal(cols[fAmt].at(i))
+			}
+			if !okT {
+				t, kT, okT = z.dateTime(cols[fTime].at(i))
+			}
+			if !bytes.Equal(psn, lw.visitPsn) {
+				psn = normCodeIfDirty(z, false, psn, &nm, fPsn)
+			}
+			nm.set(fCnt, kC)
+			nm.set(fPric, kP)
+			nm.set(fAmt, kA)
+			nm.set(fTime, kT)
+			if nm != 0 {
+				lw.norm.add(nm)
+			}
+		}
 		var reason string
 		switch {
 		case len(sn) == 0:
@@ -227,9 +288,9 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 		case !okA:
 			reason = fmt.Sprintf("det_item_fee_sumamt %q is not a decimal", cols[fAmt].at(i))
 		case !okT:
-			reason = fmt.Sprintf("fee_ocur_time %q is not YYYY-MM-DD HH:MM:SS", cols[fTime].at(i))
-		case !bytes.Equal(cols[fPsn].at(i), lw.visitPsn):
-			if len(cols[fPsn].at(i)) == 0 {
+			reason = fmt.Sprintf(dateTimeReason(strict), "fee_ocur_time", cols[fTime].at(i))
+		case !bytes.Equal(psn, lw.visitPsn):
+			if len(psn) == 0 {
 				reason = "psn_no is empty"
 			} else {
 				reason = "psn_no differs from the visit's"

@@ -74,6 +74,11 @@ type model struct {
 
 	q        *quarantine
 	rowsRead map[string]int64
+
+	// strict: no value normalisation; norm counts what normalisation did
+	// (values.go).
+	strict bool
+	norm   map[string]normCounts
 }
 
 // shardOf is the documented partition function: FNV-1a 32 of the code.
@@ -125,6 +130,11 @@ func (m *model) loadInstitutions(ctx context.Context, src source) error {
 		m.syntaxRejects(tInstitutions.name, l.syntax)
 		for _, r := range l.rows {
 			m.rowsRead[tInstitutions.name]++
+			if !m.strict {
+				if nm := m.normInstitution(&r.f); nm != 0 && shardOf(r.f[0], m.opts.shards) == m.opts.shard {
+					m.countNorm(tInstitutions, nm)
+				}
+			}
 			code := r.f[0]
 			var reason string
 			lv := int8(-1)
@@ -191,6 +201,7 @@ type visitRow struct {
 	reason           string
 	line             int64
 	raw              string
+	norm             normMask
 }
 
 // visitBatch is a batch of parsed visits rows, their ids in arena.
@@ -202,8 +213,9 @@ type visitBatch struct {
 
 // parseVisits parses and checks a batch of visits rows: everything but
 // the institution and the uniqueness of mdtrt_id.
-func parseVisits(b *batch) visitBatch {
+func parseVisits(b *batch, strict bool) visitBatch {
 	o := visitBatch{rows: make([]visitRow, b.n), rejects: b.rejects}
+	var z normalizer
 	size := 0
 	for i := 0; i < b.n; i++ {
 		size += len(b.cols[0].at(i)) + len(b.cols[1].at(i)) + len(b.cols[2].at(i))
@@ -216,18 +228,44 @@ func parseVisits(b *batch) visitBatch {
 	}
 	for i := 0; i < b.n; i++ {
 		r := &o.rows[i]
-		r.mdtrt, r.psn, r.code = keep(b.cols[0].at(i)), keep(b.cols[1].at(i)), keep(b.cols[2].at(i))
+		nm := &r.norm
+		z.reset()
+		r.mdtrt = keep(normCodeIfDirty(&z, strict, b.cols[0].at(i), nm, 0))
+		r.psn = keep(normCodeIfDirty(&z, strict, b.cols[1].at(i), nm, 1))
+		r.code = keep(normCodeIfDirty(&z, strict, b.cols[2].at(i), nm, 2))
 		r.hMdtrt, r.hPsn = hashBytes(r.mdtrt), hashBytes(r.psn)
 		r.line = b.lineOf(i)
-		med := b.cols[3].at(i)
+		med := normCodeIfDirty(&z, strict, b.cols[3].at(i), nm, 3)
 		var ok1, ok2 bool
+		var k normKind
 		r.begin, ok1 = parseDateTime(b.cols[4].at(i))
+		if !ok1 && !strict {
+			if r.begin, k, ok1 = z.dateTime(b.cols[4].at(i)); ok1 {
+				nm.set(4, k)
+			}
+		}
 		r.end, ok2 = parseDateTime(b.cols[5].at(i))
+		if !ok2 && !strict {
+			if r.end, k, ok2 = z.dateTime(b.cols[5].at(i)); ok2 {
+				nm.set(5, k)
+			}
+		}
 		g := b.cols[6].at(i)
+		if len(g) != 1 {
+			g = normCodeIfDirty(&z, strict, g, nm, 6)
+		}
 		if len(g) == 1 && (g[0] == '1' || g[0] == '2') {
 			r.gend = g[0]
 		}
 		age, okAge := parseSmallInt(b.cols[7].at(i))
+		if !okAge && !strict {
+			var a []byte
+			if a, k = z.code(b.cols[7].at(i)); k != 0 {
+				if age, okAge = parseSmallInt(a); okAge {
+					nm.set(7, k)
+				}
+			}
+		}
 		r.age = int16(age)
 		r.inpatient = len(med) > 0 && med[0] == '2'
 		switch {
@@ -240,9 +278,9 @@ func parseVisits(b *batch) visitBatch {
 		case len(med) == 0:
 			r.reason = "med_type is empty"
 		case !ok1:
-			r.reason = fmt.Sprintf("begntime %q is not YYYY-MM-DD HH:MM:SS", b.cols[4].at(i))
+			r.reason = fmt.Sprintf(dateTimeReason(strict), "begntime", b.cols[4].at(i))
 		case !ok2:
-			r.reason = fmt.Sprintf("endtime %q is not YYYY-MM-DD HH:MM:SS", b.cols[5].at(i))
+			r.reason = fmt.Sprintf(dateTimeReason(strict), "endtime", b.cols[5].at(i))
 		case r.end < r.begin:
 			r.reason = "endtime before begntime"
 		case !okAge || age > 150:
@@ -278,7 +316,7 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 	m.visits = make([]visit, 0, n)
 	file := src.file()
 	lastInst := int32(-1)
-	err := scan(ctx, src, workers, func(_ int, b *batch) visitBatch { return parseVisits(b) }, func(o visitBatch) error {
+	err := scan(ctx, src, workers, func(_ int, b *batch) visitBatch { return parseVisits(b, m.strict) }, func(o visitBatch) error {
 		m.syntaxRejects(tVisits.name, o.rejects)
 		for i := range o.rows {
 			r := &o.rows[i]
@@ -293,6 +331,9 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 				} else {
 					r.reason = "fixmedins_code is not a valid institution"
 				}
+			}
+			if r.norm != 0 && m.owned(r.code) {
+				m.countNorm(tVisits, r.norm)
 			}
 			if r.reason != "" {
 				if m.owned(r.code) {
@@ -402,7 +443,7 @@ func (m *model) scanValidVisits(ctx context.Context, workers int, fn func(r *vis
 	defer src.close()
 	ord := int64(-1)
 	lastInst := int32(-1)
-	return scan(ctx, src, workers, func(_ int, b *batch) visitBatch { return parseVisits(b) }, func(o visitBatch) error {
+	return scan(ctx, src, workers, func(_ int, b *batch) visitBatch { return parseVisits(b, m.strict) }, func(o visitBatch) error {
 		for i := range o.rows {
 			r := &o.rows[i]
 			ord++
@@ -505,6 +546,7 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 		bad   string
 		line  int64
 		raw   string
+		norm  normMask
 	}
 	file := src.file()
 	finders := make([]visitFinder, workers)
@@ -513,9 +555,16 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 	}
 	err := scan(ctx, src, workers, func(w int, b *batch) loaded[row] {
 		rows := make([]row, b.n)
+		var z normalizer
 		for i := 0; i < b.n; i++ {
-			md, code := b.cols[0].at(i), b.cols[1].at(i)
 			r := &rows[i]
+			z.reset()
+			md := normCodeIfDirty(&z, m.strict, b.cols[0].at(i), &r.norm, 0)
+			code := normCodeIfDirty(&z, m.strict, b.cols[1].at(i), &r.norm, 1)
+			f := b.cols[2].at(i)
+			if len(f) != 1 {
+				f = normCodeIfDirty(&z, m.strict, f, &r.norm, 2)
+			}
 			r.visit = -1
 			switch {
 			case len(md) == 0:
@@ -530,7 +579,6 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 			if v := finders[w].find(md); v >= 0 && m.visits[v].inScope {
 				r.visit = v
 				r.code = bytes.Clone(code)
-				f := b.cols[2].at(i)
 				r.main = len(f) == 1 && f[0] == '1'
 			}
 		}
@@ -539,6 +587,9 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 		m.syntaxRejects(tDiagnoses.name, l.syntax)
 		for _, r := range l.rows {
 			m.rowsRead[tDiagnoses.name]++
+			if m.opts.shard == 0 {
+				m.countNorm(tDiagnoses, r.norm)
+			}
 			if r.bad != "" {
 				if m.opts.shard == 0 {
 					m.reject(tDiagnoses.name, reject{file, r.line, r.bad, r.raw})
@@ -624,19 +675,35 @@ func (m *model) loadPersons(ctx context.Context, src source, workers int) error 
 		bad  string
 		line int64
 		raw  string
+		norm normMask
 	}
 	file := src.file()
 	return scan(ctx, src, workers, func(_ int, b *batch) loaded[row] {
 		rows := make([]row, 0, 16)
+		var z normalizer
 		for i := 0; i < b.n; i++ {
-			p, d := b.cols[0].at(i), b.cols[1].at(i)
 			r := row{psn: -1}
+			z.reset()
+			p := normCodeIfDirty(&z, m.strict, b.cols[0].at(i), &r.norm, 0)
+			d := b.cols[1].at(i)
+			if len(d) > 0 && !m.strict && dirtyCode(d) {
+				if t := trimSpaces(d); len(t) == 0 { // only white space: no death date
+					d = t
+					r.norm.set(1, normTrimmed)
+				}
+			}
 			if len(p) == 0 {
 				r.bad = "psn_no is empty"
 			} else if len(d) > 0 {
 				day, ok := parseDate(d)
+				if !ok && !m.strict {
+					var k normKind
+					if day, k, ok = z.date(d); ok {
+						r.norm.set(1, k)
+					}
+				}
 				if !ok {
-					r.bad = fmt.Sprintf("death_date %q is not YYYY-MM-DD", d)
+					r.bad = fmt.Sprintf(dateReason(m.strict), "death_date", d)
 				} else {
 					r.psn, r.day = m.psn.lookup(p), day
 				}
@@ -644,7 +711,7 @@ func (m *model) loadPersons(ctx context.Context, src source, workers int) error 
 			if r.bad != "" {
 				r.line, r.raw = b.lineOf(i), b.raw(i)
 			}
-			if r.bad != "" || r.psn >= 0 {
+			if r.bad != "" || r.psn >= 0 || r.norm != 0 {
 				rows = append(rows, r)
 			}
 		}
@@ -653,10 +720,16 @@ func (m *model) loadPersons(ctx context.Context, src source, workers int) error 
 		m.syntaxRejects(tPersons.name, l.syntax)
 		m.rowsRead[tPersons.name] += int64(l.n)
 		for _, r := range l.rows {
+			if m.opts.shard == 0 {
+				m.countNorm(tPersons, r.norm)
+			}
 			if r.bad != "" {
 				if m.opts.shard == 0 {
 					m.reject(tPersons.name, reject{file, r.line, r.bad, r.raw})
 				}
+				continue
+			}
+			if r.psn < 0 {
 				continue
 			}
 			if r.day < m.deathDay[r.psn] {
