@@ -335,3 +335,35 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
+
+// AddEntry adds "TABLE.NAME=DOCUMENTED" (the --column flag) to m.
+func (m *ColumnMap) AddEntry(entry string) error {
+	lhs, to, ok := strings.Cut(entry, "=")
+	table, from, ok2 := strings.Cut(lhs, ".")
+	if !ok || !ok2 || table == "" || from == "" || to == "" {
+		return fmt.Errorf("column mapping %q: want TABLE.NAME_IN_FILE=DOCUMENTED_NAME, e.g. institutions.city_code=admdvs", entry)
+	}
+	if m.Tables == nil {
+		m.Tables = map[string]map[string]string{}
+	}
+	if m.Tables[table] == nil {
+		m.Tables[table] = map[string]string{}
+	}
+	m.Tables[table][from] = to
+	return m.Validate()
+}
+
+// Entries lists m's explicit entries as "TABLE.NAME=DOCUMENTED", sorted
+// (the form AddEntry reads, e.g. for a Job's arguments).
+func (m *ColumnMap) Entries() []string {
+	if m == nil {
+		return nil
+	}
+	var out []string
+	for _, t := range sortedKeys(m.Tables) {
+		for _, from := range sortedKeys(m.Tables[t]) {
+			out = append(out, t+"."+from+"="+m.Tables[t][from])
+		}
+	}
+	return out
+}

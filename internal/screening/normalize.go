@@ -104,11 +104,12 @@ func dirtyCode(b []byte) bool {
 }
 
 // foldWidth appends b to dst with the full-width forms of ASCII (U+FF01–
-// U+FF5E, UTF-8 EF BC 81 … EF BD 9E) replaced by ASCII; ok says whether any
-// was found (if not, the result is to be ignored and dst used as it was).
+// U+FF5E, UTF-8 EF BC 81 … EF BD 9E) replaced by ASCII and the ideographic
+// space U+3000 (E3 80 80) by a space; ok says whether any was found (if
+// not, the result is to be ignored and dst used as it was).
 func foldWidth(dst, b []byte) ([]byte, bool) {
 	i := 0
-	for i+2 < len(b) && !(b[i] == 0xEF && (b[i+1] == 0xBC || b[i+1] == 0xBD)) {
+	for i+2 < len(b) && !(b[i] == 0xEF && (b[i+1] == 0xBC || b[i+1] == 0xBD)) && !(b[i] == 0xE3 && b[i+1] == 0x80 && b[i+2] == 0x80) {
 		i++
 	}
 	if i+2 >= len(b) {
@@ -118,6 +119,12 @@ func foldWidth(dst, b []byte) ([]byte, bool) {
 	dst = append(dst, b[:i]...)
 	for i < len(b) {
 		c := b[i]
+		if c == 0xE3 && i+2 < len(b) && b[i+1] == 0x80 && b[i+2] == 0x80 {
+			dst = append(dst, ' ')
+			i += 3
+			found = true
+			continue
+		}
 		if c == 0xEF && i+2 < len(b) {
 			r := rune(b[i+1]&0x3F)<<6 | rune(b[i+2]&0x3F) | 0xF000
 			if b[i+1]&0xC0 == 0x80 && b[i+2]&0xC0 == 0x80 && r >= 0xFF01 && r <= 0xFF5E {
@@ -174,17 +181,19 @@ type normalizer struct {
 func (z *normalizer) reset() { z.buf = z.buf[:0] }
 
 // code normalises a code on the slow path (callers test dirtyCode first, or
-// come here because the value as read did not resolve).
+// come here because the value as read did not resolve): white space at the
+// ends trimmed, then full-width forms folded (an inner U+3000 becomes a
+// space).
 func (z *normalizer) code(b []byte) ([]byte, normKind) {
-	start := len(z.buf)
 	var k normKind
-	out := b
-	if f, ok := foldWidth(z.buf, b); ok {
-		z.buf = f
-		out, k = f[start:], normFullWidth
+	out := trimSpaces(b)
+	if len(out) != len(b) {
+		k = normTrimmed
 	}
-	if t := trimSpaces(out); len(t) != len(out) {
-		out, k = t, k|normTrimmed
+	start := len(z.buf)
+	if f, ok := foldWidth(z.buf, out); ok {
+		z.buf = f
+		out, k = f[start:], k|normFullWidth
 	}
 	return out[:len(out):len(out)], k
 }
