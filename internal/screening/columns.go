@@ -237,7 +237,7 @@ func resolveColumns(file, table string, header []string, m *ColumnMap, wanted []
 	for w, name := range wanted {
 		cs := claims[name]
 		if len(cs) == 0 {
-			return out, missingColumn(file, name, header, m != nil && (m.Profile != "" || len(m.Tables[table]) > 0))
+			return out, missingColumn(file, table, name, header, m != nil && (m.Profile != "" || len(m.Tables[table]) > 0))
 		}
 		best := cs[0]
 		for _, c := range cs[1:] {
@@ -261,10 +261,19 @@ func resolveColumns(file, table string, header []string, m *ColumnMap, wanted []
 	return out, nil
 }
 
-func missingColumn(file, name string, header []string, mapped bool) error {
+func missingColumn(file, table, name string, header []string, mapped bool) error {
 	how := "map a column to it with --columns (docs/data-format.md)"
 	if mapped {
 		how = "the column mapping names no column of this file for it"
+	}
+	// A built-in profile that would have read it is the best hint.
+	for _, p := range Profiles() {
+		spell := foldKeys(profiles[p][table])
+		for _, h := range header {
+			if spell[foldName(h)] == name {
+				how = fmt.Sprintf("column profile %s reads it from %q (--column-profile %s)", p, h, p)
+			}
+		}
 	}
 	return fmt.Errorf("%s: missing column %q (header: %v); closest names present: %s; %s",
 		file, name, header, strings.Join(closestNames(name, header, 3), ", "), how)
