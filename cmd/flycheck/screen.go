@@ -38,6 +38,14 @@ rule of the given RuleSet files in one pass (docs/rules.md) and writes:
   stats.json                       rows read and rejected, findings by rule, time
   quarantine.csv                   rejected rows with file, line and reason
 
+Headers match the documented names ignoring case and surrounding spaces;
+--columns FILE, --column-profile NAME (national, short, zh) and --column
+TABLE.NAME=DOCUMENTED map other spellings. Values as platforms write them
+(codes with spaces around them, full-width digits, 2006/1/2 15:04:05 and
+other date layouts, 1,200.00) are normalised and counted in stats.json;
+--strict accepts only the documented forms. --encoding auto (the default)
+reads a CSV file as UTF-8 when it is valid UTF-8, else as GB18030.
+
 A sharded run (--shards n) writes to OUTPUT/shard-<i>-of-<n>/ and screens the
 institutions with FNV-1a-32(fixmedins_code) mod n = i. Input clustered by
 institution (all fee lines of an institution together, e.g. sorted by
