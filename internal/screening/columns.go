@@ -261,6 +261,32 @@ func resolveColumns(file, table string, header []string, m *ColumnMap, wanted []
 	return out, nil
 }
 
+// MissingColumnError is a required column that no header names.
+type MissingColumnError struct {
+	File, Column string
+	msg          string
+}
+
+func (e *MissingColumnError) Error() string { return e.msg }
+
+// MatchColumns finds the wanted documented columns of table in a header, as
+// the screener does (see ColumnMap): the field index of each, and the
+// columns read under another name (documented → header). file is for
+// messages. A missing column is a *MissingColumnError.
+func MatchColumns(file, table string, header []string, m *ColumnMap, wanted []string) ([]int, map[string]string, error) {
+	r, err := resolveColumns(file, table, header, m, wanted)
+	return r.idx, r.renamed, err
+}
+
+// NormalizeCode is a code as the screener reads it without --strict: white
+// space at the ends trimmed, full-width forms folded (docs/data-format.md,
+// "Values").
+func NormalizeCode(s string) string {
+	var z normalizer
+	b, _ := z.code([]byte(s))
+	return string(b)
+}
+
 func missingColumn(file, table, name string, header []string, mapped bool) error {
 	how := "map a column to it with --columns (docs/data-format.md)"
 	if mapped {
@@ -275,8 +301,8 @@ func missingColumn(file, table, name string, header []string, mapped bool) error
 			}
 		}
 	}
-	return fmt.Errorf("%s: missing column %q (header: %v); closest names present: %s; %s",
-		file, name, header, strings.Join(closestNames(name, header, 3), ", "), how)
+	return &MissingColumnError{File: file, Column: name, msg: fmt.Sprintf("%s: missing column %q (header: %v); closest names present: %s; %s",
+		file, name, header, strings.Join(closestNames(name, header, 3), ", "), how)}
 }
 
 // closestNames returns up to n header names closest to name by edit
