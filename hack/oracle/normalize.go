@@ -21,6 +21,9 @@ import (
 //	         two-digit month, day, hour) and 20060102150405, each with an
 //	         optional .fraction (dropped), rewritten as 2006-01-02 15:04:05
 //	fc_date  fc_code, then 2006/1/2 and 20060102 rewritten as 2006-01-02
+//	fc_ends  fc_code when the value begins or ends with anything but
+//	         printable, non-space ASCII, else the value as read (feedetl_sn,
+//	         setl_id)
 func normalizeMacros() []stmt {
 	var from, to strings.Builder
 	for r := rune(0xFF01); r <= 0xFF5E; r++ {
@@ -37,6 +40,9 @@ func normalizeMacros() []stmt {
 	return []stmt{
 		{"macro fc_code", fmt.Sprintf(`CREATE OR REPLACE TEMP MACRO fc_code(s) AS trim(translate(coalesce(CAST(s AS VARCHAR), ''), %s, %s), %s)`,
 			lit(from.String()), lit(to.String()), lit(" \t\u00a0"))},
+		{"macro fc_ends", `CREATE OR REPLACE TEMP MACRO fc_ends(s) AS CASE
+  WHEN regexp_matches(coalesce(CAST(s AS VARCHAR), ''), '^[^!-~]|[^!-~]$') THEN fc_code(s)
+  ELSE coalesce(CAST(s AS VARCHAR), '') END`},
 		{"macro fc_dec", `CREATE OR REPLACE TEMP MACRO fc_dec(s) AS CASE
   WHEN regexp_full_match(fc_code(s), '-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]{1,4})?') THEN replace(fc_code(s), ',', '')
   ELSE fc_code(s) END`},
@@ -70,6 +76,14 @@ func (v values) code(col string) string {
 		return v.raw(col)
 	}
 	return fmt.Sprintf("fc_code(%s)", col)
+}
+
+// ends is code for the columns the engine checks at their ends only.
+func (v values) ends(col string) string {
+	if v.strict {
+		return v.raw(col)
+	}
+	return fmt.Sprintf("fc_ends(%s)", col)
 }
 
 func (v values) decimal(col string) string {

@@ -227,7 +227,7 @@ SELECT r.sn, r.mdtrt_id, r.setl_id, r.psn_no, r.inst, r.item, r.cnt, r.pric, r.a
 FROM r JOIN visits v ON v.mdtrt_id = r.mdtrt_id AND v.psn_no = r.psn_no AND v.inst = r.inst
 WHERE r.sn <> '' AND r.setl_id <> '' AND r.item <> '' AND r.cnt IS NOT NULL AND r.pric IS NOT NULL
   AND r.amt IS NOT NULL AND r.t IS NOT NULL AND r.cnt > 0`,
-			v.code("feedetl_sn"), v.code("mdtrt_id"), v.code("setl_id"), v.code("psn_no"), v.code("fixmedins_code"), v.code("hilist_code"),
+			v.ends("feedetl_sn"), v.code("mdtrt_id"), v.ends("setl_id"), v.code("psn_no"), v.code("fixmedins_code"), v.code("hilist_code"),
 			dec(v.decimal("cnt")), dec(v.decimal("pric")), dec(v.decimal("det_item_fee_sumamt")), ts(v.dateTime("fee_ocur_time")))},
 		{"visit amounts", `CREATE OR REPLACE TEMP TABLE vamt AS
 SELECT v.mdtrt_id, v.psn_no, v.inst, v.inpatient, v.beg, v.fin, v.begd, v.find,

@@ -230,12 +230,19 @@ func parseVisits(b *batch, strict bool) visitBatch {
 		r := &o.rows[i]
 		nm := &r.norm
 		z.reset()
-		r.mdtrt = keep(normCodeIfDirty(&z, strict, b.cols[0].at(i), nm, 0))
-		r.psn = keep(normCodeIfDirty(&z, strict, b.cols[1].at(i), nm, 1))
-		r.code = keep(normCodeIfDirty(&z, strict, b.cols[2].at(i), nm, 2))
+		md, psn, code := b.cols[0].at(i), b.cols[1].at(i), b.cols[2].at(i)
+		if !strict && (dirtyCode(md) || dirtyCode(psn) || dirtyCode(code)) {
+			md = normCodeIfDirty(&z, false, md, nm, 0)
+			psn = normCodeIfDirty(&z, false, psn, nm, 1)
+			code = normCodeIfDirty(&z, false, code, nm, 2)
+		}
+		r.mdtrt, r.psn, r.code = keep(md), keep(psn), keep(code)
 		r.hMdtrt, r.hPsn = hashBytes(r.mdtrt), hashBytes(r.psn)
 		r.line = b.lineOf(i)
-		med := normCodeIfDirty(&z, strict, b.cols[3].at(i), nm, 3)
+		med := b.cols[3].at(i)
+		if !strict && endsDirty(med) {
+			med = normCodeIfDirty(&z, false, med, nm, 3) // only its first byte and emptiness matter
+		}
 		var ok1, ok2 bool
 		var k normKind
 		r.begin, ok1 = parseDateTime(b.cols[4].at(i))

@@ -64,6 +64,11 @@ func normCodeIfDirty(z *normalizer, strict bool, b []byte, nm *normMask, col int
 	if strict || !dirtyCode(b) {
 		return b
 	}
+	return z.codeInto(b, nm, col)
+}
+
+// codeInto is the slow path of normCodeIfDirty.
+func (z *normalizer) codeInto(b []byte, nm *normMask, col int) []byte {
 	v, k := z.code(b)
 	nm.set(col, k)
 	return v
