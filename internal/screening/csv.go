@@ -184,8 +184,7 @@ const (
 	chunkInvalid
 )
 
-// classifyUTF8 tells ASCII, valid UTF-8 and anything else apart; an ASCII
-// prefix is skipped a word at a time.
+// classifyUTF8 tells ASCII, valid UTF-8 and anything else apart.
 func classifyUTF8(b []byte) chunkClass {
 	i := 0
 	for i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 == 0 {
