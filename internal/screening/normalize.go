@@ -49,14 +49,6 @@ func (c normCounts) add(m normMask) {
 	}
 }
 
-func (c normCounts) addKinds(col int, k normKind) {
-	for b := 0; b < nNormKinds; b++ {
-		if k&(1<<b) != 0 {
-			c[col][b]++
-		}
-	}
-}
-
 // report renders counts as column → kind → n for the columns of def.
 func (c normCounts) report(def tableDef, into map[string]map[string]map[string]int64) {
 	for col, ks := range c {
