@@ -74,7 +74,7 @@ func (r *CampaignReconciler) createScreeningJobs(ctx context.Context, camp *flyc
 				CampaignRef: &flycheckv1.CampaignReference{Name: camp.Name},
 				CityCode:    city.Code,
 				DataWindow:  camp.Spec.DataWindow,
-				Source:      *source,
+				Source:      *source.DeepCopy(),
 				Output:      output,
 				RuleSets:    ph.Screening.RuleSets,
 				Shards:      ph.Screening.Shards,

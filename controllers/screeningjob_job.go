@@ -1,7 +1,9 @@
 package controllers
 
 import (
+	"maps"
 	"path"
+	"slices"
 	"strconv"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -44,6 +46,7 @@ func newScreeningJobBatchJob(sj *flycheckv1.ScreeningJob, image, rulesConfigMap,
 	if sj.Spec.CityCode != "" {
 		args = append(args, "--city", sj.Spec.CityCode)
 	}
+	args = append(args, columnArgs(sj.Spec.Source.Columns)...)
 	if w := sj.Spec.DataWindow; w != nil {
 		args = append(args, "--from", string(w.From)[:10], "--to", string(w.To)[:10])
 	}
@@ -153,8 +156,26 @@ func formatFlag(f flycheckv1.DataFormat) string {
 }
 
 func encodingFlag(e flycheckv1.Encoding) string {
-	if e == "" {
-		return string(flycheckv1.EncodingUTF8)
+	if e == "" || e == flycheckv1.EncodingAuto {
+		return "auto"
 	}
 	return string(e)
+}
+
+// columnArgs renders source.columns as `flycheck screen` flags, in a fixed
+// order (tables and names sorted) so that the Job is deterministic.
+func columnArgs(c *flycheckv1.ColumnMapping) []string {
+	if c == nil {
+		return nil
+	}
+	var args []string
+	if c.Profile != "" {
+		args = append(args, "--column-profile", c.Profile)
+	}
+	for _, t := range slices.Sorted(maps.Keys(c.Tables)) {
+		for _, from := range slices.Sorted(maps.Keys(c.Tables[t])) {
+			args = append(args, "--column", t+"."+from+"="+string(c.Tables[t][from]))
+		}
+	}
+	return args
 }

@@ -41,11 +41,14 @@ const (
 	FormatCSV     DataFormat = "CSV"
 )
 
-// Encoding of CSV extracts; Chinese platforms usually export GB18030.
-// +kubebuilder:validation:Enum=UTF-8;GB18030
+// Encoding of CSV extracts; Chinese platforms usually export GB18030. Auto
+// reads each file as UTF-8 when it is valid UTF-8, else as GB18030
+// (docs/data-format.md); a byte-order mark is skipped in every mode.
+// +kubebuilder:validation:Enum=Auto;UTF-8;GB18030
 type Encoding string
 
 const (
+	EncodingAuto    Encoding = "Auto"
 	EncodingUTF8    Encoding = "UTF-8"
 	EncodingGB18030 Encoding = "GB18030"
 )
@@ -67,9 +70,41 @@ type DataSource struct {
 	Format DataFormat `json:"format,omitempty"`
 	// Encoding of CSV files; ignored for Parquet.
 	// +optional
-	// +kubebuilder:default=UTF-8
+	// +kubebuilder:default=Auto
 	Encoding Encoding `json:"encoding,omitempty"`
+	// Columns says which column of each file holds which documented column,
+	// for extracts whose headers are spelled differently (docs/data-format.md,
+	// "Column names"). Headers always match ignoring case and surrounding
+	// spaces.
+	// +optional
+	Columns *ColumnMapping `json:"columns,omitempty"`
 }
+
+// ColumnMapping maps the column names of an extract's files to the
+// documented names, per table; what the screener's --columns file holds.
+type ColumnMapping struct {
+	// A built-in profile of platform spellings: national (interface field
+	// codes), zh (Chinese headers) or short (short English names).
+	// +optional
+	// +kubebuilder:validation:Enum=national;short;zh
+	Profile string `json:"profile,omitempty"`
+	// Per table (institutions, visits, fee_lines, diagnoses, persons): the
+	// column name in the file → the documented name, e.g.
+	// {institutions: {city_code: admdvs}}.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=5
+	// +kubebuilder:validation:XValidation:rule="self.all(t, t in ['institutions', 'visits', 'fee_lines', 'diagnoses', 'persons'])",message="tables are institutions, visits, fee_lines, diagnoses and persons"
+	Tables map[string]TableColumns `json:"tables,omitempty"`
+}
+
+// TableColumns maps column names of one file to documented names.
+// +kubebuilder:validation:MaxProperties=64
+type TableColumns map[string]DocumentedColumn
+
+// DocumentedColumn is a column name of docs/data-format.md; that it belongs
+// to the table is checked by the screener.
+// +kubebuilder:validation:Enum=fixmedins_code;fixmedins_name;admdvs;hosp_lv;ownership;fixmedins_type;mdtrt_id;psn_no;med_type;begntime;endtime;gend;age;feedetl_sn;setl_id;hilist_code;hilist_name;cnt;pric;det_item_fee_sumamt;fee_ocur_time;diag_code;maindiag_flag;death_date
+type DocumentedColumn string
 
 // SamplingPurpose says which kind of inspection a draw is for.
 // +kubebuilder:validation:Enum=Recheck;FlyCheck

@@ -87,6 +87,7 @@ Examples:
 	f.Float64Var(&opt.ViolationRate, "violation-rate", 0, "share of visits carrying an injected violation (0 = clean background)")
 	f.StringSliceVar(&ruleFiles, "rules", nil, "RuleSet files: the background respects them, violations break them")
 	f.StringSliceVar(&cities, "city", nil, "only write these cities (admdvs codes); identical to their part of the whole province")
+	f.BoolVar(&opt.Quirks, "quirks", false, "write CSV as platforms export it (padded codes, full-width digits, 2006/1/2 dates, 1,200.00, CRLF, BOMs); the findings stay those of the clean extract")
 	f.BoolVar(&perCity, "per-city", false, "write one directory per city (OUTPUT/<admdvs>/) instead of one province directory")
 	cmd.AddCommand(newGenerateRulesCommand())
 	return cmd

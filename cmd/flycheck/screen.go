@@ -27,6 +27,7 @@ func newScreenCommand() *cobra.Command {
 	var cpuProfile string
 	var memLimitMiB int
 	var result resultConfigMapFlags
+	var columns columnFlags
 	cmd := &cobra.Command{
 		Use:   "screen --input DIR --rules FILE... --output DIR",
 		Short: "Screen a claims extract with rule sets (筛查疑点)",
@@ -38,6 +39,14 @@ rule of the given RuleSet files in one pass (docs/rules.md) and writes:
   summary.json                     every institution in scope with its risk score
   stats.json                       rows read and rejected, findings by rule, time
   quarantine.csv                   rejected rows with file, line and reason
+
+Headers match the documented names ignoring case and surrounding spaces;
+--columns FILE, --column-profile NAME (national, short, zh) and --column
+TABLE.NAME=DOCUMENTED map other spellings. Values as platforms write them
+(codes with spaces around them, full-width digits, 2006/1/2 15:04:05 and
+other date layouts, 1,200.00) are normalised and counted in stats.json;
+--strict accepts only the documented forms. --encoding auto (the default)
+reads a CSV file as UTF-8 when it is valid UTF-8, else as GB18030.
 
 A sharded run (--shards n) writes to OUTPUT/shard-<i>-of-<n>/ and screens the
 institutions with FNV-1a-32(fixmedins_code) mod n = i. Input clustered by
@@ -59,12 +68,18 @@ $FLYCHECK_SCREENINGJOB_NAME/_UID, signed with the job's key from
 			}
 			o.Format = screening.Format(strings.ToLower(format))
 			switch strings.ToUpper(encoding) {
+			case "AUTO":
+				o.Encoding = screening.EncodingAuto
 			case "UTF-8", "UTF8":
 				o.Encoding = screening.EncodingUTF8
 			case "GB18030":
 				o.Encoding = screening.EncodingGB18030
 			default:
-				return fmt.Errorf("--encoding %q: expected UTF-8 or GB18030", encoding)
+				return fmt.Errorf("--encoding %q: expected auto, UTF-8 or GB18030", encoding)
+			}
+			var err error
+			if o.Columns, err = columns.resolve(); err != nil {
+				return err
 			}
 			stderr := cmd.ErrOrStderr()
 			reporter, err := result.prepare(stderr)
@@ -115,7 +130,9 @@ $FLYCHECK_SCREENINGJOB_NAME/_UID, signed with the job's key from
 		"(the run writes to OUTPUT.incomplete and moves it into place, with complete.json, when it succeeded)")
 	f.BoolVar(&o.Overwrite, "overwrite", false, "replace an earlier run in --output (once this run has completed) instead of refusing it")
 	f.StringVar(&format, "format", "auto", "input format: auto (by file extension), csv or parquet")
-	f.StringVar(&encoding, "encoding", "UTF-8", "CSV encoding: UTF-8 (a BOM is skipped) or GB18030")
+	f.StringVar(&encoding, "encoding", "auto", "CSV encoding: auto (UTF-8 if the file is valid UTF-8, else GB18030), UTF-8 or GB18030; a BOM is skipped")
+	f.BoolVar(&o.Strict, "strict", false, "accept values only in the documented forms (no trimming, other date layouts, thousands separators or full-width digits)")
+	columns.addFlags(f)
 	f.IntVar(&o.Shard, "shard", 0, "index of this shard, 0 ≤ shard < shards")
 	f.IntVar(&o.Shards, "shards", 1, "number of shards; institutions are partitioned by FNV-1a-32(fixmedins_code) mod shards")
 	f.StringVar(&o.City, "city", "", "only institutions whose admdvs (city code) equals this, e.g. 320100")
@@ -148,6 +165,34 @@ func printScreenSummary(w io.Writer, res *screening.Result) {
 	fmt.Fprintln(w, " (see quarantine.csv)")
 	fmt.Fprintf(w, "%d findings, %s yuan at risk, %d of %d institutions flagged\n",
 		s.Findings, s.AmountAtRisk, s.FlaggedInsts, s.Institutions)
+	for _, t := range screening.Tables {
+		in, ok := s.Inputs[t]
+		if !ok {
+			continue
+		}
+		var notes []string
+		if in.Encoding != "" {
+			notes = append(notes, in.Encoding)
+		}
+		if in.BOM != "" {
+			notes = append(notes, in.BOM+" BOM")
+		}
+		if len(in.Columns) > 0 {
+			notes = append(notes, fmt.Sprintf("%d columns renamed", len(in.Columns)))
+		}
+		var n int64
+		for _, kinds := range s.Normalized[t] {
+			for _, c := range kinds {
+				n += c
+			}
+		}
+		if n > 0 {
+			notes = append(notes, fmt.Sprintf("%d values normalised", n))
+		}
+		if len(notes) > 0 {
+			fmt.Fprintf(w, "  %-12s %s\n", in.File+":", strings.Join(notes, ", "))
+		}
+	}
 	cats := make([]string, 0, len(s.FindingsByCat))
 	for c := range s.FindingsByCat {
 		cats = append(cats, c)

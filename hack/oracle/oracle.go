@@ -25,6 +25,9 @@ type Options struct {
 	Format   string // "csv" or "parquet" (default: whichever fee_lines file exists)
 	Rules    []rules.Rule
 	Progress func(string) // optional, one call per phase
+	// Strict reads values exactly as written (the screener's --strict);
+	// otherwise they are normalised first (normalize.go).
+	Strict bool
 }
 
 // Stats of a run.
@@ -82,8 +85,15 @@ func Screen(ctx context.Context, db *sql.DB, opt Options) (*Stats, error) {
 		if err := exec("read "+t, fmt.Sprintf("CREATE OR REPLACE TEMP VIEW raw_%s AS SELECT * FROM %s", t, reader(path, format))); err != nil {
 			return nil, err
 		}
+		if err := foldHeaders(ctx, db, "raw_"+t, reader(path, format)); err != nil {
+			return nil, fmt.Errorf("oracle: headers of %s: %w", path, err)
+		}
 	}
-	for _, q := range stagingSQL(has["diagnoses"], has["persons"]) {
+	staging := stagingSQL(has["diagnoses"], has["persons"], values{opt.Strict})
+	if !opt.Strict {
+		staging = append(normalizeMacros(), staging...)
+	}
+	for _, q := range staging {
 		if err := exec(q.phase, q.sql); err != nil {
 			return nil, err
 		}
@@ -175,21 +185,21 @@ func dec(col string) string {
 // stagingSQL builds the valid, typed tables of docs/rules.md §2. Row
 // validity follows the table there; scope (--city, --shard, --from/--to) is
 // the whole input.
-func stagingSQL(diags, persons bool) []stmt {
+func stagingSQL(diags, persons bool, v values) []stmt {
 	s := []stmt{
-		{"institutions", `CREATE OR REPLACE TEMP TABLE inst AS
+		{"institutions", fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE inst AS
 SELECT code, CAST(lv AS INTEGER) AS lv FROM (
   SELECT code, lv, rn = min(rn) OVER (PARTITION BY code) AS first FROM (
-    SELECT coalesce(CAST(fixmedins_code AS VARCHAR), '') AS code, coalesce(CAST(hosp_lv AS VARCHAR), '') AS lv,
+    SELECT %s AS code, %s AS lv,
            row_number() OVER () AS rn
     FROM raw_institutions))
-WHERE code <> '' AND lv IN ('0', '1', '2', '3') AND first`},
+WHERE code <> '' AND lv IN ('0', '1', '2', '3') AND first`, v.code("fixmedins_code"), v.code("hosp_lv"))},
 		{"visits", fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE visits AS
 WITH r AS (
-  SELECT coalesce(CAST(mdtrt_id AS VARCHAR), '') AS mdtrt_id, coalesce(CAST(psn_no AS VARCHAR), '') AS psn_no,
-         coalesce(CAST(fixmedins_code AS VARCHAR), '') AS inst, coalesce(CAST(med_type AS VARCHAR), '') AS med_type,
-         %s AS beg, %s AS fin, coalesce(CAST(gend AS VARCHAR), '') AS gend,
-         coalesce(CAST(age AS VARCHAR), '') AS age_s, row_number() OVER () AS rn
+  SELECT %s AS mdtrt_id, %s AS psn_no,
+         %s AS inst, %s AS med_type,
+         %s AS beg, %s AS fin, %s AS gend,
+         %s AS age_s, row_number() OVER () AS rn
   FROM raw_visits),
 ok AS (
   SELECT * FROM r
@@ -201,14 +211,15 @@ SELECT ok.mdtrt_id, ok.psn_no, ok.inst, starts_with(ok.med_type, '2') AS inpatie
        CAST(ok.beg AS DATE) AS begd, CAST(ok.fin AS DATE) AS find,
        greatest(1, date_diff('day', CAST(ok.beg AS DATE), CAST(ok.fin AS DATE))) AS los,
        ok.gend, CAST(ok.age_s AS INTEGER) AS age, inst.lv
-FROM ok JOIN inst ON inst.code = ok.inst`, ts("coalesce(CAST(begntime AS VARCHAR), '')"), ts("coalesce(CAST(endtime AS VARCHAR), '')"))},
+FROM ok JOIN inst ON inst.code = ok.inst`, v.code("mdtrt_id"), v.code("psn_no"), v.code("fixmedins_code"), v.code("med_type"),
+			ts(v.dateTime("begntime")), ts(v.dateTime("endtime")), v.code("gend"), v.code("age"))},
 		// Screened lines (cnt > 0) of valid visits, with their visit's
 		// attributes: the input of every line template.
 		{"fee lines", fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE lines AS
 WITH r AS (
-  SELECT coalesce(CAST(feedetl_sn AS VARCHAR), '') AS sn, coalesce(CAST(mdtrt_id AS VARCHAR), '') AS mdtrt_id,
-         coalesce(CAST(setl_id AS VARCHAR), '') AS setl_id, coalesce(CAST(psn_no AS VARCHAR), '') AS psn_no,
-         coalesce(CAST(fixmedins_code AS VARCHAR), '') AS inst, coalesce(CAST(hilist_code AS VARCHAR), '') AS item,
+  SELECT %s AS sn, %s AS mdtrt_id,
+         %s AS setl_id, %s AS psn_no,
+         %s AS inst, %s AS item,
          %s AS cnt, %s AS pric, %s AS amt, %s AS t
   FROM raw_fee_lines)
 SELECT r.sn, r.mdtrt_id, r.setl_id, r.psn_no, r.inst, r.item, r.cnt, r.pric, r.amt, r.t, CAST(r.t AS DATE) AS d,
@@ -216,29 +227,29 @@ SELECT r.sn, r.mdtrt_id, r.setl_id, r.psn_no, r.inst, r.item, r.cnt, r.pric, r.a
 FROM r JOIN visits v ON v.mdtrt_id = r.mdtrt_id AND v.psn_no = r.psn_no AND v.inst = r.inst
 WHERE r.sn <> '' AND r.setl_id <> '' AND r.item <> '' AND r.cnt IS NOT NULL AND r.pric IS NOT NULL
   AND r.amt IS NOT NULL AND r.t IS NOT NULL AND r.cnt > 0`,
-			dec("coalesce(CAST(cnt AS VARCHAR), '')"), dec("coalesce(CAST(pric AS VARCHAR), '')"),
-			dec("coalesce(CAST(det_item_fee_sumamt AS VARCHAR), '')"), ts("coalesce(CAST(fee_ocur_time AS VARCHAR), '')"))},
+			v.ends("feedetl_sn"), v.code("mdtrt_id"), v.ends("setl_id"), v.code("psn_no"), v.code("fixmedins_code"), v.code("hilist_code"),
+			dec(v.decimal("cnt")), dec(v.decimal("pric")), dec(v.decimal("det_item_fee_sumamt")), ts(v.dateTime("fee_ocur_time")))},
 		{"visit amounts", `CREATE OR REPLACE TEMP TABLE vamt AS
 SELECT v.mdtrt_id, v.psn_no, v.inst, v.inpatient, v.beg, v.fin, v.begd, v.find,
        ROUND(coalesce(s.amt, 0), 2) AS amount
 FROM visits v LEFT JOIN (SELECT mdtrt_id, sum(amt) AS amt FROM lines GROUP BY mdtrt_id) s ON s.mdtrt_id = v.mdtrt_id`},
 	}
 	if diags {
-		s = append(s, stmt{"diagnoses", `CREATE OR REPLACE TEMP TABLE diags AS
+		s = append(s, stmt{"diagnoses", fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE diags AS
 SELECT d.mdtrt_id, d.diag_code, d.main FROM (
-  SELECT coalesce(CAST(mdtrt_id AS VARCHAR), '') AS mdtrt_id, coalesce(CAST(diag_code AS VARCHAR), '') AS diag_code,
-         coalesce(CAST(maindiag_flag AS VARCHAR), '') = '1' AS main
+  SELECT %s AS mdtrt_id, %s AS diag_code,
+         %s = '1' AS main
   FROM raw_diagnoses) d
-WHERE d.mdtrt_id <> '' AND d.diag_code <> '' AND d.mdtrt_id IN (SELECT mdtrt_id FROM visits)`})
+WHERE d.mdtrt_id <> '' AND d.diag_code <> '' AND d.mdtrt_id IN (SELECT mdtrt_id FROM visits)`, v.code("mdtrt_id"), v.code("diag_code"), v.code("maindiag_flag"))})
 	}
 	if persons {
 		s = append(s, stmt{"persons", fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE persons AS
 SELECT psn_no, CASE WHEN dd = '' THEN NULL ELSE CAST(dd AS DATE) END AS death FROM (
-  SELECT coalesce(CAST(psn_no AS VARCHAR), '') AS psn_no, coalesce(CAST(death_date AS VARCHAR), '') AS dd,
+  SELECT %s AS psn_no, %s AS dd,
          row_number() OVER () AS rn
   FROM raw_persons)
 WHERE psn_no <> '' AND (dd = '' OR (regexp_full_match(dd, %s) AND try_strptime(dd, '%%Y-%%m-%%d') IS NOT NULL))
-QUALIFY rn = min(rn) OVER (PARTITION BY psn_no)`, reDate)})
+QUALIFY rn = min(rn) OVER (PARTITION BY psn_no)`, v.code("psn_no"), v.date("death_date"), reDate)})
 	}
 	return s
 }

@@ -61,36 +61,64 @@ func TestDifferential(t *testing.T) {
 		// pods do, each keeping only its institutions' visits) and the
 		// union of the shards is compared with the SQL over everything.
 		shards int
+		// quirks: the CSV is written as platforms export it (synth
+		// Options.Quirks); both sides normalise (docs/data-format.md,
+		// "Values"), the engine detecting the encoding (auto).
+		quirks bool
+		// strict: both sides read values exactly as written (--strict).
+		strict bool
 	}{
-		{1, synth.CSV, def, "default", 0.03, "", 1},
-		{6, synth.CSV, def, "default", 0.03, "GB18030", 1},
-		{2, synth.Parquet, def, "default", 0.03, "", 1},
-		{3, synth.CSV, bench, "bench-200", 0.01, "", 1},
-		{4, synth.Parquet, bench, "bench-200", 0.01, "", 1},
-		{5, synth.Parquet, def, "default", 0, "", 1},
-		{7, synth.Parquet, def, "default", 0.03, "", 3},
-		{8, synth.CSV, bench, "bench-200", 0.01, "", 4},
+		{1, synth.CSV, def, "default", 0.03, "", 1, false, false},
+		{6, synth.CSV, def, "default", 0.03, "GB18030", 1, false, false},
+		{2, synth.Parquet, def, "default", 0.03, "", 1, false, false},
+		{3, synth.CSV, bench, "bench-200", 0.01, "", 1, false, false},
+		{4, synth.Parquet, bench, "bench-200", 0.01, "", 1, false, false},
+		{5, synth.Parquet, def, "default", 0, "", 1, false, false},
+		{7, synth.Parquet, def, "default", 0.03, "", 3, false, false},
+		{8, synth.CSV, bench, "bench-200", 0.01, "", 4, false, false},
+		{9, synth.CSV, def, "default", 0.03, "", 1, true, false},
+		{10, synth.CSV, def, "default", 0.03, "GB18030", 3, true, false},
+		{11, synth.CSV, bench, "bench-200", 0.01, "", 1, true, false},
+		{12, synth.CSV, def, "default", 0.03, "", 2, true, true},
 	}
 	for _, tc := range cases {
-		t.Run(fmt.Sprintf("seed%d-%s%s-%s-%dshards", tc.seed, tc.format, tc.encoding, tc.name, tc.shards), func(t *testing.T) {
+		quirky := ""
+		if tc.quirks {
+			quirky = "-quirks"
+		}
+		if tc.strict {
+			quirky += "-strict"
+		}
+		t.Run(fmt.Sprintf("seed%d-%s%s%s-%s-%dshards", tc.seed, tc.format, tc.encoding, quirky, tc.name, tc.shards), func(t *testing.T) {
 			dir := t.TempDir()
 			cfg := synth.DefaultConfig()
 			cfg.Seed, cfg.Cities, cfg.InstitutionsPerCity, cfg.FeeLines, cfg.ViolationRate = tc.seed, 3, 12, 40_000, tc.rate
-			m, err := synth.Generate(dir, synth.Options{Config: cfg, Rules: tc.rules, Format: tc.format, Encoding: tc.encoding})
+			m, err := synth.Generate(dir, synth.Options{Config: cfg, Rules: tc.rules, Format: tc.format, Encoding: tc.encoding, Quirks: tc.quirks})
 			if err != nil {
 				t.Fatal(err)
 			}
 			out := t.TempDir()
 			enc := screening.EncodingUTF8
-			if tc.encoding != "" {
+			switch {
+			case tc.quirks:
+				enc = screening.EncodingAuto
+			case tc.encoding != "":
 				enc = screening.Encoding(tc.encoding)
 			}
+			var normalized int64
 			var engine []screening.FindingRow
 			for shard := range tc.shards {
 				res, err := screening.Run(context.Background(), screening.Options{Input: dir, Rules: tc.rules, Output: out,
-					Format: screening.Format(tc.format), Encoding: enc, Shard: shard, Shards: tc.shards})
+					Format: screening.Format(tc.format), Encoding: enc, Shard: shard, Shards: tc.shards, Strict: tc.strict})
 				if err != nil {
 					t.Fatal(err)
+				}
+				for _, cols := range res.Stats.Normalized {
+					for _, kinds := range cols {
+						for _, n := range kinds {
+							normalized += n
+						}
+					}
 				}
 				rows, err := screening.ReadFindingsParquet(filepath.Join(res.OutputDir, "findings.parquet"))
 				if err != nil {
@@ -106,7 +134,7 @@ func TestDifferential(t *testing.T) {
 				sqlDir = transcode(t, dir)
 			}
 			db := openDB(t)
-			st, err := Screen(context.Background(), db, Options{Input: sqlDir, Format: string(tc.format), Rules: tc.rules})
+			st, err := Screen(context.Background(), db, Options{Input: sqlDir, Format: string(tc.format), Rules: tc.rules, Strict: tc.strict})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -154,8 +182,11 @@ func TestDifferential(t *testing.T) {
 			if tc.rate > 0 && len(want) == 0 {
 				t.Error("no findings at all: the comparison proves nothing")
 			}
-			t.Logf("%d fee lines (%d screened by SQL), %d expected by the generator; findings engine %d, SQL %d; by template %v",
-				m.Counts.FeeLines, st.Lines, m.Violations.Findings, len(got), len(want), byTemplate)
+			if (tc.quirks && !tc.strict) != (normalized > 0) {
+				t.Errorf("quirks %v but the engine normalised %d values", tc.quirks, normalized)
+			}
+			t.Logf("%d fee lines (%d screened by SQL), %d expected by the generator; findings engine %d, SQL %d; %d values normalised; by template %v",
+				m.Counts.FeeLines, st.Lines, m.Violations.Findings, len(got), len(want), normalized, byTemplate)
 		})
 	}
 }

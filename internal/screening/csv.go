@@ -3,9 +3,13 @@ package screening
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"sync/atomic"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
@@ -28,30 +32,47 @@ import (
 // csvChunkSize is the read size of one CSV task (a variable for tests).
 var csvChunkSize = 4 << 20
 
+// Byte-order marks skipped at the start of a file, in any encoding mode.
+var (
+	bomUTF8    = []byte("\xEF\xBB\xBF")
+	bomGB18030 = []byte("\x84\x31\x95\x33")
+)
+
 type csvSource struct {
 	path   string
 	f      *os.File
-	gb     bool
+	gb     bool // decode as GB18030
 	header []string
 	colIdx []int // required column → field index
 	nField int
 	// data offset and line number of the first record after the header
 	start     int64
 	startLine int64
+
+	// Encoding auto, decided neither by a BOM nor by the first 64 KiB:
+	// every chunk is classified. ASCII reads the same either way; a chunk
+	// that is valid UTF-8 is read as UTF-8, one that is not as GB18030,
+	// and a file with both is an error (it is not valid UTF-8, yet part of
+	// it has already been read as UTF-8 text).
+	auto            bool
+	sawUTF8, sawGB  atomic.Bool
+	bom             string
+	renamed         map[string]string
+	encodingRequest Encoding
 }
 
-func openCSV(path string, required, presence []string, enc Encoding) (source, error) {
+func openCSV(path, table string, required, presence []string, enc Encoding, cols *ColumnMap) (source, error) {
 	switch enc {
-	case "", EncodingUTF8, EncodingGB18030:
+	case "", EncodingAuto, EncodingUTF8, EncodingGB18030:
 	default:
-		return nil, fmt.Errorf("%s: unknown encoding %q (UTF-8 or GB18030)", path, enc)
+		return nil, fmt.Errorf("%s: unknown encoding %q (auto, UTF-8 or GB18030)", path, enc)
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	s := &csvSource{path: path, f: f, gb: enc == EncodingGB18030}
-	if err := s.readHeader(required, presence); err != nil {
+	s := &csvSource{path: path, f: f, gb: enc == EncodingGB18030, encodingRequest: enc}
+	if err := s.readHeader(table, required, presence, cols); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -70,16 +91,49 @@ func (s *csvSource) rows() int64 {
 }
 func (s *csvSource) close() error { return s.f.Close() }
 
-func (s *csvSource) readHeader(required, presence []string) error {
+func (s *csvSource) info() TableInput {
+	enc := EncodingUTF8
+	if s.gb || s.sawGB.Load() {
+		enc = EncodingGB18030
+	}
+	return TableInput{File: filepath.Base(s.path), Encoding: string(enc), BOM: s.bom, Columns: s.renamed}
+}
+
+func (s *csvSource) readHeader(table string, required, presence []string, cols *ColumnMap) error {
 	buf := make([]byte, 64<<10)
 	n, err := io.ReadFull(s.f, buf)
 	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 		return fmt.Errorf("%s: %w", s.path, err)
 	}
+	whole := n < len(buf)
 	buf = buf[:n]
 	off := 0
-	if bytes.HasPrefix(buf, []byte("\xEF\xBB\xBF")) {
-		off = 3 // UTF-8 BOM, also tolerated in GB18030 mode (a BOM is never GB18030 text)
+	auto := s.encodingRequest == "" || s.encodingRequest == EncodingAuto
+	switch {
+	case bytes.HasPrefix(buf, bomUTF8):
+		off, s.bom = len(bomUTF8), string(EncodingUTF8)
+		if auto {
+			s.gb, auto = false, false
+		}
+	case bytes.HasPrefix(buf, bomGB18030):
+		off, s.bom = len(bomGB18030), string(EncodingGB18030)
+		if auto {
+			s.gb, auto = true, false
+		}
+	}
+	if auto {
+		// The first 64 KiB (whole records) decide when they are not UTF-8;
+		// otherwise the chunks are classified as they are read.
+		sample := buf[off:]
+		if !whole {
+			sample = sample[:lastBoundary(sample)]
+		}
+		switch classifyUTF8(sample) {
+		case chunkInvalid:
+			s.gb = true
+		default:
+			s.auto = true
+		}
 	}
 	end, _, ok := recordEnd(buf[off:])
 	if !ok {
@@ -94,6 +148,8 @@ func (s *csvSource) readHeader(required, presence []string) error {
 			return fmt.Errorf("%s: header is not GB18030: %w", s.path, err)
 		}
 		rec = dec
+	} else if s.auto && classifyUTF8(rec) == chunkUTF8 {
+		s.sawUTF8.Store(true)
 	}
 	var scratch []byte
 	fields, _, perr := splitRecord(rec, nil, nil, &scratch)
@@ -101,33 +157,49 @@ func (s *csvSource) readHeader(required, presence []string) error {
 		return fmt.Errorf("%s: header: %s", s.path, perr)
 	}
 	s.header = make([]string, len(fields))
-	pos := map[string]int{}
 	for i, fr := range fields {
 		name := string(rec[fr[0]:fr[1]])
 		if fr[2] != 0 {
 			name = string(scratch[fr[0]:fr[1]])
 		}
 		s.header[i] = name
-		if _, dup := pos[name]; !dup {
-			pos[name] = i
-		}
 	}
 	s.nField = len(fields)
-	for _, name := range presence {
-		if _, ok := pos[name]; !ok {
-			return fmt.Errorf("%s: missing column %q (header: %v)", s.path, name, s.header)
-		}
+	res, err := resolveColumns(s.path, table, s.header, cols, append(append([]string(nil), presence...), required...))
+	if err != nil {
+		return err
 	}
-	for _, name := range required {
-		i, ok := pos[name]
-		if !ok {
-			return fmt.Errorf("%s: missing column %q (header: %v)", s.path, name, s.header)
-		}
-		s.colIdx = append(s.colIdx, i)
-	}
+	s.colIdx, s.renamed = res.idx[len(presence):], res.renamed
 	s.start = int64(next)
 	s.startLine = 2
 	return nil
+}
+
+// chunkClass is what classifyUTF8 found.
+type chunkClass int
+
+const (
+	chunkASCII chunkClass = iota
+	chunkUTF8             // valid UTF-8 with non-ASCII text
+	chunkInvalid
+)
+
+// classifyUTF8 tells ASCII, valid UTF-8 and anything else apart.
+func classifyUTF8(b []byte) chunkClass {
+	i := 0
+	for i+8 <= len(b) && binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 == 0 {
+		i += 8
+	}
+	for i < len(b) && b[i] < 0x80 {
+		i++
+	}
+	if i == len(b) {
+		return chunkASCII
+	}
+	if utf8.Valid(b[i:]) {
+		return chunkUTF8
+	}
+	return chunkInvalid
 }
 
 // recordEnd returns the index of the LF that ends the first record of b by
@@ -221,7 +293,23 @@ type csvTask struct {
 func (t *csvTask) run(ctx context.Context, emit func(*batch) error) error {
 	s := t.src
 	data := t.data
-	if s.gb {
+	gb := s.gb
+	if s.auto {
+		switch classifyUTF8(data) {
+		case chunkUTF8:
+			s.sawUTF8.Store(true)
+			if s.sawGB.Load() {
+				return s.mixedEncodings(data, t.line)
+			}
+		case chunkInvalid:
+			gb = true
+			s.sawGB.Store(true)
+			if s.sawUTF8.Load() {
+				return s.mixedEncodings(data, t.line)
+			}
+		}
+	}
+	if gb {
 		// Decoding per record keeps line numbers right and isolates a bad
 		// byte sequence to its record.
 		var err error
@@ -232,6 +320,24 @@ func (t *csvTask) run(ctx context.Context, emit func(*batch) error) error {
 	}
 	b := parseCSVChunk(s.path, data, t.line, s.nField, s.colIdx)
 	return emit(b)
+}
+
+// mixedEncodings is the error for a file with both valid UTF-8 text and
+// bytes that are not UTF-8 (under --encoding auto).
+func (s *csvSource) mixedEncodings(data []byte, line int64) error {
+	bad := 0
+	for bad < len(data) {
+		r, size := utf8.DecodeRune(data[bad:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		bad += size
+	}
+	if bad < len(data) {
+		line += int64(bytes.Count(data[:bad], []byte{'\n'}))
+	}
+	return fmt.Errorf("%s: part of the file is UTF-8 text and part is not (near line %d): "+
+		"with --encoding auto that cannot be read consistently; convert the file, or say --encoding UTF-8 or GB18030", s.path, line)
 }
 
 // decodeGB18030Lines decodes a chunk of whole records; a record that is not

@@ -44,6 +44,25 @@
 //     (overlapping stays, readmission). Findings reach the writer in input
 //     order, so the output is deterministic.
 //
+// # Real extracts: column names, values, encodings
+//
+// Header names match the documented columns ignoring case, surrounding
+// white space and full-width forms; a ColumnMap (explicit entries and one
+// built-in profile of platform spellings) maps other names. Values as
+// platforms write them (codes with spaces around them, full-width digits,
+// other date and date-time layouts, thousands separators) are normalised
+// only on the slow path, so that clean input pays nothing measurable: a
+// value is first parsed in its strict documented form, exactly as before,
+// and only if that fails (or, for a code, if dirtyCode sees white space at
+// an end or a non-ASCII byte — two compares and a word-wise scan) is it
+// normalised and parsed again. Fee-line ids (mdtrt_id, fixmedins_code,
+// psn_no) are normalised only when they do not resolve to the visit as
+// read. What normalisation did is counted per table, column and kind in
+// stats.json; Options.Strict turns it off. With EncodingAuto (the default)
+// CSV files are read as UTF-8 when valid UTF-8, else GB18030, decided
+// per file from a BOM, the first 64 KiB, or chunk by chunk in the decoding
+// workers (csv.go). docs/data-format.md lists exactly what is accepted.
+//
 // # Input order, memory and spill
 //
 // The pass is fastest, and its memory is bounded by the largest institution,

@@ -31,7 +31,13 @@ type Options struct {
 	// written, the Result is only returned.
 	Output   string
 	Format   Format
-	Encoding Encoding
+	Encoding Encoding // "" = EncodingAuto
+	// Columns maps the files' column names to the documented ones (nil:
+	// documented names, matched ignoring case and surrounding spaces).
+	Columns *ColumnMap
+	// Strict turns value normalisation off (docs/data-format.md, "Values"):
+	// values must be exactly in the documented forms.
+	Strict bool
 	// Shard i of Shards (institutions by FNV-1a 32 of fixmedins_code).
 	Shard, Shards int
 	// City keeps institutions whose admdvs equals it ("" = all).
@@ -85,6 +91,7 @@ type engine struct {
 	cfg     runConfig
 	m       *model
 	c       *compiled
+	in      *input
 	gidx    []int // rule slot → index in c.groupRules
 	bidx    []int // rule slot → index in c.bedRules
 	feeFile string
@@ -123,6 +130,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		return nil, err
 	}
 	e.cfg = cfg
+	if e.in, err = newInput(&opts); err != nil {
+		return nil, err
+	}
 	var rs []rules.Rule
 	if len(opts.RuleFiles) > 0 {
 		cat, err := rules.LoadFiles(opts.RuleFiles...)
@@ -164,7 +174,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	stopProgress := e.startProgress()
 	defer stopProgress()
 
-	m := &model{opts: &e.cfg, q: q, rowsRead: map[string]int64{}}
+	m := &model{opts: &e.cfg, q: q, rowsRead: map[string]int64{}, strict: opts.Strict}
 	e.m = m
 	needDiag, needPersons, needOverlap := false, false, false
 	for _, r := range rs {
@@ -181,7 +191,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		if !need {
 			return nil, nil
 		}
-		s, err := openTable(opts.Input, def, opts.Format, opts.Encoding)
+		s, err := e.in.open(def)
 		if errors.Is(err, errTableAbsent) {
 			return nil, nil
 		}
@@ -215,7 +225,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if err := m.loadInstitutions(ctx, srcInst); err != nil {
 		return nil, err
 	}
-	m.visitsSource = func() (source, error) { return openTable(opts.Input, tVisits, opts.Format, opts.Encoding) }
+	m.visitsSource = func() (source, error) { return e.in.open(tVisits) }
 	if err := m.loadVisits(ctx, srcVisits, cfg.workers, needOverlap); err != nil {
 		return nil, err
 	}
@@ -392,7 +402,7 @@ func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findi
 	for i := range e.lineWorkers {
 		e.lineWorkers[i] = e.newLineWorker()
 	}
-	src, err := openTable(e.opts.Input, tFeeLines, e.opts.Format, e.opts.Encoding)
+	src, err := e.in.open(tFeeLines)
 	if err != nil {
 		return nil, err
 	}
@@ -632,6 +642,7 @@ func (e *engine) result(fw *findingsWriter, mode, outDir string) *Result {
 		st.FindingsByCat[string(r.cat)] += fw.byRule[r.slot]
 	}
 	st.Findings = fw.total
+	st.Inputs, st.Normalized, st.Strict = e.in.report(), e.normalized(), e.opts.Strict
 	st.PhaseSeconds = e.phases
 	st.AmountAtRisk = formatFen(fw.atRisk)
 	st.Seconds = time.Since(e.start).Seconds()

@@ -15,7 +15,7 @@ func readAllCSV(t testing.TB, path string, required []string, chunk int) ([]stri
 	saved := csvChunkSize
 	csvChunkSize = chunk
 	defer func() { csvChunkSize = saved }()
-	src, err := openCSV(path, required, nil, EncodingUTF8)
+	src, err := openCSV(path, "", required, nil, EncodingUTF8, nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -72,7 +72,7 @@ func FuzzCSVReader(f *testing.F) {
 		// Re-encode accepted rows and read them again: same values.
 		var again []byte
 		again = append(again, "a,b,c\n"...)
-		src, err := openCSV(path, []string{"a", "b", "c"}, nil, EncodingUTF8)
+		src, err := openCSV(path, "", []string{"a", "b", "c"}, nil, EncodingUTF8, nil)
 		if err != nil {
 			return
 		}
@@ -98,7 +98,7 @@ func FuzzCSVReader(f *testing.F) {
 		}
 		path2 := filepath.Join(dir, "u.csv")
 		os.WriteFile(path2, again, 0o644)
-		src2, err := openCSV(path2, []string{"a", "b", "c"}, nil, EncodingUTF8)
+		src2, err := openCSV(path2, "", []string{"a", "b", "c"}, nil, EncodingUTF8, nil)
 		if err != nil {
 			t.Fatalf("re-encoded file: %v", err)
 		}

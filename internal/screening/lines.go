@@ -2,7 +2,6 @@ package screening
 
 import (
 	"bytes"
-	"fmt"
 
 	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
@@ -82,12 +81,20 @@ type lineWorker struct {
 	lastDate [10]byte
 	lastDay  int64
 	haveDate bool
+	// Value normalisation (slow path only): scratch and counts per column.
+	z    normalizer
+	norm normCounts
 }
 
 type dictDecimals struct {
 	id   uint64
 	vals []int64
 	ok   []uint8 // 0 unknown, 1 valid, 2 invalid
+	// The slow path's results per entry (values that are invalid as
+	// written): 0 unknown, 1 valid after normalisation, 2 invalid.
+	looseOK    []uint8
+	looseVals  []int64
+	looseKinds []normKind
 }
 
 func (d *dictDecimals) get(c *column, i int) (int64, bool) {
@@ -99,6 +106,7 @@ func (d *dictDecimals) get(c *column, i int) (int64, bool) {
 		n := len(c.starts)
 		d.vals = append(d.vals[:0], make([]int64, n)...)
 		d.ok = append(d.ok[:0], make([]uint8, n)...)
+		d.looseOK = d.looseOK[:0]
 	}
 	j := c.idx[i]
 	if j < 0 {
@@ -141,7 +149,8 @@ func (lw *lineWorker) parseTime(b []byte) (int64, bool) {
 }
 
 func (e *engine) newLineWorker() *lineWorker {
-	return &lineWorker{items: newLocalCache(e.c.items), visits: visitFinder{m: e.m, last: -1}, keyVisit: -1}
+	return &lineWorker{items: newLocalCache(e.c.items), visits: visitFinder{m: e.m, last: -1}, keyVisit: -1,
+		norm: make(normCounts, len(tFeeLines.required))}
 }
 
 // convertLines parses, validates and scopes a batch of fee lines and runs
@@ -160,6 +169,9 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 		for range itemCol.starts {
 			lw.dictItems = append(lw.dictItems, -1)
 		}
+	}
+	if !m.strict {
+		lw.z.reset()
 	}
 	for i := 0; i < b.n; i++ {
 		md := cols[fMdtrt].at(i)
@@ -182,6 +194,9 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 			}
 		}
 		if v == nil {
+			if !m.strict && e.slowIDs(lw, out, b, i) {
+				continue // the ids resolve once normalised, or were rejected as such
+			}
 			if !m.owned(code) {
 				continue
 			}
@@ -212,32 +227,18 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 		pric, okP := lw.pric.get(&cols[fPric], i)
 		amt, okA := parseDecimal(cols[fAmt].at(i))
 		t, okT := lw.parseTime(cols[fTime].at(i))
-		var reason string
-		switch {
-		case len(sn) == 0:
-			reason = "feedetl_sn is empty"
-		case len(setl) == 0:
-			reason = "setl_id is empty"
-		case len(item) == 0:
-			reason = "hilist_code is empty"
-		case !okC:
-			reason = fmt.Sprintf("cnt %q is not a decimal", cols[fCnt].at(i))
-		case !okP:
-			reason = fmt.Sprintf("pric %q is not a decimal", cols[fPric].at(i))
-		case !okA:
-			reason = fmt.Sprintf("det_item_fee_sumamt %q is not a decimal", cols[fAmt].at(i))
-		case !okT:
-			reason = fmt.Sprintf("fee_ocur_time %q is not YYYY-MM-DD HH:MM:SS", cols[fTime].at(i))
-		case !bytes.Equal(cols[fPsn].at(i), lw.visitPsn):
-			if len(cols[fPsn].at(i)) == 0 {
-				reason = "psn_no is empty"
-			} else {
-				reason = "psn_no differs from the visit's"
+		psn := cols[fPsn].at(i)
+		psnOK := bytes.Equal(psn, lw.visitPsn)
+		// One test for the clean line: every value valid, and feedetl_sn and
+		// setl_id non-empty with nothing endsDirty flags at their ends.
+		if !(cleanEnds(sn) && cleanEnds(setl) && len(item) > 0 && okC && okP && okA && okT && psnOK) {
+			if !m.strict && e.slowLine(lw, out, b, i) {
+				continue
 			}
-		}
-		if reason != "" {
-			out.rejects = append(out.rejects, reject{file, b.lineOf(i), reason, b.raw(i)})
-			continue
+			if bad := lineProblem(sn, setl, item, okC, okP, okA, okT, psnOK); bad != 0 {
+				out.rejects = append(out.rejects, reject{file, b.lineOf(i), lineReason(bad, cols, i, psn, true), b.raw(i)})
+				continue
+			}
 		}
 		if !v.inWindow {
 			continue
@@ -247,11 +248,14 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 			j := itemCol.idx[i]
 			it = lw.dictItems[j]
 			if it < 0 {
-				it = lw.items.intern(item)
+				it = lw.itemID(item, m.strict)
 				lw.dictItems[j] = it
 			}
 		} else {
-			it = lw.items.intern(item)
+			it = lw.itemID(item, m.strict)
+		}
+		if it == dirtyItem && e.slowLine(lw, out, b, i) {
+			continue // an item code to normalise: checked once per distinct code
 		}
 		rec := lineRec{time: t, cnt: cnt, pric: pric, amt: amt, visit: vi, item: it}
 		rec.sn = strRef{uint32(len(out.arena)), uint32(len(sn))}

@@ -74,6 +74,11 @@ type model struct {
 
 	q        *quarantine
 	rowsRead map[string]int64
+
+	// strict: no value normalisation; norm counts what normalisation did
+	// (values.go).
+	strict bool
+	norm   map[string]normCounts
 }
 
 // shardOf is the documented partition function: FNV-1a 32 of the code.
@@ -125,6 +130,11 @@ func (m *model) loadInstitutions(ctx context.Context, src source) error {
 		m.syntaxRejects(tInstitutions.name, l.syntax)
 		for _, r := range l.rows {
 			m.rowsRead[tInstitutions.name]++
+			if !m.strict {
+				if nm := m.normInstitution(&r.f); nm != 0 && shardOf(r.f[0], m.opts.shards) == m.opts.shard {
+					m.countNorm(tInstitutions, nm)
+				}
+			}
 			code := r.f[0]
 			var reason string
 			lv := int8(-1)
@@ -191,6 +201,7 @@ type visitRow struct {
 	reason           string
 	line             int64
 	raw              string
+	norm             normMask
 }
 
 // visitBatch is a batch of parsed visits rows, their ids in arena.
@@ -202,8 +213,9 @@ type visitBatch struct {
 
 // parseVisits parses and checks a batch of visits rows: everything but
 // the institution and the uniqueness of mdtrt_id.
-func parseVisits(b *batch) visitBatch {
+func parseVisits(b *batch, strict bool) visitBatch {
 	o := visitBatch{rows: make([]visitRow, b.n), rejects: b.rejects}
+	var z normalizer
 	size := 0
 	for i := 0; i < b.n; i++ {
 		size += len(b.cols[0].at(i)) + len(b.cols[1].at(i)) + len(b.cols[2].at(i))
@@ -216,18 +228,51 @@ func parseVisits(b *batch) visitBatch {
 	}
 	for i := 0; i < b.n; i++ {
 		r := &o.rows[i]
-		r.mdtrt, r.psn, r.code = keep(b.cols[0].at(i)), keep(b.cols[1].at(i)), keep(b.cols[2].at(i))
+		nm := &r.norm
+		z.reset()
+		md, psn, code := b.cols[0].at(i), b.cols[1].at(i), b.cols[2].at(i)
+		if !strict && (dirtyCode(md) || dirtyCode(psn) || dirtyCode(code)) {
+			md = normCodeIfDirty(&z, false, md, nm, 0)
+			psn = normCodeIfDirty(&z, false, psn, nm, 1)
+			code = normCodeIfDirty(&z, false, code, nm, 2)
+		}
+		r.mdtrt, r.psn, r.code = keep(md), keep(psn), keep(code)
 		r.hMdtrt, r.hPsn = hashBytes(r.mdtrt), hashBytes(r.psn)
 		r.line = b.lineOf(i)
 		med := b.cols[3].at(i)
+		if !strict && endsDirty(med) {
+			med = normCodeIfDirty(&z, false, med, nm, 3) // only its first byte and emptiness matter
+		}
 		var ok1, ok2 bool
+		var k normKind
 		r.begin, ok1 = parseDateTime(b.cols[4].at(i))
+		if !ok1 && !strict {
+			if r.begin, k, ok1 = z.dateTime(b.cols[4].at(i)); ok1 {
+				nm.set(4, k)
+			}
+		}
 		r.end, ok2 = parseDateTime(b.cols[5].at(i))
+		if !ok2 && !strict {
+			if r.end, k, ok2 = z.dateTime(b.cols[5].at(i)); ok2 {
+				nm.set(5, k)
+			}
+		}
 		g := b.cols[6].at(i)
+		if len(g) != 1 {
+			g = normCodeIfDirty(&z, strict, g, nm, 6)
+		}
 		if len(g) == 1 && (g[0] == '1' || g[0] == '2') {
 			r.gend = g[0]
 		}
 		age, okAge := parseSmallInt(b.cols[7].at(i))
+		if !okAge && !strict {
+			var a []byte
+			if a, k = z.code(b.cols[7].at(i)); k != 0 {
+				if age, okAge = parseSmallInt(a); okAge {
+					nm.set(7, k)
+				}
+			}
+		}
 		r.age = int16(age)
 		r.inpatient = len(med) > 0 && med[0] == '2'
 		switch {
@@ -240,9 +285,9 @@ func parseVisits(b *batch) visitBatch {
 		case len(med) == 0:
 			r.reason = "med_type is empty"
 		case !ok1:
-			r.reason = fmt.Sprintf("begntime %q is not YYYY-MM-DD HH:MM:SS", b.cols[4].at(i))
+			r.reason = fmt.Sprintf(dateTimeReason(strict), "begntime", b.cols[4].at(i))
 		case !ok2:
-			r.reason = fmt.Sprintf("endtime %q is not YYYY-MM-DD HH:MM:SS", b.cols[5].at(i))
+			r.reason = fmt.Sprintf(dateTimeReason(strict), "endtime", b.cols[5].at(i))
 		case r.end < r.begin:
 			r.reason = "endtime before begntime"
 		case !okAge || age > 150:
@@ -278,7 +323,7 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 	m.visits = make([]visit, 0, n)
 	file := src.file()
 	lastInst := int32(-1)
-	err := scan(ctx, src, workers, func(_ int, b *batch) visitBatch { return parseVisits(b) }, func(o visitBatch) error {
+	err := scan(ctx, src, workers, func(_ int, b *batch) visitBatch { return parseVisits(b, m.strict) }, func(o visitBatch) error {
 		m.syntaxRejects(tVisits.name, o.rejects)
 		for i := range o.rows {
 			r := &o.rows[i]
@@ -293,6 +338,9 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 				} else {
 					r.reason = "fixmedins_code is not a valid institution"
 				}
+			}
+			if r.norm != 0 && m.owned(r.code) {
+				m.countNorm(tVisits, r.norm)
 			}
 			if r.reason != "" {
 				if m.owned(r.code) {
@@ -402,7 +450,7 @@ func (m *model) scanValidVisits(ctx context.Context, workers int, fn func(r *vis
 	defer src.close()
 	ord := int64(-1)
 	lastInst := int32(-1)
-	return scan(ctx, src, workers, func(_ int, b *batch) visitBatch { return parseVisits(b) }, func(o visitBatch) error {
+	return scan(ctx, src, workers, func(_ int, b *batch) visitBatch { return parseVisits(b, m.strict) }, func(o visitBatch) error {
 		for i := range o.rows {
 			r := &o.rows[i]
 			ord++
@@ -484,187 +532,6 @@ func parseSmallInt(b []byte) (int, bool) {
 		v = v*10 + int(c-'0')
 	}
 	return v, true
-}
-
-// loadDiagnoses reads diagnoses of in-scope visits into a CSR by visit and
-// computes each visit's principal-diagnosis category (docs/rules.md,
-// Readmission).
-func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) error {
-	m.hasDiagnoses = true
-	m.diag = newInterner(1024)
-	m.diagCat = newInterner(1024)
-	type pair struct {
-		visit, code int32
-		main        bool
-	}
-	var pairs []pair
-	type row struct {
-		visit int32
-		code  []byte
-		main  bool
-		bad   string
-		line  int64
-		raw   string
-	}
-	file := src.file()
-	finders := make([]visitFinder, workers)
-	for i := range finders {
-		finders[i].m = m
-	}
-	err := scan(ctx, src, workers, func(w int, b *batch) loaded[row] {
-		rows := make([]row, b.n)
-		for i := 0; i < b.n; i++ {
-			md, code := b.cols[0].at(i), b.cols[1].at(i)
-			r := &rows[i]
-			r.visit = -1
-			switch {
-			case len(md) == 0:
-				r.bad = "mdtrt_id is empty"
-			case len(code) == 0:
-				r.bad = "diag_code is empty"
-			}
-			if r.bad != "" {
-				r.line, r.raw = b.lineOf(i), b.raw(i)
-				continue
-			}
-			if v := finders[w].find(md); v >= 0 && m.visits[v].inScope {
-				r.visit = v
-				r.code = bytes.Clone(code)
-				f := b.cols[2].at(i)
-				r.main = len(f) == 1 && f[0] == '1'
-			}
-		}
-		return loaded[row]{rows, b.rejects, b.n}
-	}, func(l loaded[row]) error {
-		m.syntaxRejects(tDiagnoses.name, l.syntax)
-		for _, r := range l.rows {
-			m.rowsRead[tDiagnoses.name]++
-			if r.bad != "" {
-				if m.opts.shard == 0 {
-					m.reject(tDiagnoses.name, reject{file, r.line, r.bad, r.raw})
-				}
-				continue
-			}
-			if r.visit >= 0 {
-				id, _ := m.diag.intern(r.code)
-				pairs = append(pairs, pair{r.visit, id, r.main})
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	// Counting sort by visit (stable, linear).
-	m.diagStart = make([]int32, len(m.visits)+1)
-	for _, p := range pairs {
-		m.diagStart[p.visit+1]++
-	}
-	for i := 1; i < len(m.diagStart); i++ {
-		m.diagStart[i] += m.diagStart[i-1]
-	}
-	sorted := make([]pair, len(pairs))
-	fill := append([]int32(nil), m.diagStart[:len(m.visits)]...)
-	for _, p := range pairs {
-		sorted[fill[p.visit]] = p
-		fill[p.visit]++
-	}
-	pairs, sorted, fill = sorted, nil, nil
-	m.diagStart = make([]int32, len(m.visits)+1)
-	m.diagCodes = make([]int32, len(pairs))
-	// Principal diagnosis = smallest code among rows flagged principal;
-	// kept as a diag id per visit (no per-visit allocation).
-	principal := make([]int32, len(m.visits))
-	for i := range principal {
-		principal[i] = -1
-	}
-	for i, p := range pairs {
-		m.diagStart[p.visit+1]++
-		m.diagCodes[i] = p.code
-		if p.main {
-			cur := principal[p.visit]
-			if cur < 0 || bytes.Compare(m.diag.get(p.code), m.diag.get(cur)) < 0 {
-				principal[p.visit] = p.code
-			}
-		}
-	}
-	pairs = nil
-	for i := 1; i < len(m.diagStart); i++ {
-		m.diagStart[i] += m.diagStart[i-1]
-	}
-	// Category per diag id, then per visit.
-	catOf := make([]int32, m.diag.len())
-	for id := range catOf {
-		c := m.diag.get(int32(id))
-		if len(c) > 3 {
-			c = c[:3]
-		}
-		catOf[id], _ = m.diagCat.intern(c)
-	}
-	for v, d := range principal {
-		if d >= 0 {
-			principal[v] = catOf[d]
-		}
-	}
-	m.principalCat = principal
-	return nil
-}
-
-// loadPersons reads death dates of persons who have visits. A person's death
-// date is the earliest non-empty death_date among its valid rows.
-func (m *model) loadPersons(ctx context.Context, src source, workers int) error {
-	m.hasPersons = true
-	m.deathDay = make([]int32, m.psn.len())
-	for i := range m.deathDay {
-		m.deathDay[i] = noDeath
-	}
-	type row struct {
-		psn  int32
-		day  int32
-		bad  string
-		line int64
-		raw  string
-	}
-	file := src.file()
-	return scan(ctx, src, workers, func(_ int, b *batch) loaded[row] {
-		rows := make([]row, 0, 16)
-		for i := 0; i < b.n; i++ {
-			p, d := b.cols[0].at(i), b.cols[1].at(i)
-			r := row{psn: -1}
-			if len(p) == 0 {
-				r.bad = "psn_no is empty"
-			} else if len(d) > 0 {
-				day, ok := parseDate(d)
-				if !ok {
-					r.bad = fmt.Sprintf("death_date %q is not YYYY-MM-DD", d)
-				} else {
-					r.psn, r.day = m.psn.lookup(p), day
-				}
-			}
-			if r.bad != "" {
-				r.line, r.raw = b.lineOf(i), b.raw(i)
-			}
-			if r.bad != "" || r.psn >= 0 {
-				rows = append(rows, r)
-			}
-		}
-		return loaded[row]{rows, b.rejects, b.n}
-	}, func(l loaded[row]) error {
-		m.syntaxRejects(tPersons.name, l.syntax)
-		m.rowsRead[tPersons.name] += int64(l.n)
-		for _, r := range l.rows {
-			if r.bad != "" {
-				if m.opts.shard == 0 {
-					m.reject(tPersons.name, reject{file, r.line, r.bad, r.raw})
-				}
-				continue
-			}
-			if r.day < m.deathDay[r.psn] {
-				m.deathDay[r.psn] = r.day
-			}
-		}
-		return nil
-	})
 }
 
 // visitFinder resolves mdtrt_id to a visit index. Tables exported visit by

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync/atomic"
 
@@ -32,10 +33,11 @@ import (
 const parquetTaskRows = 64 << 10
 
 type parquetSource struct {
-	path string
-	f    *os.File
-	pf   *parquet.File
-	cols []parquetCol // required columns in order
+	path    string
+	f       *os.File
+	pf      *parquet.File
+	cols    []parquetCol // required columns in order
+	renamed map[string]string
 }
 
 type parquetCol struct {
@@ -46,7 +48,7 @@ type parquetCol struct {
 	logic  *format.LogicalType
 }
 
-func openParquet(path string, required, presence []string) (source, error) {
+func openParquet(path, table string, required, presence []string, cm *ColumnMap) (source, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -63,14 +65,18 @@ func openParquet(path string, required, presence []string) (source, error) {
 	}
 	s := &parquetSource{path: path, f: f, pf: pf}
 	schema := pf.Schema()
-	for _, name := range presence {
-		if _, ok := schema.Lookup(name); !ok {
-			f.Close()
-			return nil, fmt.Errorf("%s: missing column %q", path, name)
-		}
+	var header []string
+	for _, fl := range schema.Fields() {
+		header = append(header, fl.Name())
 	}
-	for _, name := range required {
-		leaf, ok := schema.Lookup(name)
+	res, err := resolveColumns(path, table, header, cm, append(append([]string(nil), presence...), required...))
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	s.renamed = res.renamed
+	for k, name := range required {
+		leaf, ok := schema.Lookup(header[res.idx[len(presence)+k]])
 		if !ok {
 			f.Close()
 			return nil, fmt.Errorf("%s: missing column %q", path, name)
@@ -99,6 +105,9 @@ func openParquet(path string, required, presence []string) (source, error) {
 }
 
 func (s *parquetSource) file() string { return s.path }
+func (s *parquetSource) info() TableInput {
+	return TableInput{File: filepath.Base(s.path), Columns: s.renamed}
+}
 func (s *parquetSource) rows() int64  { return s.pf.NumRows() }
 func (s *parquetSource) close() error { return s.f.Close() }
 

@@ -74,9 +74,14 @@ func TestGB18030RoundTrip(t *testing.T) {
 		t.Errorf("summaries differ:\n%+v\n%+v", res1.Summary, res2.Summary)
 	}
 	// Reading GB18030 bytes as UTF-8 must not pass silently as the same text.
-	_, res3 := screen(t, gb, someRules(), nil)
+	_, res3 := screen(t, gb, someRules(), func(o *Options) { o.Encoding = EncodingUTF8 })
 	if res3.Summary.Institutions[0].Name == res2.Summary.Institutions[0].Name {
 		t.Error("GB18030 file read as UTF-8 gave the same name")
+	}
+	// --encoding auto (the default) tells them apart.
+	_, res4 := screen(t, gb, someRules(), nil)
+	if !reflect.DeepEqual(res4.Summary, res2.Summary) || res4.Stats.Inputs["institutions"].Encoding != "GB18030" {
+		t.Errorf("auto on GB18030: %+v, inputs %+v", res4.Summary, res4.Stats.Inputs)
 	}
 }
 
@@ -144,7 +149,7 @@ func TestMalformedRowsAreQuarantined(t *testing.T) {
 		`10: quote inside unquoted field 7`,
 		`11: pric "70.12345" is not a decimal`,
 		`4: pric "abc" is not a decimal`,
-		`5: fee_ocur_time "2024-03-32 12:00:00" is not YYYY-MM-DD HH:MM:SS`,
+		`5: fee_ocur_time "2024-03-32 12:00:00" is not a date-time in an accepted layout`,
 		`6: mdtrt_id is not a valid visit`,
 		`7: psn_no differs from the visit's`,
 		`8: expected 11 fields, got 12`,

@@ -107,6 +107,14 @@ type Stats struct {
 	InputFormat      string             `json:"inputFormat"`
 	DiagnosesPresent bool               `json:"diagnosesPresent"`
 	PersonsPresent   bool               `json:"personsPresent"`
+	// Inputs: per table, the file read, its encoding and BOM (CSV) and the
+	// columns read under another name.
+	Inputs map[string]TableInput `json:"inputs,omitempty"`
+	// Strict: value normalisation was off (--strict).
+	Strict bool `json:"strict"`
+	// Normalized counts the values accepted only after normalisation
+	// (docs/data-format.md, "Values"): table → column → kind → values.
+	Normalized map[string]map[string]map[string]int64 `json:"normalized"`
 }
 
 // ReadSummary reads a summary.json.
@@ -164,7 +172,8 @@ func MergeStats(parts ...*Stats) (*Stats, error) {
 	out := &Stats{Shard: -1, Shards: parts[0].Shards, Mode: parts[0].Mode, Rules: parts[0].Rules,
 		SkippedRules: parts[0].SkippedRules, RowsRead: parts[0].RowsRead, RowsRejected: map[string]int64{},
 		LinesRead: parts[0].LinesRead, FindingsByRule: map[string]int64{}, FindingsByCat: map[string]int64{},
-		InputFormat: parts[0].InputFormat, DiagnosesPresent: parts[0].DiagnosesPresent, PersonsPresent: parts[0].PersonsPresent}
+		InputFormat: parts[0].InputFormat, DiagnosesPresent: parts[0].DiagnosesPresent, PersonsPresent: parts[0].PersonsPresent,
+		Inputs: parts[0].Inputs, Strict: parts[0].Strict, Normalized: normReport{}}
 	var atRisk int64
 	for _, p := range parts {
 		if p.Mode != out.Mode {
@@ -184,6 +193,19 @@ func MergeStats(parts ...*Stats) (*Stats, error) {
 		}
 		for k, v := range p.FindingsByCat {
 			out.FindingsByCat[k] += v
+		}
+		for t, cols := range p.Normalized {
+			for c, kinds := range cols {
+				for k, n := range kinds {
+					if out.Normalized[t] == nil {
+						out.Normalized[t] = map[string]map[string]int64{}
+					}
+					if out.Normalized[t][c] == nil {
+						out.Normalized[t][c] = map[string]int64{}
+					}
+					out.Normalized[t][c][k] += n
+				}
+			}
 		}
 		f, err := parseFen(p.AmountAtRisk)
 		if err != nil {

@@ -115,6 +115,8 @@ type source interface {
 	// rows estimates the number of data rows (exact for Parquet, from the
 	// file size for CSV), for sizing.
 	rows() int64
+	// info describes the file for stats.json (complete once it was read).
+	info() TableInput
 	// tasks produces the table's tasks in order into ch and closes it.
 	tasks(ctx context.Context, ch chan<- task) error
 	close() error
@@ -133,6 +135,9 @@ const (
 type Encoding string
 
 const (
+	// EncodingAuto (also "") reads a file as UTF-8 when it is valid UTF-8,
+	// else as GB18030; a BOM decides by itself.
+	EncodingAuto    Encoding = "auto"
 	EncodingUTF8    Encoding = "UTF-8"
 	EncodingGB18030 Encoding = "GB18030"
 )
@@ -146,15 +151,40 @@ var errTableAbsent = errors.New("table absent")
 // of the tasks in flight, not by this count.
 const resultsPerTask = 256
 
-// openTable finds <dir>/<table>.csv or .parquet and opens it, checking the
+// input opens the tables of one run: where they are, in which format and
+// encoding, and how their headers map to the documented columns. It keeps
+// the last source of each table for stats.json "inputs".
+type input struct {
+	dir     string
+	format  Format
+	enc     Encoding
+	columns *ColumnMap
+	mu      sync.Mutex
+	opened  map[string]source
+}
+
+func newInput(o *Options) (*input, error) {
+	switch o.Encoding {
+	case "", EncodingAuto, EncodingUTF8, EncodingGB18030:
+	default:
+		return nil, fmt.Errorf("unknown encoding %q (auto, UTF-8 or GB18030)", o.Encoding)
+	}
+	if err := o.Columns.Validate(); err != nil {
+		return nil, err
+	}
+	return &input{dir: o.Input, format: o.Format, enc: o.Encoding, columns: o.Columns, opened: map[string]source{}}, nil
+}
+
+// open finds <dir>/<table>.csv or .parquet and opens it, checking the
 // required columns. An absent optional table returns errTableAbsent.
-func openTable(dir string, def tableDef, format Format, enc Encoding) (source, error) {
+func (in *input) open(def tableDef) (source, error) {
+	dir := in.dir
 	csvPath := filepath.Join(dir, def.name+".csv")
 	pqPath := filepath.Join(dir, def.name+".parquet")
 	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
 	var path string
 	var isParquet bool
-	switch format {
+	switch in.format {
 	case FormatCSV:
 		path = csvPath
 	case FormatParquet:
@@ -170,7 +200,7 @@ func openTable(dir string, def tableDef, format Format, enc Encoding) (source, e
 			path = csvPath
 		}
 	default:
-		return nil, fmt.Errorf("unknown format %q (auto, csv or parquet)", format)
+		return nil, fmt.Errorf("unknown format %q (auto, csv or parquet)", in.format)
 	}
 	if !exists(path) {
 		if def.optional {
@@ -182,10 +212,41 @@ func openTable(dir string, def tableDef, format Format, enc Encoding) (source, e
 	if def.name == tFeeLines.name {
 		presence = feeLinesPresenceOnly
 	}
+	var src source
+	var err error
 	if isParquet {
-		return openParquet(path, def.required, presence)
+		src, err = openParquet(path, def.name, def.required, presence, in.columns)
+	} else {
+		src, err = openCSV(path, def.name, def.required, presence, in.enc, in.columns)
 	}
-	return openCSV(path, def.required, presence, enc)
+	if err == nil {
+		in.mu.Lock()
+		in.opened[def.name] = src
+		in.mu.Unlock()
+	}
+	return src, err
+}
+
+// TableInput is what stats.json says about one input table.
+type TableInput struct {
+	File string `json:"file"`
+	// Encoding a CSV file was read in: UTF-8 or GB18030 (with --encoding
+	// auto: UTF-8 when the file is valid UTF-8).
+	Encoding string `json:"encoding,omitempty"`
+	// BOM found and skipped at the start of a CSV file: UTF-8 or GB18030.
+	BOM string `json:"bom,omitempty"`
+	// Columns read under another name: documented name → header in the file.
+	Columns map[string]string `json:"columns,omitempty"`
+}
+
+func (in *input) report() map[string]TableInput {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	out := map[string]TableInput{}
+	for t, s := range in.opened {
+		out[t] = s.info()
+	}
+	return out
 }
 
 // scan reads a source with `workers` goroutines: convert runs in the

@@ -25,6 +25,10 @@ type Options struct {
 	// for CSV.
 	Format   Format
 	Encoding string
+	// Quirks writes CSV the way platforms export it (quirks.go): values in
+	// the other forms the screener accepts, CRLF, BOMs, header case. The
+	// findings, and so the ground truth, are those of the clean extract.
+	Quirks bool
 	// PerCity writes one directory per city (DIR/<admdvs>/) instead of one
 	// province directory.
 	PerCity bool
@@ -56,6 +60,7 @@ type Manifest struct {
 	Seed                uint64            `json:"seed"`
 	Format              Format            `json:"format"`
 	Encoding            string            `json:"encoding,omitempty"`
+	Quirks              bool              `json:"quirks,omitempty"`
 	Layout              string            `json:"layout"` // province | per-city
 	From                string            `json:"from"`
 	To                  string            `json:"to"`
@@ -245,6 +250,24 @@ func Generate(dir string, opt Options) (*Manifest, error) {
 	}
 	if err := closeSink(provSink); err != nil {
 		return nil, err
+	}
+	if opt.Quirks {
+		if opt.Format != CSV {
+			return nil, fmt.Errorf("quirks are a CSV layout; the format is %s", opt.Format)
+		}
+		m.Quirks = true
+		dirs := []string{dir}
+		if opt.PerCity {
+			dirs = dirs[:0]
+			for _, c := range m.Cities {
+				dirs = append(dirs, filepath.Join(dir, c))
+			}
+		}
+		for _, d := range dirs {
+			if err := applyQuirks(d, opt.Seed, m.Encoding == "GB18030"); err != nil {
+				return nil, err
+			}
+		}
 	}
 	sort.Slice(truths, func(i, j int) bool {
 		a, b := &truths[i], &truths[j]
