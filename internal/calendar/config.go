@@ -5,9 +5,6 @@ import (
 	"strings"
 )
 
-// ConfigKey is the data key of the holiday ConfigMap.
-const ConfigKey = "holidays.csv"
-
 // Parse reads the holiday ConfigMap's text: one announced day per line,
 // "date,kind,name" with kind holiday or workday (a make-up working day),
 // e.g.
