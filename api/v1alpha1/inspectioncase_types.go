@@ -314,9 +314,9 @@ type CaseHandOff struct {
 	From string `json:"from,omitempty"`
 	// +optional
 	At *metav1.Time `json:"at,omitempty"`
+	// The province's on-site result and decision, as the city received them.
 	// +optional
-	// +listType=atomic
-	Violations []Violation `json:"violations,omitempty"`
+	OnSite *OnSite `json:"onSite,omitempty"`
 	// +optional
 	Decision *CaseDecision `json:"decision,omitempty"`
 }

@@ -244,12 +244,10 @@ func (in *CaseHandOff) DeepCopyInto(out *CaseHandOff) {
 		in, out := &in.At, &out.At
 		*out = (*in).DeepCopy()
 	}
-	if in.Violations != nil {
-		in, out := &in.Violations, &out.Violations
-		*out = make([]Violation, len(*in))
-		for i := range *in {
-			(*in)[i].DeepCopyInto(&(*out)[i])
-		}
+	if in.OnSite != nil {
+		in, out := &in.OnSite, &out.OnSite
+		*out = new(OnSite)
+		(*in).DeepCopyInto(*out)
 	}
 	if in.Decision != nil {
 		in, out := &in.Decision, &out.Decision
