@@ -261,7 +261,7 @@ type CaseOrigin struct {
 	LeadsAmount Money `json:"leadsAmount,omitempty"`
 	// The province case this one was handed off from, "<namespace>/<name>".
 	// +optional
-	HandedOffFrom string `json:"handedOffFrom,omitempty"`
+	HandedOffFrom string      `json:"handedOffFrom,omitempty"`
 	At            metav1.Time `json:"at"`
 }
 

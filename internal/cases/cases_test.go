@@ -97,7 +97,7 @@ func TestTally(t *testing.T) {
 		{SelfReported: true},
 		{SelfReported: true, Inspected: true, WithFindings: true, Found: 12345, Ordered: 24690, Recovered: 10000},
 		{Inspected: true, WithFindings: true, Found: 1, Overdue: true},
-		{Inspected: true}, // blank
+		{Inspected: true},                // blank
 		{WithFindings: true, Found: 500}, // findings not yet inspected do not count as discovered
 	}
 	for _, e := range entries {
