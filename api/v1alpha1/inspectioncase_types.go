@@ -261,8 +261,9 @@ type CaseOrigin struct {
 	LeadsAmount Money `json:"leadsAmount,omitempty"`
 	// The province case this one was handed off from, "<namespace>/<name>".
 	// +optional
-	HandedOffFrom string      `json:"handedOffFrom,omitempty"`
-	At            metav1.Time `json:"at"`
+	HandedOffFrom string `json:"handedOffFrom,omitempty"`
+	// When the operator recorded the origin.
+	At metav1.Time `json:"at"`
 }
 
 // CaseStage is where a case stands; computed from spec and clock.
@@ -364,7 +365,9 @@ type InspectionCaseStatus struct {
 
 // InspectionCase is one institution's case in one campaign: its leads and
 // self-inspection return, the on-site results, the decision, the money
-// recovered and the follow-up.
+// recovered and the follow-up. `kubectl get icase --field-selector
+// spec.campaignRef.name=X` (or spec.institution.code=Y) selects on the
+// server.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=icase,categories=flycheck
@@ -377,6 +380,8 @@ type InspectionCaseStatus struct {
 // +kubebuilder:printcolumn:name="Under-reported",type=boolean,JSONPath=`.status.underReported`,priority=1
 // +kubebuilder:printcolumn:name="Blank",type=boolean,JSONPath=`.status.blank`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:selectablefield:JSONPath=`.spec.campaignRef.name`
+// +kubebuilder:selectablefield:JSONPath=`.spec.institution.code`
 type InspectionCase struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
