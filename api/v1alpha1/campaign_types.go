@@ -296,6 +296,7 @@ type CampaignStatus struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
 	Cities []CityStatus `json:"cities,omitempty"`
 	// The self-inspection and recheck case openings done, "<phase>/<city>".
 	// Each is done once: a case deleted afterwards is not brought back. (The

@@ -333,12 +333,14 @@ type InspectionCaseStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
 	Origins []CaseOrigin `json:"origins,omitempty"`
 	// +optional
 	Stage CaseStage `json:"stage,omitempty"`
 	// +optional
 	// +listType=map
 	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=8
 	Deadlines []CaseDeadline `json:"deadlines,omitempty"`
 	// +optional
 	Amounts *CaseAmounts `json:"amounts,omitempty"`
@@ -354,6 +356,7 @@ type InspectionCaseStatus struct {
 	RepeatOffender bool `json:"repeatOffender,omitempty"`
 	// +optional
 	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
 	RepeatOf []string `json:"repeatOf,omitempty"`
 	// +optional
 	HandOff *CaseHandOff `json:"handOff,omitempty"`
