@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+	"github.com/medfund/flycheck-operator/internal/schedule"
 )
 
 // caseEvaluator gathers what a case's status depends on and computes it.
@@ -55,7 +56,7 @@ func (e caseEvaluator) context(ctx context.Context, ic *flycheckv1.InspectionCas
 		return cc, err // the API server did not answer
 	}
 	cc.calendar, cc.calendarErr = cal, err
-	if cc.repeatOf, err = e.priorCampaigns(ctx, ic); err != nil {
+	if cc.repeatOf, err = e.priorCampaigns(ctx, ic, camp); err != nil {
 		return cc, err
 	}
 	cc.handOff, err = e.handOffRecord(ctx, ic)
@@ -63,11 +64,14 @@ func (e caseEvaluator) context(ctx context.Context, ic *flycheckv1.InspectionCas
 }
 
 // priorCampaigns lists the other campaigns in which the institution had a
-// case, in the same namespace, with violations confirmed on site and a
-// decision made before this case was opened (屡查屡犯). Only the same
-// namespace is searched: a city case must not reveal a province fly-check
-// case that was never handed off.
-func (e caseEvaluator) priorCampaigns(ctx context.Context, ic *flycheckv1.InspectionCase) ([]string, error) {
+// case, in the same namespace, with violations confirmed on site and
+// decided before this case's campaign began (its first phase; without a
+// campaign, before the case was created): 屡查屡犯. A record of an old
+// campaign entered later still counts; a later campaign's case does not
+// make an earlier one a repeat offender. Only the same namespace is
+// searched: a city case must not reveal a province fly-check case that was
+// never handed off.
+func (e caseEvaluator) priorCampaigns(ctx context.Context, ic *flycheckv1.InspectionCase, camp *flycheckv1.Campaign) ([]string, error) {
 	var list flycheckv1.InspectionCaseList
 	if err := e.Client.List(ctx, &list, client.InNamespace(ic.Namespace),
 		client.MatchingFields{caseInstitutionIndex: ic.Spec.Institution.Code}); err != nil {
@@ -76,6 +80,9 @@ func (e caseEvaluator) priorCampaigns(ctx context.Context, ic *flycheckv1.Inspec
 	opened := ic.CreationTimestamp.Time
 	if opened.IsZero() {
 		opened = time.Now()
+	}
+	if start, ok := campaignStart(camp); ok {
+		opened = start
 	}
 	var out []string
 	for i := range list.Items {
@@ -98,6 +105,24 @@ func (e caseEvaluator) priorCampaigns(ctx context.Context, ic *flycheckv1.Inspec
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+// campaignStart is the start of the campaign's earliest phase.
+func campaignStart(camp *flycheckv1.Campaign) (time.Time, bool) {
+	if camp == nil {
+		return time.Time{}, false
+	}
+	plan, err := schedule.Parse(camp.Spec.TimeZone, phaseSpecs(camp.Spec.Phases))
+	if err != nil || len(plan.Phases) == 0 {
+		return time.Time{}, false
+	}
+	start := plan.Phases[0].Start
+	for _, p := range plan.Phases[1:] {
+		if p.Start.Before(start) {
+			start = p.Start
+		}
+	}
+	return start, true
 }
 
 // caseEventInstant reads another case's date in the default zone: close
