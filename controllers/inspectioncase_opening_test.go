@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
@@ -23,6 +25,7 @@ import (
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
 	"github.com/medfund/flycheck-operator/internal/sampling"
+	"github.com/medfund/flycheck-operator/internal/screening"
 )
 
 // startCaseManager runs every controller of the operator (SetupWithManager)
@@ -300,4 +303,126 @@ func condStatus(conds []metav1.Condition, typ string) string {
 		}
 	}
 	return ""
+}
+
+// TestCaseSelfInspectionFromScreening: a self-inspection phase after a
+// screening phase opens cases for the institutions the screening flagged,
+// each with its lead count and amount, due at the end of the phase.
+func TestCaseSelfInspectionFromScreening(t *testing.T) {
+	ns := "si-screen"
+	createNamespace(t, ns)
+	createNamespace(t, "si-op")
+	dup := createCatalogueRuleSet(t, "duplicate-charge.yaml")
+	camp := testCampaign("si-screen", []string{ns},
+		phase("dataanalysis", "2023-04-01", "2023-05-31"),
+		phase("selfinspection", "2023-06-01", "2023-06-30"))
+	camp.Spec.DataSource = &flycheckv1.DataSource{PersistentVolumeClaim: "claims", Path: "2022"}
+	camp.Spec.Phases[0].Screening = &flycheckv1.PhaseScreening{RuleSets: []string{dup.Name}, Shards: 2}
+	camp.Spec.Phases[1].SelfInspection = &flycheckv1.PhaseSelfInspection{Scope: flycheckv1.ScopeFlagged}
+	createCampaign(t, camp)
+	clk := clocktesting.NewFakeClock(shanghai(t, "2023-05-10 09:00:00"))
+	startCaseManager(t, cfg, clk, "si-op")
+
+	var sj *flycheckv1.ScreeningJob
+	eventually(t, 30*time.Second, func() error {
+		var err error
+		var got flycheckv1.ScreeningJob
+		if err = k8sClient.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: ChildName(camp.Name, "dataanalysis", "city0")}, &got); err != nil {
+			return err
+		}
+		if got.Status.JobName == "" {
+			return fmt.Errorf("no Job yet")
+		}
+		sj = &got
+		return nil
+	})
+	// The two shards report, the Job completes (as a cluster would).
+	for idx, insts := range [][]screening.InstitutionSummary{
+		{inst("H32010000001", 3, 4, "1200.40", "0.500000"), inst("H32010000002", 2, 0, "0.00", "0.000000")},
+		{inst("H32010000003", 1, 1, "0.60", "0.100000"), inst("H32010000004", 1, 0, "0.00", "0.000000")},
+	} {
+		mustCreate(t, shardResultConfigMap(t, sj, idx, insts...))
+	}
+	done := metav1.NewTime(time.Now().Truncate(time.Second))
+	setJobStatus(t, &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: sj.Status.JobName}}, func(s *batchv1.JobStatus) {
+		s.StartTime, s.Succeeded, s.CompletedIndexes, s.CompletionTime = &done, 2, "0-1", &done
+		s.Conditions = []batchv1.JobCondition{
+			{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: done, LastProbeTime: done},
+			{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: done, LastProbeTime: done},
+		}
+	})
+	eventually(t, 30*time.Second, func() error {
+		if s := getSJ(t, ns, sj.Name); s.Status.FrameConfigMap == "" {
+			return fmt.Errorf("ScreeningJob %s", s.Status.State)
+		}
+		return nil
+	})
+	// Nothing is opened before the self-inspection phase starts.
+	time.Sleep(time.Second)
+	if n := len(listCases(t, ns)); n != 0 {
+		t.Fatalf("%d cases before the self-inspection phase", n)
+	}
+	// The Campaign reconciler sees the boundary through its requeue timer,
+	// which a fake clock does not fire: nudge it with a spec change.
+	clk.SetTime(shanghai(t, "2023-06-01 09:00:00"))
+	c := getCampaign(t, camp.Name)
+	c.Spec.DisplayName = "自查自纠"
+	if err := k8sClient.Update(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, func() error {
+		got := listCases(t, ns)
+		if len(got) != 2 {
+			return fmt.Errorf("%d cases: %v", len(got), slices.Sorted(maps.Keys(got)))
+		}
+		return nil
+	})
+	got := listCases(t, ns)
+	for code, want := range map[string]struct {
+		leads  int64
+		amount flycheckv1.Money
+	}{"H32010000001": {4, "1200.40"}, "H32010000003": {1, "0.60"}} {
+		ic, ok := got[code]
+		if !ok || len(ic.Status.Origins) != 1 {
+			t.Errorf("%s: %+v", code, ic.Status.Origins)
+			continue
+		}
+		o := ic.Status.Origins[0]
+		if o.Type != flycheckv1.OriginScreening || o.Leads != want.leads || o.LeadsAmount != want.amount || ic.Status.Amounts.Leads != want.amount {
+			t.Errorf("%s: origin %+v, amounts %+v; want %d leads of %s", code, o, ic.Status.Amounts, want.leads, want.amount)
+		}
+		// Due at the end of the phase (no reportDue given).
+		if d := deadline(t, &ic, "SelfInspectionReport"); !d.Due.Time.Equal(shanghai(t, "2023-07-01 00:00:00")) {
+			t.Errorf("%s: report due %s, want the end of 30 June", code, d.Due.Time)
+		}
+	}
+	if ic := got["H32010000001"]; ic.Spec.Institution.Level != 3 || ic.Spec.Institution.Name != "医院H32010000001" {
+		t.Errorf("institution %+v", ic.Spec.Institution)
+	}
+}
+
+// TestCaseScopeAll: scope All opens a case for every institution of the
+// frame, flagged or not (Jiangsu 2020: 自查自纠覆盖率100%).
+func TestCaseScopeAll(t *testing.T) {
+	ns := "si-all"
+	createNamespace(t, ns)
+	createNamespace(t, "si-all-op")
+	camp := testCampaign("si-all", []string{ns}, phase("selfinspection", "2020-05-01", "2020-06-30"))
+	camp.Spec.Roster = "designated-institutions"
+	camp.Spec.Phases[0].SelfInspection = &flycheckv1.PhaseSelfInspection{Scope: flycheckv1.ScopeAll, ReportDue: ptr.To(flycheckv1.Date("2020-06-05"))}
+	csv := makeFrameCSV(testCity{camp.Spec.Cities[0].Code, 17, 2})
+	mustCreate(t, frameConfigMap(ns, "designated-institutions", csv))
+	createCampaign(t, camp)
+	startCaseManager(t, cfg, clocktesting.NewFakeClock(shanghai(t, "2020-05-20 09:00:00")), "si-all-op")
+	eventually(t, 30*time.Second, func() error {
+		if n := len(listCases(t, ns)); n != 17 {
+			return fmt.Errorf("%d cases, want all 17", n)
+		}
+		return nil
+	})
+	for _, ic := range listCases(t, ns) {
+		if d := deadline(t, &ic, "SelfInspectionReport"); !d.Due.Time.Equal(shanghai(t, "2020-06-06 00:00:00")) || d.State != "Pending" {
+			t.Errorf("%s: %+v, want due at the end of 5 June", ic.Name, d)
+		}
+	}
 }
