@@ -1,7 +1,7 @@
 // Command flycheck is the single binary of flycheck-operator: the operator
 // itself (`manager`) and the tools around it (`screen`, `generate`,
-// `sample verify`, `demo`). Each subcommand lives in its own file and is
-// added to the root below.
+// `sample verify`, `leads export`, `cases import|export`, `demo`). Each
+// subcommand lives in its own file and is added to the root below.
 package main
 
 import (
@@ -31,6 +31,8 @@ func newRootCommand() *cobra.Command {
 		newScreenCommand(),
 		newSampleCommand(),
 		newGenerateCommand(),
+		newLeadsCommand(),
+		newCasesCommand(),
 		newDemoCommand(),
 	)
 	return root
