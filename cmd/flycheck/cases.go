@@ -200,28 +200,32 @@ func importFile(ctx context.Context, c client.Client, out, errOut io.Writer, f i
 	if err != nil {
 		return false, err
 	}
-	var apply []*unstructured.Unstructured
+	var apply []casebook.Report
 	skipped := 0
 	for _, r := range reports {
 		if r.Rejected {
 			skipped++
 			continue
 		}
-		apply = append(apply, selfInspectionApply(ns, byCode[r.Institution], r))
+		apply = append(apply, r)
 	}
 	applyOpts := []client.ApplyOption{client.FieldOwner(flycheckv1.ImportFieldManager)}
 	if f.forceConflicts {
 		applyOpts = append(applyOpts, client.ForceOwnership)
 	}
-	for _, u := range apply { // the whole file, dry-run first
+	// The whole file is dry-run first. (Apply decodes the answer into the
+	// object it sends, so each call gets a fresh one.)
+	for _, r := range apply {
+		u := selfInspectionApply(ns, byCode[r.Institution], r)
 		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), append(slices.Clone(applyOpts), client.DryRunAll)...); err != nil {
-			fmt.Fprintf(errOut, "rejected: %s: case %s/%s: %v\n", file, ns, u.GetName(), err)
-			fmt.Fprintf(out, "%s: the API server refused case %s; nothing applied\n", file, u.GetName())
+			fmt.Fprintf(errOut, "rejected: %s: case %s/%s: %v\n", file, ns, byCode[r.Institution], err)
+			fmt.Fprintf(out, "%s: the API server refused case %s; nothing applied\n", file, byCode[r.Institution])
 			return false, nil
 		}
 	}
 	confirmed, disputed := 0, 0
-	for i, u := range apply {
+	for i, r := range apply {
+		u := selfInspectionApply(ns, byCode[r.Institution], r)
 		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), applyOpts...); err != nil {
 			return false, fmt.Errorf("%s: case %s/%s (after %d applied): %w", file, ns, u.GetName(), i, err)
 		}
