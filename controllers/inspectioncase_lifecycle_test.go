@@ -172,7 +172,7 @@ func TestCaseStagesAndFlags(t *testing.T) {
 		s.Decision = &flycheckv1.CaseDecision{DecidedAt: "2020-09-01", Actions: []flycheckv1.DecisionAction{{Type: flycheckv1.ActionRefund, Amount: "800"}}}
 	})
 	mustCreate(t, old)
-	got = waitCase(t, ns, ic.Name, func(c *flycheckv1.InspectionCase) error {
+	waitCase(t, ns, ic.Name, func(c *flycheckv1.InspectionCase) error {
 		if !c.Status.RepeatOffender || !slices.Equal(c.Status.RepeatOf, []string{"life-2020"}) {
 			return fmt.Errorf("repeatOffender %v repeatOf %v", c.Status.RepeatOffender, c.Status.RepeatOf)
 		}

@@ -167,7 +167,7 @@ func TestLeadsExportImportRoundTrip(t *testing.T) {
 	owned := false
 	for _, mf := range ic.ManagedFields {
 		if mf.Manager == flycheckv1.ImportFieldManager && mf.Operation == metav1.ManagedFieldsOperationApply &&
-			strings.Contains(string(mf.FieldsV1.Raw), `"f:selfInspection"`) && !strings.Contains(string(mf.FieldsV1.Raw), `"f:institution"`) {
+			strings.Contains(mf.FieldsV1.GetRawString(), `"f:selfInspection"`) && !strings.Contains(mf.FieldsV1.GetRawString(), `"f:institution"`) {
 			owned = true
 		}
 	}
