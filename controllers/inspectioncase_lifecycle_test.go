@@ -98,20 +98,28 @@ func TestCaseStagesAndFlags(t *testing.T) {
 
 	ic := handCase(ns, "life-2023", "H110102001", nil)
 	mustCreate(t, ic)
-	waitCase(t, ns, ic.Name, stageIs("Open"))
+	got := waitCase(t, ns, ic.Name, stageIs("Open"))
+	zero := flycheckv1.CaseAmounts{Leads: "0.00", SelfReported: "0.00", Found: "0.00", UnderReported: "0.00", Ordered: "0.00", Recovered: "0.00", Outstanding: "0.00"}
+	if *got.Status.Amounts != zero {
+		t.Errorf("open: amounts %+v", got.Status.Amounts)
+	}
 
 	updateCase(t, ns, ic.Name, func(s *flycheckv1.InspectionCaseSpec) {
 		s.SelfInspection = &flycheckv1.SelfInspection{ReportedAt: "2023-06-28", LeadsConfirmed: 3, LeadsDisputed: 1,
 			ConfirmedAmount: "3000", PledgeSigned: true}
 	})
-	waitCase(t, ns, ic.Name, stageIs("SelfReported"))
+	got = waitCase(t, ns, ic.Name, stageIs("SelfReported"))
+	if a := got.Status.Amounts; a.SelfReported != "3000.00" || a.Outstanding != "3000.00" || a.Found != "0.00" {
+		t.Errorf("self-reported: amounts %+v (before a decision the confirmed amount is owed)", a)
+	}
 
 	updateCase(t, ns, ic.Name, func(s *flycheckv1.InspectionCaseSpec) {
 		s.OnSite = inspected("3000.00", "1500.5")
 		s.OnSite.Violations[0].SelfReported = true
 	})
-	got := waitCase(t, ns, ic.Name, stageIs("Inspected"))
-	if !got.Status.UnderReported || got.Status.Blank || got.Status.Amounts.UnderReported != "1500.50" || got.Status.Amounts.Found != "4500.50" {
+	got = waitCase(t, ns, ic.Name, stageIs("Inspected"))
+	if !got.Status.UnderReported || got.Status.Blank || got.Status.Amounts.UnderReported != "1500.50" || got.Status.Amounts.Found != "4500.50" ||
+		got.Status.Amounts.Outstanding != "3000.00" {
 		t.Errorf("after the inspection: underReported %v blank %v amounts %+v", got.Status.UnderReported, got.Status.Blank, got.Status.Amounts)
 	}
 
