@@ -12,6 +12,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -169,7 +170,8 @@ func cityByCode(camp *flycheckv1.Campaign, code string) (flycheckv1.City, bool) 
 }
 
 // SetupWithManager registers the controller. A case is reconciled when its
-// spec changes (status writes do not wake it), at its next due instant,
+// spec changes or an origin is added (other status writes do not wake it),
+// at its next due instant,
 // when a related case changes (the province case it was handed off from;
 // an earlier campaign's case of the same institution), when its Campaign's
 // spec changes (phase dates), and when the holiday ConfigMap changes.
@@ -177,8 +179,14 @@ func (r *InspectionCaseReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := indexFields(mgr.GetFieldIndexer(), caseInstitutionIndex, caseCalendarIndex); err != nil {
 		return err
 	}
+	// The opener's first status write (the origins) matters too: from it on
+	// the case has deadlines to wake up for.
+	originsChanged := predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+		o, n := e.ObjectOld.(*flycheckv1.InspectionCase), e.ObjectNew.(*flycheckv1.InspectionCase)
+		return len(o.Status.Origins) != len(n.Status.Origins)
+	}}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&flycheckv1.InspectionCase{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&flycheckv1.InspectionCase{}, builder.WithPredicates(predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, originsChanged))).
 		Watches(&flycheckv1.InspectionCase{}, handler.EnqueueRequestsFromMapFunc(r.relatedCases),
 			builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&flycheckv1.Campaign{}, handler.EnqueueRequestsFromMapFunc(r.casesOfCampaign),

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -173,4 +174,60 @@ func getCond(ic *flycheckv1.InspectionCase, typ string) metav1.Condition {
 		}
 	}
 	return metav1.Condition{}
+}
+
+// TestCaseOverdueWithTheRealClock: a case the opener opens sleeps until its
+// report is due and turns Overdue then, with no spec change and no polling.
+func TestCaseOverdueWithTheRealClock(t *testing.T) {
+	ns := "dl-real"
+	createNamespace(t, ns)
+	createNamespace(t, "dl-real-op")
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	due := now.Add(10 * time.Second).Truncate(time.Second)
+	at := func(t time.Time) flycheckv1.Date { return flycheckv1.Date(t.In(loc).Format(time.RFC3339)) }
+	camp := testCampaign("dl-real", []string{ns}, phase("selfinspection", string(at(now.Add(-time.Hour))), string(at(now.Add(time.Hour)))))
+	camp.Spec.Roster = "designated-institutions"
+	reportDue := at(due)
+	camp.Spec.Phases[0].SelfInspection = &flycheckv1.PhaseSelfInspection{Scope: flycheckv1.ScopeAll, ReportDue: &reportDue}
+	mustCreate(t, frameConfigMap(ns, "designated-institutions", makeFrameCSV(testCity{camp.Spec.Cities[0].Code, 2, 1})))
+	createCampaign(t, camp)
+	startCaseManager(t, cfg, clock.RealClock{}, "dl-real-op")
+	eventually(t, 20*time.Second, func() error {
+		cs := listCases(t, ns)
+		if len(cs) != 2 {
+			return fmt.Errorf("%d cases", len(cs))
+		}
+		for _, ic := range cs {
+			if condStatus(ic.Status.Conditions, flycheckv1.ConditionReady) != "True" {
+				return fmt.Errorf("%s has no status yet", ic.Name)
+			}
+		}
+		return nil
+	})
+	if time.Now().After(due) {
+		t.Fatalf("the cases took longer than the 10 s before the deadline to open")
+	}
+	for _, ic := range listCases(t, ns) {
+		if condStatus(ic.Status.Conditions, flycheckv1.ConditionOverdue) != "False" {
+			t.Errorf("%s overdue before its deadline: %+v", ic.Name, ic.Status.Conditions)
+		}
+	}
+	var late time.Duration
+	eventually(t, 15*time.Second, func() error {
+		for _, ic := range listCases(t, ns) {
+			if condStatus(ic.Status.Conditions, flycheckv1.ConditionOverdue) != "True" {
+				return fmt.Errorf("%s not overdue yet", ic.Name)
+			}
+		}
+		late = time.Since(due)
+		return nil
+	})
+	t.Logf("Overdue observed %s after the due instant", late.Round(time.Millisecond))
+	if late > 2*time.Second {
+		t.Errorf("Overdue %s after the due instant", late)
+	}
 }
