@@ -3,9 +3,11 @@ module github.com/medfund/flycheck-operator
 go 1.26.0
 
 require (
+	github.com/6tail/lunar-go v1.4.7
 	github.com/parquet-go/parquet-go v0.32.0
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10
+	github.com/xuri/excelize/v2 v2.11.1
 	go.uber.org/zap v1.27.1
 	golang.org/x/text v0.43.0
 	helm.sh/helm/v3 v3.22.0
@@ -20,7 +22,6 @@ require (
 
 require (
 	dario.cat/mergo v1.0.1 // indirect
-	github.com/6tail/lunar-go v1.4.7 // indirect
 	github.com/Azure/go-ansiterm v0.0.0-20250102033503-faa5f7b0171c // indirect
 	github.com/BurntSushi/toml v1.6.0 // indirect
 	github.com/MakeNowJust/heredoc v1.0.0 // indirect
@@ -119,7 +120,6 @@ require (
 	github.com/x448/float16 v0.8.4 // indirect
 	github.com/xlab/treeprint v1.2.0 // indirect
 	github.com/xuri/efp v0.0.3-0.20260924042702-217b81952dec // indirect
-	github.com/xuri/excelize/v2 v2.11.1 // indirect
 	github.com/xuri/nfp v0.0.2-0.20250530014748-2ddeb826f9a9 // indirect
 	go.uber.org/multierr v1.11.0 // indirect
 	go.yaml.in/yaml/v2 v2.4.4 // indirect
