@@ -81,31 +81,46 @@ func (r *CaseOpenerReconciler) reconcile(ctx context.Context, camp *flycheckv1.C
 		return ctrl.Result{}, nil
 	}
 	now := r.Clock.Now()
-	status := camp.Status.DeepCopy()
-	var notes []note
-	var openErr error
 	for i := range camp.Spec.Phases {
 		ph := &camp.Spec.Phases[i]
 		if phaseState(camp, ph.Name) == flycheckv1.PhasePending {
 			continue
 		}
+		var err error
 		switch {
 		case ph.SelfInspection != nil:
-			openErr = r.openPerCity(ctx, camp, ph, status, &notes, now, r.selfInspectionSeeds)
+			err = r.openPerCity(ctx, camp, ph, now, r.selfInspectionSeeds)
 		case ph.Sampling != nil && ph.Sampling.Purpose == flycheckv1.PurposeRecheck:
-			openErr = r.openPerCity(ctx, camp, ph, status, &notes, now, r.recheckSeeds)
+			err = r.openPerCity(ctx, camp, ph, now, r.recheckSeeds)
 		case ph.Sampling != nil && ph.Sampling.Purpose == flycheckv1.PurposeFlyCheck:
-			openErr = r.openFlyCheck(ctx, camp, ph, now)
+			err = r.openFlyCheck(ctx, camp, ph, now)
 		}
-		if openErr != nil {
-			break
+		if err != nil {
+			return ctrl.Result{}, err
 		}
 	}
-	// What was opened is recorded even when a later opening failed.
-	if _, err := writeStatus(ctx, r.Client, r.Recorder, camp, &camp.Status, status, notes...); err != nil {
-		return ctrl.Result{}, err
+	return ctrl.Result{}, nil
+}
+
+// recordOpened adds key to the Campaign's status.casesOpened, with the
+// opening's event. The Campaign reconciler writes the same status (its
+// roll-up changes while cases open), so a conflict is expected: the write
+// is retried on the fresh object rather than redoing the opening.
+func (r *CaseOpenerReconciler) recordOpened(ctx context.Context, camp *flycheckv1.Campaign, key string, n note) error {
+	for attempt := 0; ; attempt++ {
+		if slices.Contains(camp.Status.CasesOpened, key) {
+			return nil
+		}
+		status := camp.Status.DeepCopy()
+		status.CasesOpened = append(status.CasesOpened, key)
+		_, err := writeStatus(ctx, r.Client, r.Recorder, camp, &camp.Status, status, n)
+		if !apierrors.IsConflict(err) || attempt == 4 {
+			return err
+		}
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(camp), camp); err != nil {
+			return err
+		}
 	}
-	return ctrl.Result{}, openErr
 }
 
 // phaseState is the phase's state as the Campaign reconciler recorded it.
@@ -122,11 +137,13 @@ func phaseState(camp *flycheckv1.Campaign, name string) flycheckv1.PhaseState {
 // source (the frame, the draw) is not ready.
 type seedsFunc func(ctx context.Context, camp *flycheckv1.Campaign, ph *flycheckv1.Phase, city flycheckv1.City, now time.Time) ([]caseSeed, bool, error)
 
+// openPerCity opens a phase's cases city by city, recording each city's
+// opening as soon as it is done.
 func (r *CaseOpenerReconciler) openPerCity(ctx context.Context, camp *flycheckv1.Campaign, ph *flycheckv1.Phase,
-	status *flycheckv1.CampaignStatus, notes *[]note, now time.Time, seeds seedsFunc) error {
+	now time.Time, seeds seedsFunc) error {
 	for _, city := range camp.Spec.Cities {
 		key := ph.Name + "/" + city.Name
-		if slices.Contains(status.CasesOpened, key) {
+		if slices.Contains(camp.Status.CasesOpened, key) {
 			continue
 		}
 		list, ok, err := seeds(ctx, camp, ph, city, now)
@@ -140,9 +157,10 @@ func (r *CaseOpenerReconciler) openPerCity(ctx context.Context, camp *flycheckv1
 		if err != nil {
 			return err
 		}
-		status.CasesOpened = append(status.CasesOpened, key)
-		*notes = append(*notes, note{corev1.EventTypeNormal, CaseReasonCasesOpened, "Open/" + key,
-			fmt.Sprintf("Phase %s, %s: %s in namespace %s", ph.Name, city.Name, counts, city.Namespace)})
+		if err := r.recordOpened(ctx, camp, key, note{corev1.EventTypeNormal, CaseReasonCasesOpened, "Open/" + key,
+			fmt.Sprintf("Phase %s, %s: %s in namespace %s", ph.Name, city.Name, counts, city.Namespace)}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -270,6 +288,9 @@ func (c openCounts) String() string {
 	s := fmt.Sprintf("opened %d cases", c.opened)
 	if c.added > 0 {
 		s += fmt.Sprintf(", added the origin to %d existing cases", c.added)
+	}
+	if c.unchanged > 0 {
+		s += fmt.Sprintf(", %d were open already", c.unchanged)
 	}
 	if c.taken > 0 {
 		s += fmt.Sprintf(", skipped %d whose names hold another institution's or campaign's case", c.taken)
