@@ -3,6 +3,7 @@ module github.com/medfund/flycheck-operator
 go 1.26.0
 
 require (
+	github.com/6tail/lunar-go v1.4.7
 	github.com/parquet-go/parquet-go v0.32.0
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10

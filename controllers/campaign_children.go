@@ -266,7 +266,8 @@ func mustGVK(scheme *runtime.Scheme, obj client.Object) schema.GroupVersionKind 
 
 // setCityCounts fills the per-city counts from the campaign's children:
 // screening figures from the latest screening job of each city, sample
-// counts from the city's recheck. Fly-check samples are not counted here:
+// counts from the city's recheck, case counts and sums from its cases
+// (campaign_cases.go). Fly-check samples are not counted here:
 // the campaign is readable by the cities, and fly-checks are unannounced.
 func (r *CampaignReconciler) setCityCounts(ctx context.Context, camp *flycheckv1.Campaign, status *flycheckv1.CampaignStatus) error {
 	sel := client.MatchingLabels{flycheckv1.LabelCampaign: camp.Name}
@@ -281,6 +282,10 @@ func (r *CampaignReconciler) setCityCounts(ctx context.Context, camp *flycheckv1
 	order := map[string]int{}
 	for i, p := range camp.Spec.Phases {
 		order[p.Name] = i
+	}
+	tallies, err := r.caseTallies(ctx, camp)
+	if err != nil {
+		return err
 	}
 	for i := range status.Cities {
 		row := flycheckv1.CityStatus{Name: status.Cities[i].Name}
@@ -309,6 +314,7 @@ func (r *CampaignReconciler) setCityCounts(ctx context.Context, camp *flycheckv1
 				row.TertiarySampled = is.Status.Counts.Tertiary
 			}
 		}
+		setCaseCounts(&row, tallies[row.Name])
 		status.Cities[i] = row
 	}
 	return nil

@@ -59,6 +59,7 @@ type CampaignReconciler struct {
 // +kubebuilder:rbac:groups=flycheck.medfund.io,resources=inspectionsamples,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=flycheck.medfund.io,resources=inspectioncases,verbs=get;list;watch
 
 func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var camp flycheckv1.Campaign
@@ -189,10 +190,11 @@ func campaignNamespaces(camp *flycheckv1.Campaign) []string {
 
 // SetupWithManager registers the controller. Campaigns are reconciled on
 // spec changes (status writes of our own do not wake us), when their
-// screening jobs and samples report progress, and when a namespace a
-// campaign needs appears or disappears.
+// screening jobs and samples report progress, when a namespace a
+// campaign needs appears or disappears, and when a case's figures change
+// (the roll-up).
 func (r *CampaignReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if err := indexFields(mgr.GetFieldIndexer(), campaignNamespaceIndex); err != nil {
+	if err := indexFields(mgr.GetFieldIndexer(), campaignNamespaceIndex, caseCampaignIndex); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
@@ -201,6 +203,7 @@ func (r *CampaignReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&flycheckv1.InspectionSample{}).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.campaignsUsingNamespace),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool { return false }})).
+		Watches(&flycheckv1.InspectionCase{}, caseRollupHandler()).
 		Named("campaign").
 		Complete(r)
 }

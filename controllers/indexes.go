@@ -24,6 +24,18 @@ const (
 	screeningJobWaitingIndex = "flycheck.spec.ruleSets.waiting"
 	// campaignNamespaceIndex indexes Campaigns by the namespaces they need.
 	campaignNamespaceIndex = "flycheck.spec.namespaces"
+	// caseCampaignIndex indexes InspectionCases by spec.campaignRef.name:
+	// the Campaign's roll-up lists a campaign's cases with it. The two case
+	// indexes carry the names of the CRD's selectable fields, so the same
+	// MatchingFields works against the cache and against the API server.
+	caseCampaignIndex = "spec.campaignRef.name"
+	// caseInstitutionIndex indexes InspectionCases by institution code: a
+	// case finds the institution's earlier cases (repeat offenders) with it.
+	caseInstitutionIndex = "spec.institution.code"
+	// caseCalendarIndex holds the cases whose status depends on the
+	// working-day calendar (a deadline in working days, or one that could not
+	// be counted yet): a change of the holiday ConfigMap re-evaluates them.
+	caseCalendarIndex = "flycheck.calendar"
 )
 
 func frameIndexKey(kind, name string) string { return kind + "/" + name }
@@ -60,6 +72,21 @@ var fieldIndexes = map[string]struct {
 	}},
 	campaignNamespaceIndex: {&flycheckv1.Campaign{}, func(o client.Object) []string {
 		return campaignNamespaces(o.(*flycheckv1.Campaign))
+	}},
+	caseCampaignIndex: {&flycheckv1.InspectionCase{}, func(o client.Object) []string {
+		if ref := o.(*flycheckv1.InspectionCase).Spec.CampaignRef; ref != nil {
+			return []string{ref.Name}
+		}
+		return nil
+	}},
+	caseInstitutionIndex: {&flycheckv1.InspectionCase{}, func(o client.Object) []string {
+		return []string{o.(*flycheckv1.InspectionCase).Spec.Institution.Code}
+	}},
+	caseCalendarIndex: {&flycheckv1.InspectionCase{}, func(o client.Object) []string {
+		if usesCalendar(o.(*flycheckv1.InspectionCase)) {
+			return []string{"yes"}
+		}
+		return nil
 	}},
 }
 

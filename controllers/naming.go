@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
+	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -105,4 +106,30 @@ func withLabels(m map[string]string, kv ...string) map[string]string {
 		m[kv[i]] = kv[i+1]
 	}
 	return m
+}
+
+// maxCaseNameLength keeps a case's name a valid label value (63), so tools
+// can select by it.
+const maxCaseNameLength = 63
+
+// CaseName is an institution's InspectionCase in a campaign:
+// <campaign>-<institution code, lower-cased>, the same in the city and the
+// province namespace (a handed-off fly-check case keeps its name). A name
+// that would be too long, or a code with characters a name cannot hold
+// (upper case is lowered; "_" is not allowed), ends in a hash of campaign
+// and code instead, so it is still deterministic and distinct.
+func CaseName(campaign, code string) string {
+	lower := strings.ToLower(code)
+	clean := strings.Map(func(r rune) rune {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '-' || r == '.' {
+			return r
+		}
+		return '-'
+	}, lower)
+	name := campaign + "-" + clean
+	if clean == lower && len(name) <= maxCaseNameLength && !strings.HasSuffix(name, "-") && !strings.HasSuffix(name, ".") {
+		return name
+	}
+	sum := sha256.Sum256([]byte(campaign + "/" + code))
+	return strings.TrimRight(name[:min(len(name), maxCaseNameLength-11)], "-.") + "-" + hex.EncodeToString(sum[:])[:10]
 }

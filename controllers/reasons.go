@@ -111,3 +111,30 @@ const (
 	// Shortfall events use the shortfall kinds as reasons:
 	// TertiaryBelowMinimum, CityBelowQuota, FrameBelowMinTotal.
 )
+
+// InspectionCase.
+const (
+	// Ready=True: status computed from the spec, the origins and the clock.
+	CaseReasonEvaluated = "Evaluated"
+	// Reconciling=True, waiting for what can appear: the case's Campaign,
+	// the holiday ConfigMap's entry for a year the calendar does not know.
+	CaseReasonCampaignNotFound    = "CampaignNotFound"
+	CaseReasonCalendarYearMissing = "CalendarYearMissing"
+	// Stalled=True: a date that does not exist (the schema checks the
+	// format only), a hand-off to a city the campaign does not have, or the
+	// city case's name held by another institution's case.
+	CaseReasonInvalidSpec       = "InvalidSpec"
+	CaseReasonCityNotInCampaign = "CityNotInCampaign"
+	CaseReasonCaseNameTaken     = "CaseNameTaken"
+	// Overdue=True / False.
+	CaseReasonDeadlineMissed = "DeadlineMissed"
+	CaseReasonOnTime         = "OnTime"
+
+	// Events.
+	CaseReasonStageChanged = "StageChanged"
+	CaseReasonHandedOff    = "HandedOff"
+	CaseReasonOriginAdded  = "OriginAdded"
+	// Events on the Campaign (self-inspection and recheck openings) and on
+	// the fly-check sample (the fly-check's, out of the cities' sight).
+	CaseReasonCasesOpened = "CasesOpened"
+)

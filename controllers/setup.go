@@ -1,5 +1,13 @@
 // Package controllers holds one reconciler per kind. They are thin adapters
 // between the Kubernetes API and the domain packages under internal/.
+//
+// InspectionCases have two: CaseOpenerReconciler opens a campaign's cases
+// (they are Campaign children, but a 65 000-case opening must not hold the
+// Campaign reconciler's phase transitions, so it is a controller of its
+// own, one per concern as cert-manager has it), and
+// InspectionCaseReconciler keeps each case's status (internal/cases) and
+// carries out hand-offs. The Campaign reconciler adds the cases up per
+// city.
 package controllers
 
 import (
@@ -32,6 +40,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	recorder := func(name string) events.EventRecorder {
 		return mgr.GetEventRecorder("flycheck-" + name + "-controller")
 	}
+	holidays := NewHolidayCalendar(mgr.GetAPIReader(), opts.OperatorNamespace)
 	for _, r := range []interface{ SetupWithManager(ctrl.Manager) error }{
 		&CampaignReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: opts.Clock,
 			Recorder: recorder("campaign")},
@@ -40,6 +49,10 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 			Recorder: recorder("screeningjob"), ScreenerImage: opts.ScreenerImage, OperatorNamespace: opts.OperatorNamespace},
 		&InspectionSampleReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: opts.Clock,
 			Recorder: recorder("inspectionsample"), OperatorNamespace: opts.OperatorNamespace},
+		&CaseOpenerReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: opts.Clock,
+			Recorder: recorder("caseopener"), Holidays: holidays, OperatorNamespace: opts.OperatorNamespace},
+		&InspectionCaseReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: opts.Clock,
+			Recorder: recorder("inspectioncase"), Holidays: holidays},
 	} {
 		if err := r.SetupWithManager(mgr); err != nil {
 			return err

@@ -95,6 +95,7 @@ type City struct {
 // Phase is one dated stage of the campaign.
 // +kubebuilder:validation:XValidation:rule="size(self.start) == 10 && size(self.end) == 10 ? self.start <= self.end : (size(self.start) > 10 && size(self.end) > 10 ? timestamp(self.start) <= timestamp(self.end) : self.start.substring(0, 10) <= self.end.substring(0, 10))",message="phase start must not be after its end",fieldPath=".end"
 // +kubebuilder:validation:XValidation:rule="!has(self.screening) || !has(self.sampling)",message="a phase either screens or samples; split it into two phases that may overlap"
+// +kubebuilder:validation:XValidation:rule="!has(self.selfInspection) || !has(self.sampling)",message="a phase either opens self-inspection cases or samples; split it into two phases that may overlap"
 type Phase struct {
 	// Short name, unique in the campaign and used in child object names,
 	// e.g. "selfinspection", "spotcheck", "flycheck".
@@ -116,6 +117,43 @@ type Phase struct {
 	// Draw the inspection sample when the phase starts.
 	// +optional
 	Sampling *PhaseSampling `json:"sampling,omitempty"`
+	// Open an InspectionCase for each institution in scope when the phase
+	// starts (自查自纠): each gets its leads for a guided self-inspection.
+	// +optional
+	SelfInspection *PhaseSelfInspection `json:"selfInspection,omitempty"`
+}
+
+// SelfInspectionScope says which institutions of a city's frame a
+// self-inspection phase opens cases for.
+// +kubebuilder:validation:Enum=Flagged;All
+type SelfInspectionScope string
+
+const (
+	// ScopeFlagged: institutions with at least one finding in the city's
+	// latest screening before the phase.
+	ScopeFlagged SelfInspectionScope = "Flagged"
+	// ScopeAll: the whole frame (Jiangsu 2020: 100 % self-inspection).
+	ScopeAll SelfInspectionScope = "All"
+)
+
+// PhaseSelfInspection opens the self-inspection cases. Their report is due
+// at the end of the phase unless reportDue or reportWithinWorkingDays says
+// otherwise (Huaibei 2020: reports by 5 June, inside a phase to 30 June).
+// +kubebuilder:validation:XValidation:rule="!has(self.reportDue) || !has(self.reportWithinWorkingDays)",message="give reportDue or reportWithinWorkingDays, not both"
+type PhaseSelfInspection struct {
+	// +optional
+	// +kubebuilder:default=Flagged
+	Scope SelfInspectionScope `json:"scope,omitempty"`
+	// The self-inspection report is due by this day (the whole day counts)
+	// or instant.
+	// +optional
+	ReportDue *Date `json:"reportDue,omitempty"`
+	// Or: the report is due this many working days after the phase starts,
+	// on the official calendar.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=365
+	ReportWithinWorkingDays int32 `json:"reportWithinWorkingDays,omitempty"`
 }
 
 // PhaseScreening asks for one ScreeningJob per city when the phase starts.
@@ -213,6 +251,37 @@ type CityStatus struct {
 	// rulesSkipped).
 	// +optional
 	RulesSkipped int32 `json:"rulesSkipped,omitempty"`
+
+	// The city's InspectionCases in this campaign (counts and sums only).
+	// A province fly-check case counts for its city once handed off.
+	// +optional
+	Cases int32 `json:"cases,omitempty"`
+	// Cases whose self-inspection report is in.
+	// +optional
+	SelfReported int32 `json:"selfReported,omitempty"`
+	// Cases inspected on site.
+	// +optional
+	Inspected int32 `json:"inspected,omitempty"`
+	// Inspected cases with at least one violation found.
+	// +optional
+	WithFindings int32 `json:"withFindings,omitempty"`
+	// Inspected cases with nothing found (空白户).
+	// +optional
+	Blank int32 `json:"blank,omitempty"`
+	// withFindings / inspected, percent rounded down (发现问题率; Xicheng's
+	// target is above 95); absent until something was inspected.
+	// +optional
+	ProblemDiscoveryPercent *int32 `json:"problemDiscoveryPercent,omitempty"`
+	// Yuan found on site, ordered (refunds and fines) and recovered.
+	// +optional
+	Found Money `json:"found,omitempty"`
+	// +optional
+	Ordered Money `json:"ordered,omitempty"`
+	// +optional
+	Recovered Money `json:"recovered,omitempty"`
+	// Cases with a deadline passed and not met.
+	// +optional
+	Overdue int32 `json:"overdue,omitempty"`
 }
 
 // CampaignStatus is what the operator observed.
@@ -234,7 +303,17 @@ type CampaignStatus struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
 	Cities []CityStatus `json:"cities,omitempty"`
+	// The self-inspection and recheck case openings done, "<phase>/<city>".
+	// Each is done once: a case deleted afterwards is not brought back. (The
+	// fly-check's opening is recorded on its sample, in the province
+	// namespace, because every city can read the Campaign.)
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=1280
+	// +kubebuilder:validation:items:MaxLength=128
+	CasesOpened []string `json:"casesOpened,omitempty"`
 	// +optional
 	// +listType=map
 	// +listMapKey=type

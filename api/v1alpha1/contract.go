@@ -72,3 +72,20 @@ const SigningKeyMountPath = "/var/run/secrets/flycheck.medfund.io/signing"
 // ScreenerServiceAccount runs the shard pods; its only right is to create
 // ConfigMaps in its namespace (the shard results).
 const ScreenerServiceAccount = "flycheck-screener"
+
+// InspectionCases (docs/cases.md).
+const (
+	// AnnotationCasesOpened is set on a fly-check InspectionSample, in the
+	// province namespace, once its cases have been opened: the record that
+	// keeps a deleted fly-check case from coming back. (Recheck and
+	// self-inspection openings are recorded in Campaign status.)
+	AnnotationCasesOpened = "flycheck.medfund.io/cases-opened"
+	// ImportFieldManager owns spec.selfInspection of the cases that
+	// `flycheck cases import` applied (server-side apply).
+	ImportFieldManager = "flycheck-import"
+	// HolidayConfigMap in the operator namespace lists the statutory
+	// holidays and make-up working days of years the built-in calendar does
+	// not know, under HolidayConfigMapKey (internal/calendar.Parse).
+	HolidayConfigMap    = "flycheck-holidays"
+	HolidayConfigMapKey = "holidays.csv"
+)

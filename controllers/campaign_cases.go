@@ -1,0 +1,125 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+	"github.com/medfund/flycheck-operator/internal/cases"
+)
+
+// The Campaign's case roll-up: status.cities[] gains each city's case
+// counts and sums (counts and sums only: which institutions are in the
+// cases is for those who may read the cases).
+
+// rollupDelay gathers the case events of a burst (a city's opening, an
+// import of many returns) into one Campaign reconcile; a single change
+// still shows in the Campaign well within 2 s.
+const rollupDelay = 250 * time.Millisecond
+
+// caseTallies adds up the campaign's cases per city. Only cases in a
+// city's namespace count: a fly-check case in the province namespace
+// counts for its city once handed off, as the city's own case.
+func (r *CampaignReconciler) caseTallies(ctx context.Context, camp *flycheckv1.Campaign) (map[string]*cases.Tally, error) {
+	var list flycheckv1.InspectionCaseList
+	if err := r.List(ctx, &list, client.MatchingFields{caseCampaignIndex: camp.Name}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	cityOf := map[string]string{}
+	for _, c := range camp.Spec.Cities {
+		if c.Namespace != camp.Spec.ProvinceNamespace {
+			cityOf[c.Namespace] = c.Name
+		}
+	}
+	out := map[string]*cases.Tally{}
+	for i := range list.Items {
+		ic := &list.Items[i]
+		city, ok := cityOf[ic.Namespace]
+		if !ok {
+			continue
+		}
+		e, err := caseEntry(ic)
+		if err != nil {
+			return nil, fmt.Errorf("InspectionCase %s/%s: %w", ic.Namespace, ic.Name, err)
+		}
+		t := out[city]
+		if t == nil {
+			t = &cases.Tally{}
+			out[city] = t
+		}
+		if err := t.Add(e); err != nil {
+			return nil, fmt.Errorf("adding up the cases of %s: %w", city, err)
+		}
+	}
+	return out, nil
+}
+
+// caseEntry is what a case contributes to its city's row, read from its
+// spec (what was recorded) and its status (what the operator computed).
+func caseEntry(ic *flycheckv1.InspectionCase) (cases.Entry, error) {
+	e := cases.Entry{SelfReported: ic.Spec.SelfInspection != nil,
+		Overdue: conditionReason(ic.Status.Conditions, flycheckv1.ConditionOverdue) == CaseReasonDeadlineMissed}
+	if os := effectiveOnSite(ic, ic.Status.HandOff); os != nil {
+		e.Inspected, e.WithFindings = os.To != "", len(os.Violations) > 0
+	}
+	if a := ic.Status.Amounts; a != nil {
+		var err error
+		for _, f := range []struct {
+			to *cases.Fen
+			v  flycheckv1.Money
+		}{{&e.Found, a.Found}, {&e.Ordered, a.Ordered}, {&e.Recovered, a.Recovered}} {
+			if *f.to, err = cases.ParseOptional(string(f.v)); err != nil {
+				return e, err
+			}
+		}
+	}
+	return e, nil
+}
+
+// setCaseCounts writes a tally into a city's row (nil: no cases).
+func setCaseCounts(row *flycheckv1.CityStatus, t *cases.Tally) {
+	if t == nil {
+		return
+	}
+	row.Cases, row.SelfReported, row.Inspected = int32(t.Cases), int32(t.SelfReported), int32(t.Inspected)
+	row.WithFindings, row.Blank, row.Overdue = int32(t.WithFindings), int32(t.Blank), int32(t.Overdue)
+	row.Found, row.Ordered, row.Recovered = money(t.Found), money(t.Ordered), money(t.Recovered)
+	if pct, ok := t.ProblemDiscoveryPercent(); ok {
+		p := int32(pct)
+		row.ProblemDiscoveryPercent = &p
+	}
+}
+
+// caseRollupHandler wakes a case's Campaign when what the case contributes
+// to the roll-up changed, after rollupDelay.
+func caseRollupHandler() handler.TypedEventHandler[client.Object, reconcile.Request] {
+	enqueue := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		if ref := o.(*flycheckv1.InspectionCase).Spec.CampaignRef; ref != nil {
+			q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Name: ref.Name}}, rollupDelay)
+		}
+	}
+	return handler.TypedFuncs[client.Object, reconcile.Request]{
+		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.Object, q)
+		},
+		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			o, n := e.ObjectOld.(*flycheckv1.InspectionCase), e.ObjectNew.(*flycheckv1.InspectionCase)
+			eo, err1 := caseEntry(o)
+			en, err2 := caseEntry(n)
+			if err1 != nil || err2 != nil || eo != en || o.Namespace != n.Namespace {
+				enqueue(n, q)
+			}
+		},
+		DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.Object, q)
+		},
+	}
+}
