@@ -62,6 +62,11 @@ type CaseOpenerReconciler struct {
 	// OperatorNamespace holds the signing key: leads come from verified
 	// shard results only.
 	OperatorNamespace string
+
+	// verifier reads shard results as the ScreeningJob controller does,
+	// keeping the signing key once read.
+	verifierOnce sync.Once
+	verifier     *ScreeningJobReconciler
 }
 
 // +kubebuilder:rbac:groups=flycheck.medfund.io,resources=campaigns,verbs=get;list;watch
@@ -265,12 +270,16 @@ func (r *CaseOpenerReconciler) screeningLeads(ctx context.Context, ns, sjName st
 	if err := r.Get(ctx, types.NamespacedName{Namespace: ns, Name: sjName}, &sj); err != nil {
 		return nil, err
 	}
-	sjr := &ScreeningJobReconciler{Client: r.Client, APIReader: r.APIReader, OperatorNamespace: r.OperatorNamespace}
+	r.verifierOnce.Do(func() {
+		r.verifier = &ScreeningJobReconciler{Client: r.Client, APIReader: r.APIReader, OperatorNamespace: r.OperatorNamespace}
+	})
+	sjr := r.verifier
 	key, err := sjr.jobKey(ctx, &sj)
 	if err != nil {
 		return nil, err
 	}
 	results, err := sjr.shardResults(ctx, &sj, key)
+	sjr.results.forget(sj.UID) // an opening reads them once: keep nothing
 	if err != nil {
 		return nil, err
 	}

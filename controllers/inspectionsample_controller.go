@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,17 +9,14 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -149,46 +145,18 @@ func (r *InspectionSampleReconciler) draw(ctx context.Context, s *flycheckv1.Ins
 // reconcile wrote it); anything else there is refused.
 func (r *InspectionSampleReconciler) snapshotFrame(ctx context.Context, s *flycheckv1.InspectionSample,
 	frame []sampling.Institution, digest string) (string, error) {
-	var csv bytes.Buffer
-	if err := sampling.WriteFrame(&csv, frame); err != nil {
-		return "", err
-	}
-	compressed, err := gzipBytes(csv.Bytes())
-	if err != nil {
-		return "", err
-	}
-	if len(compressed) > maxFrameBytes {
-		return "", &stallError{SampleReasonFrameTooLarge, fmt.Sprintf(
-			"the merged frame of %d institutions is %d bytes compressed, more than a snapshot ConfigMap holds (%d); draw per city",
-			len(frame), len(compressed), maxFrameBytes)}
-	}
 	labels := childLabels(s.Labels)
 	labels[flycheckv1.LabelRole] = flycheckv1.RoleSnapshot
-	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: SampleSnapshotName(s.Name, digest), Namespace: s.Namespace, Labels: labels,
-			Annotations: map[string]string{flycheckv1.AnnotationDigest: digest}},
-		Immutable:  ptr.To(true),
-		BinaryData: map[string][]byte{flycheckv1.FrameKey: compressed},
-	}
-	if err := controllerutil.SetControllerReference(s, cm, r.Scheme()); err != nil {
-		return "", err
-	}
-	err = r.Create(ctx, cm)
-	if apierrors.IsAlreadyExists(err) {
-		var existing corev1.ConfigMap
-		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(cm), &existing); err != nil {
-			return "", err
-		}
-		if got, err := FrameCSV(&existing); err != nil || !bytes.Equal(got, csv.Bytes()) {
-			return "", &stallError{SampleReasonSnapshotNameTaken, fmt.Sprintf(
-				"ConfigMap %s exists but does not hold the frame drawn from; it was not written by the operator: delete it and the draw is recorded", cm.Name)}
-		}
-		err = nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("creating the frame snapshot %s: %w", cm.Name, err)
-	}
-	return cm.Name, nil
+	name := SampleSnapshotName(s.Name, digest)
+	err := writeFrameConfigMap(ctx, r.Client, r.APIReader, frameWrite{
+		owner: s, frame: frame, digest: digest,
+		meta:         metav1.ObjectMeta{Name: name, Namespace: s.Namespace, Labels: labels},
+		tooLarge:     SampleReasonFrameTooLarge,
+		tooLargeHint: "draw per city",
+		nameTaken:    SampleReasonSnapshotNameTaken,
+		nameTakenMsg: "the frame drawn from; it was not written by the operator: delete it and the draw is recorded",
+	})
+	return name, err
 }
 
 // compareFrame is all a drawn sample ever gets: its frame's digest compared

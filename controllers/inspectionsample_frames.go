@@ -11,8 +11,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
 	"github.com/medfund/flycheck-operator/internal/sampling"
@@ -261,4 +264,76 @@ func firstStalled(problems []FrameProblem) (FrameProblem, bool) {
 		}
 	}
 	return FrameProblem{}, false
+}
+
+// maxFrameBytes bounds a frame ConfigMap's compressed frame: the whole
+// object must stay under the API server's 1 MiB.
+const maxFrameBytes = 1000 << 10
+
+// frameWrite is a frame the operator keeps in an immutable ConfigMap
+// named after the frame's digest: a ScreeningJob's frame, or the snapshot a
+// sample drew from.
+type frameWrite struct {
+	owner  client.Object
+	meta   metav1.ObjectMeta // name, namespace, labels
+	frame  []sampling.Institution
+	digest string
+	// Stall reasons and the words of their messages.
+	tooLarge, tooLargeHint  string
+	nameTaken, nameTakenMsg string
+}
+
+// writeFrameConfigMap writes f gzip-compressed. An object already under the
+// name is used only when its frame is byte for byte this one (a previous
+// reconcile wrote it); anything else there is refused, never adopted.
+func writeFrameConfigMap(ctx context.Context, c client.Client, reader client.Reader, f frameWrite) error {
+	var csv bytes.Buffer
+	if err := sampling.WriteFrame(&csv, f.frame); err != nil {
+		return err
+	}
+	compressed, err := gzipBytes(csv.Bytes())
+	if err != nil {
+		return err
+	}
+	if len(compressed) > maxFrameBytes {
+		return &stallError{f.tooLarge, fmt.Sprintf("the frame of %d institutions is %d bytes compressed, more than a ConfigMap holds (%d); %s",
+			len(f.frame), len(compressed), maxFrameBytes, f.tooLargeHint)}
+	}
+	meta := f.meta
+	meta.Annotations = map[string]string{flycheckv1.AnnotationDigest: f.digest}
+	cm := &corev1.ConfigMap{ObjectMeta: meta, Immutable: ptr.To(true),
+		BinaryData: map[string][]byte{flycheckv1.FrameKey: compressed}}
+	if err := controllerutil.SetControllerReference(f.owner, cm, c.Scheme()); err != nil {
+		return err
+	}
+	err = c.Create(ctx, cm)
+	if !apierrors.IsAlreadyExists(err) {
+		if err != nil {
+			return fmt.Errorf("creating the frame ConfigMap %s: %w", cm.Name, err)
+		}
+		return nil
+	}
+	var existing corev1.ConfigMap
+	if err := reader.Get(ctx, client.ObjectKeyFromObject(cm), &existing); err != nil {
+		return err
+	}
+	if got, err := FrameCSV(&existing); err == nil && bytes.Equal(got, csv.Bytes()) {
+		return nil
+	}
+	return &stallError{f.nameTaken, fmt.Sprintf("ConfigMap %s exists but does not hold %s", cm.Name, f.nameTakenMsg)}
+}
+
+func gzipBytes(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(b); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }

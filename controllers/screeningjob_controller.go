@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -51,6 +52,9 @@ type ScreeningJobReconciler struct {
 	OperatorNamespace string
 
 	results resultCache
+	// The operator signing key, once read (see jobKey).
+	masterMu sync.Mutex
+	master   []byte
 }
 
 // +kubebuilder:rbac:groups=flycheck.medfund.io,resources=screeningjobs,verbs=get;list;watch

@@ -1,8 +1,6 @@
 package controllers
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"fmt"
 	"slices"
@@ -12,12 +10,10 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
 	"github.com/medfund/flycheck-operator/internal/indexlist"
@@ -297,10 +293,6 @@ func jobCondition(job *batchv1.Job, typ batchv1.JobConditionType) bool {
 	return false
 }
 
-// maxFrameBytes bounds a frame ConfigMap's compressed frame: the whole
-// object must stay under the API server's 1 MiB.
-const maxFrameBytes = 1000 << 10
-
 // writeFrame merges the verified shard summaries into the sampling frame
 // (every institution in scope with its screening risk, docs/data-format.md),
 // writes it gzip-compressed to an immutable ConfigMap named after its
@@ -329,68 +321,18 @@ func (r *ScreeningJobReconciler) writeFrame(ctx context.Context, sj *flycheckv1.
 	if digest, err = sampling.Digest(frame); err != nil {
 		return "", "", err
 	}
-	var csv bytes.Buffer
-	if err := sampling.WriteFrame(&csv, frame); err != nil {
-		return "", "", err
-	}
-	compressed, err := gzipBytes(csv.Bytes())
+	name = FrameConfigMapName(sj.Name, digest)
+	err = writeFrameConfigMap(ctx, r.Client, r.APIReader, frameWrite{
+		owner: sj, frame: frame, digest: digest,
+		meta: metav1.ObjectMeta{Name: name, Namespace: sj.Namespace,
+			Labels: withLabels(childLabels(sj.Labels), flycheckv1.LabelScreeningJob, sj.Name, flycheckv1.LabelRole, flycheckv1.RoleFrame)},
+		tooLarge:     ScreeningJobReasonFrameTooLarge,
+		tooLargeHint: "screen the city with a cityCode filter per district, or split the roster",
+		nameTaken:    ScreeningJobReasonFrameNameTaken,
+		nameTakenMsg: "the frame the shards reported; it was not written by the operator and is never used: delete it and the frame is written",
+	})
 	if err != nil {
 		return "", "", err
 	}
-	if len(compressed) > maxFrameBytes {
-		return "", "", &stallError{ScreeningJobReasonFrameTooLarge, fmt.Sprintf(
-			"the frame of %d institutions is %d bytes compressed, more than a ConfigMap holds (%d); screen the city with a cityCode filter per district, or split the roster",
-			len(frame), len(compressed), maxFrameBytes)}
-	}
-	cm := &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: FrameConfigMapName(sj.Name, digest), Namespace: sj.Namespace,
-			Labels:      withLabels(childLabels(sj.Labels), flycheckv1.LabelScreeningJob, sj.Name, flycheckv1.LabelRole, flycheckv1.RoleFrame),
-			Annotations: map[string]string{flycheckv1.AnnotationDigest: digest},
-		},
-		Immutable:  ptr.To(true),
-		BinaryData: map[string][]byte{flycheckv1.FrameKey: compressed},
-	}
-	if err := controllerutil.SetControllerReference(sj, cm, r.Scheme()); err != nil {
-		return "", "", err
-	}
-	err = r.Create(ctx, cm)
-	if apierrors.IsAlreadyExists(err) {
-		err = r.checkExistingFrame(ctx, cm, csv.Bytes())
-	}
-	if err != nil {
-		return "", "", err
-	}
-	return cm.Name, digest, nil
-}
-
-// checkExistingFrame accepts an existing frame ConfigMap only when it holds
-// exactly want.
-func (r *ScreeningJobReconciler) checkExistingFrame(ctx context.Context, cm *corev1.ConfigMap, want []byte) error {
-	var existing corev1.ConfigMap
-	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(cm), &existing); err != nil {
-		return err
-	}
-	got, err := FrameCSV(&existing)
-	if err == nil && bytes.Equal(got, want) {
-		return nil
-	}
-	return &stallError{ScreeningJobReasonFrameNameTaken, fmt.Sprintf(
-		"ConfigMap %s exists but does not hold the frame the shards reported; it was not written by the operator and is never used: delete it and the frame is written",
-		cm.Name)}
-}
-
-func gzipBytes(b []byte) ([]byte, error) {
-	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := zw.Write(b); err != nil {
-		return nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return name, digest, nil
 }

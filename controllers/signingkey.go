@@ -36,13 +36,20 @@ func deriveJobKey(master []byte, uid string) []byte {
 	return m.Sum(nil)
 }
 
-// jobKey returns the signing key of sj.
+// jobKey returns the signing key of sj. The operator key is read once and
+// kept (its Secret is immutable): every reconcile of every ScreeningJob
+// needs it, and a read per reconcile would be an API call for nothing.
 func (r *ScreeningJobReconciler) jobKey(ctx context.Context, sj *flycheckv1.ScreeningJob) ([]byte, error) {
-	master, err := keyStore{reader: r.APIReader, writer: r.Client, namespace: r.OperatorNamespace, key: signingKeyDef}.get(ctx)
-	if err != nil {
-		return nil, err
+	r.masterMu.Lock()
+	defer r.masterMu.Unlock()
+	if r.master == nil {
+		master, err := keyStore{reader: r.APIReader, writer: r.Client, namespace: r.OperatorNamespace, key: signingKeyDef}.get(ctx)
+		if err != nil {
+			return nil, err
+		}
+		r.master = master
 	}
-	return deriveJobKey(master, string(sj.UID)), nil
+	return deriveJobKey(r.master, string(sj.UID)), nil
 }
 
 // createSigningSecret creates the Secret that carries sj's key to its pods
