@@ -86,7 +86,7 @@ func (r *CampaignReconciler) reconcile(ctx context.Context, camp *flycheckv1.Cam
 			reason = CampaignReasonInvalidTimeZone
 		}
 		conds.stalled(reason, err.Error())
-		status.NextTransitionAt = nil
+		setNextTransition(status, time.Time{}, nil)
 		_, err := r.writeStatus(ctx, camp, status, note{corev1.EventTypeWarning, reason, "Validate", err.Error()})
 		return ctrl.Result{}, err
 	}
@@ -100,16 +100,15 @@ func (r *CampaignReconciler) reconcile(ctx context.Context, camp *flycheckv1.Cam
 	var requeue time.Duration
 	if camp.Spec.Suspend {
 		freezePhases(status, plan)
-		status.NextTransitionAt = nil
+		setNextTransition(status, time.Time{}, nil)
 	} else {
 		transitions = plan.Diff(previousStates(status), now)
 		setPhases(status, plan, now)
-		if next, ok := plan.NextTransition(now); ok {
-			status.NextTransitionAt = timePtr(next)
+		next, ok := plan.NextTransition(now)
+		if ok {
 			requeue = next.Sub(now) + requeuePad
-		} else {
-			status.NextTransitionAt = nil
 		}
+		setNextTransition(status, next, plan.Location)
 	}
 	status.CurrentPhase = currentPhase(status)
 	setCityRows(status, camp.Spec.Cities)

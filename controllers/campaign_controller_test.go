@@ -211,14 +211,18 @@ func TestPhasesAdvanceOnSchedule(t *testing.T) {
 			t.Errorf("status.observedGeneration %d, want %d", got.Status.ObservedGeneration, got.Generation)
 		}
 		if s.next == "" {
-			if got.Status.NextTransitionAt != nil || res.RequeueAfter != 0 {
-				t.Errorf("%s: finished campaign still has next %v, requeue %s", s.now, got.Status.NextTransitionAt, res.RequeueAfter)
+			if got.Status.NextTransitionAt != nil || got.Status.NextTransition != "" || res.RequeueAfter != 0 {
+				t.Errorf("%s: finished campaign still has next %v %q, requeue %s", s.now, got.Status.NextTransitionAt, got.Status.NextTransition, res.RequeueAfter)
 			}
 			continue
 		}
 		next := shanghai(t, s.next)
 		if got.Status.NextTransitionAt == nil || !got.Status.NextTransitionAt.Time.Equal(next) {
 			t.Errorf("%s: nextTransitionAt %v, want %s", s.now, got.Status.NextTransitionAt, next)
+		}
+		// The printer column reads local time in the campaign's zone.
+		if want := s.next + " +08:00"; got.Status.NextTransition != want {
+			t.Errorf("%s: nextTransition %q, want %q", s.now, got.Status.NextTransition, want)
 		}
 		// Requeue exactly at the boundary plus the small pad.
 		if want := next.Sub(now) + requeuePad; res.RequeueAfter != want {

@@ -54,6 +54,23 @@ func setPhases(status *flycheckv1.CampaignStatus, plan *schedule.Plan, now time.
 	status.Phases = out
 }
 
+// nextTransitionLayout is how status.nextTransition reads: local time with
+// its offset, so a city bureau sees the wall-clock time of its campaign.
+const nextTransitionLayout = "2006-01-02 15:04:05 -07:00"
+
+// setNextTransition records the next phase boundary, both as a timestamp and
+// as local time in the campaign's zone (the printer column: kubectl prints a
+// date column as an age, and a future time has none). A zero next clears
+// both.
+func setNextTransition(status *flycheckv1.CampaignStatus, next time.Time, loc *time.Location) {
+	if next.IsZero() || loc == nil {
+		status.NextTransitionAt, status.NextTransition = nil, ""
+		return
+	}
+	status.NextTransitionAt = timePtr(next)
+	status.NextTransition = next.Truncate(time.Second).In(loc).Format(nextTransitionLayout)
+}
+
 // freezePhases keeps the recorded states while suspended; phases added to the
 // spec meanwhile are listed as Pending, and removed ones are dropped.
 func freezePhases(status *flycheckv1.CampaignStatus, plan *schedule.Plan) {

@@ -197,3 +197,24 @@ func TestRulesSkippedNotesOncePerChange(t *testing.T) {
 		t.Errorf("unchanged counts gave %d notes", len(n))
 	}
 }
+
+func TestSetNextTransitionReadsLocalTime(t *testing.T) {
+	kathmandu, err := time.LoadLocation("Asia/Kathmandu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st flycheckv1.CampaignStatus
+	next := time.Date(2026, 12, 2, 17, 52, 26, 900, time.UTC)
+	setNextTransition(&st, next, time.FixedZone("CST", 8*3600))
+	if st.NextTransition != "2026-12-03 01:52:26 +08:00" || !st.NextTransitionAt.Time.Equal(next.Truncate(time.Second)) {
+		t.Errorf("next %v %q", st.NextTransitionAt, st.NextTransition)
+	}
+	setNextTransition(&st, next, kathmandu)
+	if st.NextTransition != "2026-12-02 23:37:26 +05:45" {
+		t.Errorf("Kathmandu: %q", st.NextTransition)
+	}
+	setNextTransition(&st, time.Time{}, kathmandu)
+	if st.NextTransitionAt != nil || st.NextTransition != "" {
+		t.Errorf("cleared: %v %q", st.NextTransitionAt, st.NextTransition)
+	}
+}

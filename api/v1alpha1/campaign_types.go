@@ -185,9 +185,12 @@ type PhaseScreening struct {
 type OutputLocation struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// PersistentVolumeClaim the results are written to, in the ScreeningJob's
+	// namespace.
 	PersistentVolumeClaim string `json:"persistentVolumeClaim"`
 	// +optional
 	// +kubebuilder:validation:MaxLength=1024
+	// Directory inside the volume; empty means its root.
 	Path string `json:"path,omitempty"`
 }
 
@@ -215,6 +218,7 @@ const (
 
 // PhaseStatus is the state of one phase, recomputed from the spec and the clock.
 type PhaseStatus struct {
+	// The phase (spec.phases[].name).
 	Name  string     `json:"name"`
 	State PhaseState `json:"state"`
 	// The scheduled start, once reached.
@@ -232,11 +236,13 @@ type PhaseStatus struct {
 // CityStatus counts a city's progress. Counts only: which institutions were
 // drawn is in the InspectionSample, readable by those allowed to read it.
 type CityStatus struct {
+	// The city (spec.cities[].name).
 	Name string `json:"name"`
 	// Designated institutions in the city's screening frame.
 	// +optional
 	Institutions int32 `json:"institutions,omitempty"`
 	// +optional
+	// Fee lines screened by the city's latest screening.
 	ScreenedLines int64 `json:"screenedLines,omitempty"`
 	// Institutions with at least one finding.
 	// +optional
@@ -245,6 +251,7 @@ type CityStatus struct {
 	// +optional
 	Sampled int32 `json:"sampled,omitempty"`
 	// +optional
+	// Tertiary (level 3, 三级) institutions among those drawn.
 	TertiarySampled int32 `json:"tertiarySampled,omitempty"`
 	// Rules of the city's latest screening that did not run because a
 	// table they need is missing from its extract (see the ScreeningJob's
@@ -293,6 +300,7 @@ type CampaignStatus struct {
 	// +listType=map
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=20
+	// Each phase's state, in spec order.
 	Phases []PhaseStatus `json:"phases,omitempty"`
 	// The active phase that started last.
 	// +optional
@@ -300,10 +308,16 @@ type CampaignStatus struct {
 	// When the next phase starts or ends; empty when suspended or finished.
 	// +optional
 	NextTransitionAt *metav1.Time `json:"nextTransitionAt,omitempty"`
+	// nextTransitionAt as local time in the campaign's zone, for reading
+	// ("2026-12-03 01:52:26 +08:00"): kubectl prints a date column as an
+	// age, and a future time has none.
+	// +optional
+	NextTransition string `json:"nextTransition,omitempty"`
 	// +optional
 	// +listType=map
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=64
+	// Each city's progress, in spec order (counts only).
 	Cities []CityStatus `json:"cities,omitempty"`
 	// The self-inspection and recheck case openings done, "<phase>/<city>".
 	// Each is done once: a case deleted afterwards is not brought back. (The
@@ -317,6 +331,8 @@ type CampaignStatus struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=type
+	// Ready, Reconciling and Stalled (kstatus), each with the generation it
+	// describes.
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
@@ -332,7 +348,7 @@ type CampaignStatus struct {
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=camp,categories=flycheck
 // +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.currentPhase`
-// +kubebuilder:printcolumn:name="Next transition",type=date,JSONPath=`.status.nextTransitionAt`
+// +kubebuilder:printcolumn:name="Next transition",type=string,JSONPath=`.status.nextTransition`
 // +kubebuilder:printcolumn:name="Suspended",type=boolean,JSONPath=`.spec.suspend`,priority=1
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`

@@ -19,6 +19,7 @@ type CaseInstitution struct {
 	Code string `json:"code"`
 	// +optional
 	// +kubebuilder:validation:MaxLength=256
+	// The institution's name.
 	Name string `json:"name,omitempty"`
 	// Administrative division code of its city, e.g. "320100".
 	// +kubebuilder:validation:Pattern=`^[0-9]{6}$`
@@ -64,6 +65,7 @@ type Violation struct {
 	Category ViolationCategory `json:"category"`
 	// +optional
 	// +kubebuilder:validation:MaxLength=1024
+	// What was found, in the inspectors' words.
 	Description string `json:"description,omitempty"`
 	// Money involved, yuan.
 	Amount Money `json:"amount"`
@@ -104,6 +106,7 @@ type OnSite struct {
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=200
+	// The violations confirmed on site; none means nothing was found (空白户).
 	Violations []Violation `json:"violations,omitempty"`
 }
 
@@ -156,6 +159,7 @@ type CaseDecision struct {
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=20
+	// What the bureau ordered: refunds, fines, suspensions, transfers.
 	Actions []DecisionAction `json:"actions,omitempty"`
 	// Rectification (整改) is due by this day (the whole day counts).
 	// +optional
@@ -215,6 +219,7 @@ type InspectionCaseSpec struct {
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=500
+	// Money returned to the fund (追回基金), one entry per payment.
 	Recoveries []Recovery `json:"recoveries,omitempty"`
 	// When rectification was confirmed complete.
 	// +optional
@@ -310,10 +315,14 @@ type CaseAmounts struct {
 // decision the city carries out.
 type CaseHandOff struct {
 	// +optional
+	// The city case this province case was handed off to,
+	// "<namespace>/<name>".
 	To string `json:"to,omitempty"`
 	// +optional
+	// The province case this city case came from, "<namespace>/<name>".
 	From string `json:"from,omitempty"`
 	// +optional
+	// When the hand-off was made.
 	At *metav1.Time `json:"at,omitempty"`
 	// The province's on-site result and decision, as the city received them.
 	// +optional
@@ -330,10 +339,13 @@ const ConditionOverdue = "Overdue"
 // origins it recorded and the clock.
 type InspectionCaseStatus struct {
 	// +optional
+	// The generation this status describes.
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=32
+	// Why the case exists: the phases, samples and leads that brought the
+	// institution in.
 	Origins []CaseOrigin `json:"origins,omitempty"`
 	// +optional
 	Stage CaseStage `json:"stage,omitempty"`
@@ -341,6 +353,8 @@ type InspectionCaseStatus struct {
 	// +listType=map
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=8
+	// The case's deadlines (self-report, rectification…), each Pending, Met or
+	// Overdue.
 	Deadlines []CaseDeadline `json:"deadlines,omitempty"`
 	// +optional
 	Amounts *CaseAmounts `json:"amounts,omitempty"`
@@ -357,12 +371,14 @@ type InspectionCaseStatus struct {
 	// +optional
 	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=64
+	// The earlier campaigns in which the institution had confirmed violations.
 	RepeatOf []string `json:"repeatOf,omitempty"`
 	// +optional
 	HandOff *CaseHandOff `json:"handOff,omitempty"`
 	// +optional
 	// +listType=map
 	// +listMapKey=type
+	// Ready, Reconciling and Stalled (kstatus), and Overdue.
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 

@@ -11,9 +11,11 @@ import (
 type FrameSource struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
+	// A ScreeningJob whose frame (status.frameConfigMap) to draw from.
 	ScreeningJob string `json:"screeningJob,omitempty"`
 	// +optional
 	// +kubebuilder:validation:MaxLength=253
+	// A frame ConfigMap (key frame.csv) to draw from, e.g. a roster import.
 	ConfigMap string `json:"configMap,omitempty"`
 }
 
@@ -53,11 +55,15 @@ type SelectionReason string
 
 // SelectedInstitution is one drawn institution.
 type SelectedInstitution struct {
-	Code     string `json:"code"`
-	Name     string `json:"name,omitempty"`
+	// National institution code (fixmedins_code).
+	Code string `json:"code"`
+	// The institution's name, as the frame gives it.
+	Name string `json:"name,omitempty"`
+	// Administrative division code of its city.
 	CityCode string `json:"cityCode"`
 	// Hospital level 1..3 (3 = tertiary, 三级); 0 when not graded.
-	Level     int32           `json:"level"`
+	Level int32 `json:"level"`
+	// Public or private, as the frame gives it.
 	Ownership string          `json:"ownership,omitempty"`
 	Reason    SelectionReason `json:"reason"`
 	// Screening risk, decimal with 6 places.
@@ -66,7 +72,9 @@ type SelectedInstitution struct {
 
 // FrameSummary identifies the frame a draw was made from.
 type FrameSummary struct {
-	Size     int32 `json:"size"`
+	// Institutions in the frame.
+	Size int32 `json:"size"`
+	// Tertiary (level 3) institutions in the frame.
 	Tertiary int32 `json:"tertiary"`
 	// sha256 of the canonical frame (DESIGN §4.1).
 	Digest string `json:"digest"`
@@ -105,19 +113,25 @@ type FrameSourceDigest struct {
 
 // CitySampleCount is the draw's result for one city.
 type CitySampleCount struct {
-	CityCode     string `json:"cityCode"`
-	Institutions int32  `json:"institutions"`
+	// Administrative division code of the city.
+	CityCode string `json:"cityCode"`
+	// The city's institutions in the frame (N).
+	Institutions int32 `json:"institutions"`
 	// Tertiary (level 3) institutions of the city in the frame (T).
 	TertiaryInFrame int32 `json:"tertiaryInFrame"`
 	// The city's quota n (DESIGN §4 step 4).
-	Quota    int32 `json:"quota"`
+	Quota int32 `json:"quota"`
+	// Institutions of the city drawn.
 	Selected int32 `json:"selected"`
+	// Tertiary institutions of the city drawn.
 	Tertiary int32 `json:"tertiary"`
 }
 
 // SampleCounts totals the selection.
 type SampleCounts struct {
+	// Institutions drawn.
 	Selected int32 `json:"selected"`
+	// Tertiary (level 3) institutions drawn.
 	Tertiary int32 `json:"tertiary"`
 	// Picks per reason (TertiaryQuota, Risk, Random, MinimumTopUp).
 	// +optional
@@ -125,6 +139,7 @@ type SampleCounts struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=cityCode
+	// The draw per city.
 	ByCity []CitySampleCount `json:"byCity,omitempty"`
 }
 
@@ -133,10 +148,14 @@ type Shortfall struct {
 	// TertiaryBelowMinimum, CityBelowQuota or FrameBelowMinTotal.
 	Kind string `json:"kind"`
 	// +optional
-	CityCode  string `json:"cityCode,omitempty"`
-	Wanted    int32  `json:"wanted"`
-	Available int32  `json:"available"`
-	Message   string `json:"message"`
+	// The city, when the quota is a city's.
+	CityCode string `json:"cityCode,omitempty"`
+	// Institutions the policy asked for.
+	Wanted int32 `json:"wanted"`
+	// Institutions the frame had.
+	Available int32 `json:"available"`
+	// The shortfall in words.
+	Message string `json:"message"`
 }
 
 // ConditionFrameChanged is True when the frame a drawn sample names no longer
@@ -147,8 +166,10 @@ const ConditionFrameChanged = "FrameChanged"
 // InspectionSampleStatus is the draw, recorded once.
 type InspectionSampleStatus struct {
 	// +optional
+	// The generation this status describes.
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// +optional
+	// When the draw was made; it is made once.
 	DrawnAt *metav1.Time `json:"drawnAt,omitempty"`
 	// e.g. flycheck-sample/v1.
 	// +optional
@@ -160,15 +181,18 @@ type InspectionSampleStatus struct {
 	Frame *FrameSummary `json:"frame,omitempty"`
 	// +optional
 	// +listType=atomic
+	// The institutions drawn, in draw order.
 	Selected []SelectedInstitution `json:"selected,omitempty"`
 	// +optional
 	Counts *SampleCounts `json:"counts,omitempty"`
 	// +optional
 	// +listType=atomic
+	// Quotas the frame could not meet.
 	Shortfalls []Shortfall `json:"shortfalls,omitempty"`
 	// +optional
 	// +listType=map
 	// +listMapKey=type
+	// Ready, Reconciling and Stalled (kstatus), and FrameChanged.
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 

@@ -10,6 +10,7 @@ import (
 // express (e.g. a parameter a template needs).
 type RuleSetStatus struct {
 	// +optional
+	// The generation this status describes.
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// Number of rule instances.
 	// +optional
@@ -20,6 +21,7 @@ type RuleSetStatus struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=type
+	// Ready, Reconciling and Stalled (kstatus).
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
@@ -28,7 +30,7 @@ type RuleSetStatus struct {
 // rule file for `flycheck screen --rules`.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
-// +kubebuilder:resource:scope=Cluster,shortName=rs,categories=flycheck
+// +kubebuilder:resource:scope=Cluster,shortName=rset,categories=flycheck
 // +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.spec.version`
 // +kubebuilder:printcolumn:name="Rules",type=integer,JSONPath=`.status.rules`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`

@@ -9,6 +9,7 @@ import (
 type CampaignReference struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// The Campaign's name.
 	Name string `json:"name"`
 }
 
@@ -73,11 +74,13 @@ const (
 // ShardCounts counts the Job's shards.
 type ShardCounts struct {
 	// +optional
+	// Shards of the Job (spec.shards).
 	Total int32 `json:"total,omitempty"`
 	// Shards whose result has been read.
 	// +optional
 	Succeeded int32 `json:"succeeded,omitempty"`
 	// +optional
+	// Shards that failed after their retries.
 	Failed int32 `json:"failed,omitempty"`
 	// Indexes whose result has been read, e.g. "0,2-3".
 	// +optional
@@ -87,6 +90,7 @@ type ShardCounts struct {
 // FindingCounts summarises findings (疑点).
 type FindingCounts struct {
 	// +optional
+	// Findings (疑点) of every rule.
 	Total int64 `json:"total,omitempty"`
 	// Findings per rule category.
 	// +optional
@@ -99,6 +103,7 @@ type FindingCounts struct {
 // InstitutionCounts counts the institutions in scope.
 type InstitutionCounts struct {
 	// +optional
+	// Designated institutions of the city with claims in the extract.
 	Total int32 `json:"total,omitempty"`
 	// With at least one finding.
 	// +optional
@@ -127,19 +132,24 @@ type RefusedResult struct {
 
 // ShardFailure records why a shard failed.
 type ShardFailure struct {
-	Index  int32  `json:"index"`
+	// The shard's completion index.
+	Index int32 `json:"index"`
+	// Why it failed, from the Job's pod (e.g. OOMKilled, DeadlineExceeded).
 	Reason string `json:"reason"`
 }
 
 // ScreeningJobStatus is what the screening produced so far.
 type ScreeningJobStatus struct {
 	// +optional
+	// The generation this status describes.
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// +optional
 	State ScreeningState `json:"state,omitempty"`
 	// +optional
+	// When the operator created the Job.
 	StartTime *metav1.Time `json:"startTime,omitempty"`
 	// +optional
+	// When the last shard's result was read, or the screening failed.
 	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
 	// The batch/v1 Job running the shards.
 	// +optional
@@ -147,6 +157,7 @@ type ScreeningJobStatus struct {
 	// +optional
 	Shards ShardCounts `json:"shards,omitempty"`
 	// +optional
+	// Fee lines read by the shards whose results were accepted.
 	LinesScanned int64 `json:"linesScanned,omitempty"`
 	// Malformed lines, quarantined.
 	// +optional
@@ -186,10 +197,12 @@ type ScreeningJobStatus struct {
 	// +optional
 	// +listType=map
 	// +listMapKey=index
+	// Shards that failed, with the reason.
 	FailedShards []ShardFailure `json:"failedShards,omitempty"`
 	// +optional
 	// +listType=map
 	// +listMapKey=type
+	// Ready, Reconciling and Stalled (kstatus), and RulesSkipped.
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 

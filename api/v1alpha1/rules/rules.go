@@ -177,6 +177,8 @@ type Params struct {
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=150
+	// MaxAge (AgeRestriction): the oldest age, in years, at which the items
+	// are payable.
 	MaxAge *int32 `json:"maxAge,omitempty"`
 	// AllowedVisitType (CareSettingRestriction): the only visit type in which
 	// the items are payable (Outpatient or Inpatient).
@@ -199,6 +201,7 @@ type Params struct {
 	// +kubebuilder:validation:MaxItems=5000
 	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=32
+	// ICD-10 code prefixes (see diagCodes).
 	DiagPrefixes []string `json:"diagPrefixes,omitempty"`
 	// MaxPrice (PriceCap): the catalogue price cap per unit, in yuan.
 	// +optional
@@ -247,8 +250,10 @@ type RuleSetSpec struct {
 	// +optional
 	Version string `json:"version,omitempty"`
 	// +optional
+	// What the catalogue covers, for people.
 	Description string `json:"description,omitempty"`
 	// +kubebuilder:validation:MaxItems=2000
+	// The rule instances (规则), each a template with its parameters.
 	Rules []Rule `json:"rules"`
 }
 
