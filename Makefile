@@ -24,9 +24,10 @@ help: ## Show this help.
 ##@ Development
 
 .PHONY: manifests
-manifests: ## Generate CRDs and RBAC from the kubebuilder markers.
+manifests: ## Generate CRDs and RBAC from the kubebuilder markers, the Argo CD health checks, and the chart's copies.
 	$(CONTROLLER_GEN) rbac:roleName=flycheck-manager-role crd paths="./api/...;./controllers/..." output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 	go run ./hack/crdnames config/crd/bases/flycheck.medfund.io_campaigns.yaml=63 config/crd/bases/flycheck.medfund.io_screeningjobs.yaml=63
+	go run ./hack/argocdhealth
 	hack/sync-chart.sh
 
 .PHONY: generate

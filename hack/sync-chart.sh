@@ -4,6 +4,7 @@
 #
 #   config/crd/bases/*.yaml  -> charts/flycheck-operator/crds/
 #   config/rbac/<roles>.yaml -> charts/flycheck-operator/files/rbac/
+#   config/argocd/argocd-cm.yaml -> charts/flycheck-operator/files/argocd/
 #
 # The chart's templates read the rules out of files/rbac/ with .Files.Get
 # (templates/_rbac.tpl) and write their own metadata (names, namespace,
@@ -16,8 +17,8 @@ chart=charts/flycheck-operator
 
 # Every file config/ has, and no other: a CRD removed from the API must
 # disappear from the chart as well.
-rm -rf "$chart/crds" "$chart/files/rbac"
-mkdir -p "$chart/crds" "$chart/files/rbac"
+rm -rf "$chart/crds" "$chart/files/rbac" "$chart/files/argocd"
+mkdir -p "$chart/crds" "$chart/files/rbac" "$chart/files/argocd"
 
 cp config/crd/bases/*.yaml "$chart/crds/"
 
@@ -27,3 +28,6 @@ for f in role.yaml leader_election_role.yaml \
          campaign_viewer_role.yaml city_viewer_role.yaml city_editor_role.yaml province_admin_role.yaml; do
   cp "config/rbac/$f" "$chart/files/rbac/$f"
 done
+
+# The Argo CD health checks (hack/argocdhealth's output).
+cp config/argocd/argocd-cm.yaml "$chart/files/argocd/argocd-cm.yaml"
