@@ -3,6 +3,7 @@ package charts
 import (
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -33,5 +34,20 @@ func TestChartArgoCDHealthChecks(t *testing.T) {
 	r.get(t, "ConfigMap", "argocd-cm")
 	if m, _ := r.find("ConfigMap", "argocd-cm"); m.Namespace != "argocd" {
 		t.Errorf("namespace %q, want argocd", m.Namespace)
+	}
+}
+
+func TestChartGrafanaDashboard(t *testing.T) {
+	if _, ok := mustRender(t, renderOpts{}).find("ConfigMap", "flycheck-grafana-dashboard"); ok {
+		t.Error("the dashboard ConfigMap is rendered by default")
+	}
+	want, err := os.ReadFile("../config/grafana/flycheck-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := mustRender(t, renderOpts{values: "grafana: {dashboard: {enabled: true}}"})
+	cm := decode[corev1.ConfigMap](t, r.get(t, "ConfigMap", "flycheck-grafana-dashboard"))
+	if cm.Labels["grafana_dashboard"] != "1" || strings.TrimSpace(cm.Data["flycheck-dashboard.json"]) != strings.TrimSpace(string(want)) {
+		t.Errorf("dashboard ConfigMap labels %v, %d bytes of JSON (want %d)", cm.Labels, len(cm.Data["flycheck-dashboard.json"]), len(want))
 	}
 }

@@ -145,6 +145,7 @@ func TestChartDefaults(t *testing.T) {
 		"ClusterRole/flycheck-city-editor",
 		"ClusterRole/flycheck-city-viewer",
 		"ClusterRole/flycheck-manager-role",
+		"ClusterRole/flycheck-metrics-reader",
 		"ClusterRole/flycheck-province-admin",
 		"ClusterRoleBinding/flycheck-manager-rolebinding",
 		"Deployment/flycheck-system/flycheck-controller-manager",
@@ -170,7 +171,7 @@ func TestChartDefaults(t *testing.T) {
 		"leader-elect":              "true",
 		"operator-namespace":        releaseNS,
 		"screener-image":            defaultImage,
-		"metrics-bind-address":      ":8080",
+		"metrics-bind-address":      ":8443",
 		"health-probe-bind-address": ":8081",
 	}
 	if !reflect.DeepEqual(f, want) {

@@ -147,8 +147,12 @@ func (r *CampaignReconciler) reconcile(ctx context.Context, camp *flycheckv1.Cam
 	if launchStall != nil {
 		notes = append(notes, note{corev1.EventTypeWarning, launchStall.reason, "Launch", launchStall.msg})
 	}
-	if _, err := r.writeStatus(ctx, camp, status, notes...); err != nil {
+	written, err := r.writeStatus(ctx, camp, status, notes...)
+	if err != nil {
 		return ctrl.Result{}, err
+	}
+	if written {
+		observeTransitions(camp, transitions, now)
 	}
 	if requeue > 0 {
 		log.V(1).Info("waiting for the next phase boundary", "at", status.NextTransitionAt, "after", requeue)

@@ -74,6 +74,7 @@ func settle(ctx context.Context, c client.Client, clk clock.PassiveClock, obj co
 	if err == nil {
 		return res, nil
 	}
+	reconcileErrors.WithLabelValues(kindOf(obj)).Inc()
 	before := obj.DeepCopyObject().(client.Object)
 	conds := newConditionSetter(obj.StatusConditions(), obj.GetGeneration(), clk.Now())
 	conds.progressing(ReasonReconcileError, "retrying after an error: "+err.Error())

@@ -188,8 +188,9 @@ func ruleSetHealthStages(t *testing.T) []healthStage {
 }
 
 func caseHealthStages(t *testing.T) []healthStage {
-	ns, opNS := "health-case", "health-case-op"
+	ns, provNS, opNS := "health-case", "health-case-prov", "health-case-op"
 	createNamespace(t, ns)
+	createNamespace(t, provNS)
 	createNamespace(t, opNS)
 	ctx := context.Background()
 	due := shanghai(t, "2020-10-11 00:00:00")
@@ -207,6 +208,7 @@ func caseHealthStages(t *testing.T) []healthStage {
 
 	camp := testCampaign("health-cases", []string{ns}, phase("selfinspection", "2020-09-25", "2020-12-31"))
 	camp.Spec.Phases[0].SelfInspection = &flycheckv1.PhaseSelfInspection{Scope: flycheckv1.ScopeAll, ReportWithinWorkingDays: 6}
+	camp.Spec.ProvinceNamespace = provNS
 	createCampaign(t, camp)
 	camp = getCampaign(t, camp.Name)
 	seed := caseSeed{namespace: ns, city: "city0", institution: flycheckv1.CaseInstitution{Code: "H3201000901", Name: "鼓楼医院", CityCode: "320100", Level: 3},
@@ -221,10 +223,12 @@ func caseHealthStages(t *testing.T) []healthStage {
 	clk.SetTime(due)
 	reconcileWith(t, r, ic)
 	add("overdue", ic, "Degraded", status.CurrentStatus)
-	updateCase(t, ns, ic.Name, func(s *flycheckv1.InspectionCaseSpec) {
-		s.SelfInspection = &flycheckv1.SelfInspection{ReportedAt: "2020-02-30"}
+	// A province case handed off to a city the campaign does not have.
+	stray := handCase(provNS, camp.Name, "H3209990001", func(s *flycheckv1.InspectionCaseSpec) {
+		s.Institution.CityCode, s.HandOff = "320999", true
 	})
-	reconcileWith(t, r, ic)
-	add("stalled", ic, "Degraded", status.FailedStatus)
+	mustCreate(t, stray)
+	reconcileWith(t, r, stray)
+	add("stalled", stray, "Degraded", status.FailedStatus)
 	return out
 }

@@ -41,6 +41,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 		return mgr.GetEventRecorder("flycheck-" + name + "-controller")
 	}
 	holidays := NewHolidayCalendar(mgr.GetAPIReader(), opts.OperatorNamespace)
+	caseMetrics.watchCases(mgr.GetClient())
 	for _, r := range []interface{ SetupWithManager(ctrl.Manager) error }{
 		&CampaignReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: opts.Clock,
 			Recorder: recorder("campaign")},

@@ -23,7 +23,8 @@ type note struct{ typ, reason, action, msg string }
 // churn, and records no events. The patch carries obj's resourceVersion
 // (optimistic lock): a reconcile working from a stale cached copy gets a
 // Conflict instead of overwriting a newer status; finish turns it into a
-// requeue. An object deleted meanwhile is not an error.
+// requeue. An object deleted meanwhile is not an error. Each note is also
+// logged at info level and counted in the metrics (recordDecision).
 func writeStatus[S any](ctx context.Context, c client.Client, rec events.EventRecorder,
 	obj client.Object, current, desired *S, notes ...note) (written bool, err error) {
 	if equality.Semantic.DeepEqual(current, desired) {
@@ -42,6 +43,7 @@ func writeStatus[S any](ctx context.Context, c client.Client, rec events.EventRe
 	}
 	for _, n := range notes {
 		rec.Eventf(obj, nil, n.typ, n.reason, n.action, "%s", eventNote(n.msg))
+		recordDecision(ctx, obj, n)
 	}
 	return true, nil
 }
