@@ -41,6 +41,7 @@ func TestChartLint(t *testing.T) {
 		"metrics: {serviceMonitor: {enabled: true, labels: {release: prometheus}, interval: 30s}}",
 		"readerRoles: {enabled: false}\nleaderElection: {enabled: false}\nmetrics: {enabled: false}",
 		"image: {repository: registry.example.cn/medfund/flycheck, tag: '1.4.2'}\nreplicas: 2\nextraArgs: [--zap-log-level=debug]",
+		"networkPolicy: {enabled: true}\nreplicas: 3\nargocd: {healthChecks: {enabled: true}}\ngrafana: {dashboard: {enabled: true}}\nmetrics: {secure: false}",
 	} {
 		l := lint.All(chartDir, readValues(t, values), releaseNS, false)
 		for _, m := range l.Messages {
@@ -173,6 +174,11 @@ func TestChartDefaults(t *testing.T) {
 		"screener-image":            defaultImage,
 		"metrics-bind-address":      ":8443",
 		"health-probe-bind-address": ":8081",
+		"screener-cpu-request":      "1",
+		"screener-memory-request":   "1Gi",
+		"screener-cpu-limit":        "2",
+		"screener-memory-limit":     "1Gi",
+		"screener-active-deadline":  "6h",
 	}
 	if !reflect.DeepEqual(f, want) {
 		t.Errorf("manager flags\n got: %v\nwant: %v", f, want)

@@ -47,6 +47,9 @@ type ScreeningJobReconciler struct {
 	Clock         clock.PassiveClock
 	Recorder      events.EventRecorder
 	ScreenerImage string
+	// ScreenerDefaults are the pods' resources and deadline when the
+	// ScreeningJob names none; the zero value means none at all.
+	ScreenerDefaults ScreenerDefaults
 	// OperatorNamespace holds the signing key Secret the per-job keys are
 	// derived from.
 	OperatorNamespace string
@@ -307,7 +310,7 @@ func (r *ScreeningJobReconciler) ensureJob(ctx context.Context, sj *flycheckv1.S
 	if image == "" {
 		image = DefaultScreenerImage
 	}
-	newJob := newScreeningJobBatchJob(sj, image, rulesCM, secret)
+	newJob := newScreeningJobBatchJob(sj, image, rulesCM, secret, r.ScreenerDefaults)
 	if err := controllerutil.SetControllerReference(sj, newJob, r.Scheme()); err != nil {
 		return nil, false, err
 	}

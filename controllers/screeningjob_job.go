@@ -9,6 +9,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -22,10 +23,34 @@ const (
 	RulesMountPath  = "/rules"
 )
 
+// ScreenerDefaults are the resources and the deadline of screening pods
+// whose ScreeningJob names none (operator flags --screener-*). Namespaces
+// with a ResourceQuota reject pods without requests and limits.
+type ScreenerDefaults struct {
+	Resources             corev1.ResourceRequirements
+	ActiveDeadlineSeconds *int64
+}
+
+// DefaultScreenerDefaults: the screener's soft heap limit is 768 MiB
+// (--memory-limit) and a benchmark shard peaks at ~520 MiB RSS
+// (docs/screening.md), so 1 GiB requested and as limit; one CPU requested,
+// two allowed for decoding bursts. Six hours bound a stuck Job: the
+// benchmark's 20 M lines take minutes per shard.
+func DefaultScreenerDefaults() ScreenerDefaults {
+	return ScreenerDefaults{
+		Resources: corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("1Gi")},
+			Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("1Gi")},
+		},
+		ActiveDeadlineSeconds: ptr.To[int64](6 * 3600),
+	}
+}
+
 // newScreeningJobBatchJob builds the Indexed Job that runs the shards of sj.
 // Each pod screens shard JOB_COMPLETION_INDEX of spec.shards and writes its
 // result ConfigMap; the pods pass the restricted Pod Security Standard.
-func newScreeningJobBatchJob(sj *flycheckv1.ScreeningJob, image, rulesConfigMap, signingSecret string) *batchv1.Job {
+// The ScreeningJob's resources and deadline win over the defaults.
+func newScreeningJobBatchJob(sj *flycheckv1.ScreeningJob, image, rulesConfigMap, signingSecret string, defaults ScreenerDefaults) *batchv1.Job {
 	shards := sj.Spec.Shards
 	if shards < 1 {
 		shards = 1
@@ -85,8 +110,13 @@ func newScreeningJobBatchJob(sj *flycheckv1.ScreeningJob, image, rulesConfigMap,
 			SeccompProfile:           &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 		},
 	}
+	container.Resources = *defaults.Resources.DeepCopy()
 	if sj.Spec.Resources != nil {
 		container.Resources = *sj.Spec.Resources
+	}
+	deadline := defaults.ActiveDeadlineSeconds
+	if sj.Spec.ActiveDeadlineSeconds != nil {
+		deadline = sj.Spec.ActiveDeadlineSeconds
 	}
 	backoff := sj.Spec.BackoffLimitPerIndex
 	if backoff == nil {
@@ -99,7 +129,7 @@ func newScreeningJobBatchJob(sj *flycheckv1.ScreeningJob, image, rulesConfigMap,
 			Completions:           ptr.To(shards),
 			Parallelism:           ptr.To(shards),
 			BackoffLimitPerIndex:  backoff,
-			ActiveDeadlineSeconds: sj.Spec.ActiveDeadlineSeconds,
+			ActiveDeadlineSeconds: deadline,
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{

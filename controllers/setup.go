@@ -27,12 +27,19 @@ type Options struct {
 	// ScreenerImage runs the screening Job pods unless a ScreeningJob names
 	// its own; empty means DefaultScreenerImage.
 	ScreenerImage string
+	// Screener sets the screening pods' resources and deadline unless a
+	// ScreeningJob names its own; nil means DefaultScreenerDefaults().
+	Screener *ScreenerDefaults
 }
 
 // SetupWithManager registers all controllers with mgr.
 func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
+	}
+	if opts.Screener == nil {
+		d := DefaultScreenerDefaults()
+		opts.Screener = &d
 	}
 	if opts.OperatorNamespace == "" {
 		opts.OperatorNamespace = OperatorNamespaceFromEnvironment()
@@ -47,7 +54,8 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 			Recorder: recorder("campaign")},
 		&RuleSetReconciler{Client: mgr.GetClient(), Clock: opts.Clock, Recorder: recorder("ruleset")},
 		&ScreeningJobReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: opts.Clock,
-			Recorder: recorder("screeningjob"), ScreenerImage: opts.ScreenerImage, OperatorNamespace: opts.OperatorNamespace},
+			Recorder: recorder("screeningjob"), ScreenerImage: opts.ScreenerImage, ScreenerDefaults: *opts.Screener,
+			OperatorNamespace: opts.OperatorNamespace},
 		&InspectionSampleReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: opts.Clock,
 			Recorder: recorder("inspectionsample"), OperatorNamespace: opts.OperatorNamespace},
 		&CaseOpenerReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: opts.Clock,

@@ -3,11 +3,17 @@ package main
 import (
 	"crypto/tls"
 	"flag"
+	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -27,6 +33,10 @@ type managerFlags struct {
 	leaderElect    bool
 	opts           controllers.Options
 	zap            zap.Options
+	// The screening pods' defaults, as flags give them (see screenerDefaults).
+	screenerCPURequest, screenerMemoryRequest string
+	screenerCPULimit, screenerMemoryLimit     string
+	screenerDeadline                          time.Duration
 }
 
 func newScheme() *runtime.Scheme {
@@ -56,7 +66,13 @@ func newManagerCommand() *cobra.Command {
 			return mgr.Start(ctrl.SetupSignalHandler())
 		},
 	}
-	fs := cmd.Flags()
+	bindManagerFlags(cmd.Flags(), &f)
+	return cmd
+}
+
+// bindManagerFlags declares the manager's flags into f. Logs are JSON
+// unless --zap-devel: one object per line, for the cluster's log pipeline.
+func bindManagerFlags(fs *pflag.FlagSet, f *managerFlags) {
 	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8443", "address of the Prometheus metrics endpoint; 0 disables it")
 	fs.BoolVar(&f.metricsSecure, "metrics-secure", true, "serve metrics over HTTPS to clients the API server authenticates and authorizes for GET /metrics (ClusterRole flycheck-metrics-reader); false: plain HTTP to anyone who reaches the port")
 	fs.StringVar(&f.metricsCertDir, "metrics-cert-dir", "", "directory with tls.crt and tls.key for the metrics endpoint; empty: a self-signed certificate made at start-up")
@@ -64,16 +80,29 @@ func newManagerCommand() *cobra.Command {
 	fs.BoolVar(&f.leaderElect, "leader-elect", false, "elect a leader so that only one replica reconciles")
 	fs.StringVar(&f.opts.OperatorNamespace, "operator-namespace", "", "namespace of the sampling-key Secret (default: $POD_NAMESPACE, else flycheck-system)")
 	fs.StringVar(&f.opts.ScreenerImage, "screener-image", controllers.DefaultScreenerImage, "image of the screening Job pods (the operator's own image)")
+	def := controllers.DefaultScreenerDefaults()
+	quantity := func(l corev1.ResourceList, n corev1.ResourceName) string { q := l[n]; return q.String() }
+	fs.StringVar(&f.screenerCPURequest, "screener-cpu-request", quantity(def.Resources.Requests, corev1.ResourceCPU), "CPU request of each screening pod whose ScreeningJob sets no resources (empty: none)")
+	fs.StringVar(&f.screenerMemoryRequest, "screener-memory-request", quantity(def.Resources.Requests, corev1.ResourceMemory), "memory request of each screening pod (empty: none)")
+	fs.StringVar(&f.screenerCPULimit, "screener-cpu-limit", quantity(def.Resources.Limits, corev1.ResourceCPU), "CPU limit of each screening pod (empty: none)")
+	fs.StringVar(&f.screenerMemoryLimit, "screener-memory-limit", quantity(def.Resources.Limits, corev1.ResourceMemory), "memory limit of each screening pod; keep it above the screener's 768 MiB soft heap limit (empty: none)")
+	fs.DurationVar(&f.screenerDeadline, "screener-active-deadline", time.Duration(*def.ActiveDeadlineSeconds)*time.Second, "activeDeadlineSeconds of each screening Job whose ScreeningJob sets none (0: none)")
 	zapFlags := flag.NewFlagSet("zap", flag.ContinueOnError)
 	f.zap.BindFlags(zapFlags)
 	fs.AddGoFlagSet(zapFlags)
-	return cmd
 }
 
 // newManager is the operator's manager with every controller, as `flycheck
 // manager` runs it (and TestMetricsEndpoint scrapes it; tweak lets a test
 // adjust what a second manager in one process needs).
 func newManager(cfg *rest.Config, f managerFlags, tweak ...func(*ctrl.Options)) (ctrl.Manager, error) {
+	if f.opts.Screener == nil {
+		d, err := screenerDefaults(f)
+		if err != nil {
+			return nil, err
+		}
+		f.opts.Screener = &d
+	}
 	o := ctrl.Options{
 		Scheme:                 newScheme(),
 		Metrics:                metricsOptions(f),
@@ -115,4 +144,38 @@ func metricsOptions(f managerFlags) metricsserver.Options {
 	o.FilterProvider = filters.WithAuthenticationAndAuthorization
 	o.TLSOpts = []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }}
 	return o
+}
+
+// screenerDefaults reads the --screener-* flags.
+func screenerDefaults(f managerFlags) (controllers.ScreenerDefaults, error) {
+	var d controllers.ScreenerDefaults
+	for _, q := range []struct {
+		flag, value string
+		list        *corev1.ResourceList
+		name        corev1.ResourceName
+	}{
+		{"screener-cpu-request", f.screenerCPURequest, &d.Resources.Requests, corev1.ResourceCPU},
+		{"screener-memory-request", f.screenerMemoryRequest, &d.Resources.Requests, corev1.ResourceMemory},
+		{"screener-cpu-limit", f.screenerCPULimit, &d.Resources.Limits, corev1.ResourceCPU},
+		{"screener-memory-limit", f.screenerMemoryLimit, &d.Resources.Limits, corev1.ResourceMemory},
+	} {
+		if q.value == "" {
+			continue
+		}
+		v, err := resource.ParseQuantity(q.value)
+		if err != nil {
+			return d, fmt.Errorf("--%s=%s: %w", q.flag, q.value, err)
+		}
+		if *q.list == nil {
+			*q.list = corev1.ResourceList{}
+		}
+		(*q.list)[q.name] = v
+	}
+	if f.screenerDeadline < 0 {
+		return d, fmt.Errorf("--screener-active-deadline=%s is negative", f.screenerDeadline)
+	}
+	if f.screenerDeadline > 0 {
+		d.ActiveDeadlineSeconds = ptr.To(int64(f.screenerDeadline.Seconds()))
+	}
+	return d, nil
 }
