@@ -239,7 +239,9 @@ func (r *CampaignReconciler) createChild(ctx context.Context, camp *flycheckv1.C
 	}
 	err := r.Create(ctx, obj)
 	if err == nil {
-		r.Recorder.Eventf(camp, nil, corev1.EventTypeNormal, reason, "Create/"+obj.GetNamespace()+"/"+obj.GetName(), "%s", msg)
+		n := note{corev1.EventTypeNormal, reason, "Create/" + obj.GetNamespace() + "/" + obj.GetName(), msg}
+		r.Recorder.Eventf(camp, nil, n.typ, n.reason, n.action, "%s", eventNote(n.msg))
+		recordDecision(ctx, camp, n)
 		return nil
 	}
 	if !apierrors.IsAlreadyExists(err) {

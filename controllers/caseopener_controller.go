@@ -202,8 +202,9 @@ func (r *CaseOpenerReconciler) openFlyCheck(ctx context.Context, camp *flycheckv
 	if err := r.Patch(ctx, &is, patch); err != nil {
 		return err
 	}
-	r.Recorder.Eventf(&is, nil, corev1.EventTypeNormal, CaseReasonCasesOpened, "Open",
-		"Fly-check %s: %s in namespace %s", ph.Name, counts, is.Namespace)
+	n := note{corev1.EventTypeNormal, CaseReasonCasesOpened, "Open", fmt.Sprintf("Fly-check %s: %s in namespace %s", ph.Name, counts, is.Namespace)}
+	r.Recorder.Eventf(&is, nil, n.typ, n.reason, n.action, "%s", eventNote(n.msg))
+	recordDecision(ctx, &is, n)
 	return nil
 }
 

@@ -17,8 +17,36 @@ import (
 func main() {
 	if err := newRootCommand().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "flycheck:", err)
+		writeTerminationMessage(terminationLogPath(), err)
 		os.Exit(1)
 	}
+}
+
+// terminationLogPath is where Kubernetes reads a container's termination
+// message ($FLYCHECK_TERMINATION_LOG for tests).
+func terminationLogPath() string {
+	if p := os.Getenv("FLYCHECK_TERMINATION_LOG"); p != "" {
+		return p
+	}
+	return "/dev/termination-log"
+}
+
+// writeTerminationMessage puts the error alone into the termination
+// message when running in a pod. Without it the kubelet falls back to the
+// log's tail (TerminationMessageFallbackToLogsOnError), which starts with
+// the screener's progress lines, and the ScreeningJob's failure reason
+// would too. Outside a pod the file does not exist and nothing is written.
+func writeTerminationMessage(path string, err error) {
+	f, ferr := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if ferr != nil {
+		return
+	}
+	defer f.Close()
+	msg := "flycheck: " + err.Error()
+	if len(msg) > 4000 { // the kubelet keeps 4096 bytes
+		msg = msg[:4000]
+	}
+	_, _ = f.WriteString(msg)
 }
 
 func newRootCommand() *cobra.Command {

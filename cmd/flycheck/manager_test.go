@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -72,5 +75,29 @@ func TestManagerLogsJSONByDefault(t *testing.T) {
 	}
 	if rec["level"] != "info" || rec["decision"] != "PhaseStarted" || rec["kind"] != "Campaign" || rec["msg"] != "Phase selfinspection started" {
 		t.Errorf("log record %v", rec)
+	}
+}
+
+// TestTerminationMessageIsTheErrorAlone: in a pod the error replaces
+// whatever the file held (the kubelet would otherwise use the log's tail,
+// progress lines first); outside a pod nothing is created.
+func TestTerminationMessageIsTheErrorAlone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "termination-log")
+	if err := os.WriteFile(path, []byte("screen: fee_lines 1200000 lines read"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeTerminationMessage(path, errors.New("fee_lines.parquet: missing column hilist_code"))
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != "flycheck: fee_lines.parquet: missing column hilist_code" {
+		t.Errorf("termination message %q, %v", got, err)
+	}
+	absent := filepath.Join(t.TempDir(), "none")
+	writeTerminationMessage(absent, errors.New("x"))
+	if _, err := os.Stat(absent); !os.IsNotExist(err) {
+		t.Errorf("a termination log was created outside a pod: %v", err)
+	}
+	t.Setenv("FLYCHECK_TERMINATION_LOG", path)
+	if terminationLogPath() != path {
+		t.Error("FLYCHECK_TERMINATION_LOG ignored")
 	}
 }
