@@ -82,8 +82,9 @@ bench-screening: build ## Screener vs DuckDB on >=20M fee lines (6 and ~200 rule
 ##@ Build
 
 .PHONY: build
-build: ## Build bin/flycheck (the operator's image binary) and bin/flycheck-demo.
+build: ## Build bin/flycheck (the operator's image binary; linked as bin/kubectl-flycheck, the kubectl plugin) and bin/flycheck-demo.
 	go build -o $(LOCALBIN)/flycheck ./cmd/flycheck
+	ln -sf flycheck $(LOCALBIN)/kubectl-flycheck
 	go build -o $(LOCALBIN)/flycheck-demo ./cmd/flycheck-demo
 
 .PHONY: run

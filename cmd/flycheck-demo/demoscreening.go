@@ -15,7 +15,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -25,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+	"github.com/medfund/flycheck-operator/cmd/internal/campaignview"
 	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 	"github.com/medfund/flycheck-operator/cmd/flycheck-demo/node"
 	"github.com/medfund/flycheck-operator/config"
@@ -268,36 +268,8 @@ func printDemoResults(ctx context.Context, c client.Client, camp *flycheckv1.Cam
 		c.List(ctx, &samples, client.MatchingLabels{flycheckv1.LabelCampaign: camp.Name}) != nil {
 		return
 	}
-	fmt.Fprintf(out, "\nResults of campaign %s by city:\n", camp.Name)
-	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	// The Chinese name comes last: tabwriter counts a wide character as one
-	// column.
-	fmt.Fprintln(w, "CITY\tCODE\tSCREENING\tLINES\tFINDINGS\tAT RISK (¥)\tFLAGGED\tRECHECK\tFLY-CHECK\tNAME")
-	for _, city := range camp.Spec.Cities {
-		state, lines, findings, suspect, flagged := "-", "-", "-", "-", "-"
-		for _, sj := range sjs.Items {
-			if sj.Namespace == city.Namespace {
-				st := sj.Status
-				state = string(st.State)
-				lines, findings, suspect = fmt.Sprint(st.LinesScanned), fmt.Sprint(st.Findings.Total), st.Findings.SuspectAmount
-				flagged = fmt.Sprintf("%d/%d", st.Institutions.Flagged, st.Institutions.Total)
-			}
-		}
-		picks := map[flycheckv1.SamplingPurpose]string{flycheckv1.PurposeRecheck: "-", flycheckv1.PurposeFlyCheck: "-"}
-		for _, is := range samples.Items {
-			if is.Status.Counts == nil {
-				continue
-			}
-			for _, bc := range is.Status.Counts.ByCity {
-				if bc.CityCode == city.Code {
-					picks[is.Spec.Purpose] = fmt.Sprintf("%d (%d tertiary)", bc.Selected, bc.Tertiary)
-				}
-			}
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", city.Name, city.Code, state, lines, findings,
-			suspect, flagged, picks[flycheckv1.PurposeRecheck], picks[flycheckv1.PurposeFlyCheck], city.DisplayName)
-	}
-	_ = w.Flush()
+	fmt.Fprintf(out, "\nResults of campaign %s by city (as `kubectl flycheck status %s` prints them):\n", camp.Name, camp.Name)
+	_ = campaignview.WriteCityTable(out, camp, sjs.Items, samples.Items)
 	if len(samples.Items) == 0 {
 		// The spot- and fly-check phases create them; none means those
 		// phases failed to, and the Campaign's events say why.

@@ -15,7 +15,7 @@ import (
 )
 
 func main() {
-	if err := newRootCommand().Execute(); err != nil {
+	if err := rootFor(os.Args[0]).Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "flycheck:", err)
 		writeTerminationMessage(terminationLogPath(), err)
 		os.Exit(1)
