@@ -24,9 +24,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
-	"github.com/medfund/flycheck-operator/cmd/internal/campaignview"
 	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 	"github.com/medfund/flycheck-operator/cmd/flycheck-demo/node"
+	"github.com/medfund/flycheck-operator/cmd/internal/campaignview"
 	"github.com/medfund/flycheck-operator/config"
 	"github.com/medfund/flycheck-operator/internal/synth"
 )
