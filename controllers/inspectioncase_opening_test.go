@@ -377,6 +377,12 @@ func TestCaseSelfInspectionFromScreening(t *testing.T) {
 		if len(got) != 2 {
 			return fmt.Errorf("%d cases: %v", len(got), slices.Sorted(maps.Keys(got)))
 		}
+		// The opener creates a case, then writes its status.
+		for code, ic := range got {
+			if len(ic.Status.Origins) == 0 {
+				return fmt.Errorf("%s has no status yet", code)
+			}
+		}
 		return nil
 	})
 	got := listCases(t, ns)
@@ -417,8 +423,15 @@ func TestCaseScopeAll(t *testing.T) {
 	createCampaign(t, camp)
 	startCaseManager(t, cfg, clocktesting.NewFakeClock(shanghai(t, "2020-05-20 09:00:00")), "si-all-op")
 	testenv.Eventually(t, 30*time.Second, func() error {
-		if n := len(listCases(t, ns)); n != 17 {
+		got := listCases(t, ns)
+		if n := len(got); n != 17 {
 			return fmt.Errorf("%d cases, want all 17", n)
+		}
+		// The opener creates a case, then writes its status.
+		for code, ic := range got {
+			if len(ic.Status.Deadlines) == 0 {
+				return fmt.Errorf("%s has no deadlines yet", code)
+			}
 		}
 		return nil
 	})
