@@ -4,15 +4,13 @@ import (
 	"flag"
 
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
 	"github.com/medfund/flycheck-operator/controllers"
+	"github.com/medfund/flycheck-operator/controllers/scheme"
 )
 
 // managerFlags are the operator's command-line settings.
@@ -22,17 +20,6 @@ type managerFlags struct {
 	leaderElect bool
 	opts        controllers.Options
 	zap         zap.Options
-}
-
-func newScheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	if err := flycheckv1.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	return s
 }
 
 // newManagerCommand runs the operator's controllers against the cluster of
@@ -45,7 +32,7 @@ func newManagerCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctrl.SetLogger(zap.New(zap.UseFlagOptions(&f.zap)))
 			mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
-				Scheme:                 newScheme(),
+				Scheme:                 scheme.New(),
 				Metrics:                metricsserver.Options{BindAddress: f.metricsAddr},
 				HealthProbeBindAddress: f.probeAddr,
 				LeaderElection:         f.leaderElect,

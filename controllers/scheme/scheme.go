@@ -1,0 +1,23 @@
+// Package scheme builds the one runtime.Scheme that every client of the
+// operator uses: the manager, the CLI, the envtest framework and the demo.
+// Keeping it in one place means a new kind is registered once.
+package scheme
+
+import (
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+
+	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+)
+
+// New returns a scheme with the built-in kinds and flycheck.medfund.io/v1alpha1.
+func New() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := flycheckv1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
+}
