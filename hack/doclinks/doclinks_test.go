@@ -36,13 +36,36 @@ func TestSlug(t *testing.T) {
 	}
 }
 
+// TestSlugCharacters pins the character classes github-slugger keeps and
+// drops, on the raw text (no Markdown).
+func TestSlugCharacters(t *testing.T) {
+	for _, tc := range []struct{ text, want string }{
+		{"exchange.bind_headers(exchange, routing [, bindCallback])", "exchangebind_headersexchange-routing--bindcallback"},
+		{"heading with a - dash", "heading-with-a---dash"},
+		{"I ♥ unicode", "i--unicode"},
+		{"en–dash em—dash", "endash-emdash"},
+		{"apostrophe’s “quoted” «text»", "apostrophes-quoted-text"},
+		{"Привет non-latin 你好", "привет-non-latin-你好"},
+		{"a_‿＿b", "a_‿＿b"},             // connector punctuation stays
+		{"x² ① Ⅻ ٣", "x--ⅻ-٣"},         // other numbers go; letter and decimal numbers stay
+		{"Ⓐ circled", "ⓐ-circled"},     // alphabetic symbols stay
+		{"a\u00a0b\tc\u2028d", "abcd"}, // separators other than the space, controls
+		{"￥100 ≥ 90%", "100--90"},      // currency and math symbols
+		{"第一章　总则", "第一章总则"},            // the ideographic space is a separator, not a space
+	} {
+		if got := Slug(tc.text); got != tc.want {
+			t.Errorf("Slug(%q) = %q, want %q", tc.text, got, tc.want)
+		}
+	}
+}
+
 func TestSluggerDuplicates(t *testing.T) {
 	var s Slugger
 	var got []string
-	for _, h := range []string{"Example", "Example", "Example-1", "Example", "示例", "示例"} {
+	for _, h := range []string{"Example", "Example", "Example 1", "Example-1", "Example", "Fox-1", "Fox", "Fox", "示例", "示例"} {
 		got = append(got, s.Next(h))
 	}
-	want := []string{"example", "example-1", "example-1-1", "example-2", "示例", "示例-1"}
+	want := []string{"example", "example-1", "example-1-1", "example-1-2", "example-2", "fox-1", "fox", "fox-2", "示例", "示例-1"}
 	if !slices.Equal(got, want) {
 		t.Errorf("slugs = %q, want %q", got, want)
 	}

@@ -9,21 +9,27 @@ import (
 )
 
 // Slug is the anchor GitHub gives a heading whose rendered text is text
-// (github-slugger): lower-case, every character that is not a letter, a
-// mark, a number, '-', '_' or a space dropped, each space turned into '-'.
-// CJK characters are letters, so a Chinese heading keeps them and loses
-// only its punctuation (，、（）：…).
+// (github-slugger): lower-case; each space turned into '-'; kept are '-',
+// letters, marks, decimal and letter numbers, connector punctuation ('_')
+// and anything alphabetic (Ⓐ); dropped are all other punctuation, symbols,
+// other numbers (①, ²), separators and control characters. CJK characters
+// are letters, so a Chinese heading keeps them and loses only its
+// punctuation (，、（）：…).
 func Slug(text string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(text) {
 		switch {
 		case r == ' ':
 			b.WriteByte('-')
-		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsMark(r) || unicode.IsNumber(r):
+		case r == '-' || kept(r):
 			b.WriteRune(r)
 		}
 	}
 	return b.String()
+}
+
+func kept(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsMark(r) || unicode.In(r, unicode.Nd, unicode.Nl, unicode.Pc, unicode.Other_Alphabetic)
 }
 
 // Slugger hands out the anchors of one document's headings in order, as
