@@ -33,6 +33,7 @@ func newManagerCommand() *cobra.Command {
 			ctrl.SetLogger(zap.New(zap.UseFlagOptions(&f.zap)))
 			mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
 				Scheme:                 scheme.New(),
+				Cache:                  scheme.CacheOptions(),
 				Metrics:                metricsserver.Options{BindAddress: f.metricsAddr},
 				HealthProbeBindAddress: f.probeAddr,
 				LeaderElection:         f.leaderElect,

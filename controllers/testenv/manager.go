@@ -31,6 +31,7 @@ type Manager struct {
 func RunManager(ctx context.Context, cfg *rest.Config, setup func(ctrl.Manager) error) (*Manager, error) {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:     scheme.New(),
+		Cache:      scheme.CacheOptions(),
 		Metrics:    metricsserver.Options{BindAddress: "0"},
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
