@@ -29,7 +29,7 @@ func newScreenCommand() *cobra.Command {
 	var result resultConfigMapFlags
 	var columns columnFlags
 	cmd := &cobra.Command{
-		Use:   "screen --input DIR --rules FILE... --output DIR",
+		Use:   "screen --input DIR --rules FILE|DIR... --output DIR",
 		Short: "Screen a claims extract with rule sets (筛查疑点)",
 		Long: `Screen reads a claims extract (institutions, visits, fee_lines, optional
 diagnoses and persons; CSV or Parquet, see docs/data-format.md), applies every
@@ -59,7 +59,7 @@ statistics to the operator as a ConfigMap in $POD_NAMESPACE (gzip JSON under
 a generated name, owned by the ScreeningJob named in
 $FLYCHECK_SCREENINGJOB_NAME/_UID, signed with the job's key from
 --signing-key; docs/screening.md, trust model).`,
-		Example: `  flycheck screen --input /data/2024 --rules config/rules/default.yaml --output /out
+		Example: `  flycheck screen --input /data/2024 --rules config/rules/ --output /out
   flycheck screen --input /data/2024 --rules a.yaml --rules b.yaml --output /out --shard 0 --shards 4 --city 320100 --from 2024-01-01 --to 2024-12-31`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -125,7 +125,7 @@ $FLYCHECK_SCREENINGJOB_NAME/_UID, signed with the job's key from
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Input, "input", "", "directory with the claims tables (<table>.csv or <table>.parquet)")
-	f.StringArrayVar(&o.RuleFiles, "rules", nil, "RuleSet manifest file (repeatable; multi-document YAML allowed)")
+	f.StringArrayVar(&o.RuleFiles, "rules", nil, "RuleSet manifest file, or a directory standing for its *.yaml and *.yml files in name order (repeatable; multi-document YAML allowed)")
 	f.StringVar(&o.Output, "output", "", "directory for findings, summary.json, stats.json and quarantine.csv; must be empty or absent "+
 		"(the run writes to OUTPUT.incomplete and moves it into place, with complete.json, when it succeeded)")
 	f.BoolVar(&o.Overwrite, "overwrite", false, "replace an earlier run in --output (once this run has completed) instead of refusing it")
