@@ -94,6 +94,7 @@ type engine struct {
 	visitAmt    []int64 // units, screened lines
 	instLines   []int64
 	instAmt     []int64
+	instAbs     []int64 // Σ|amount| of screened lines, units: bounds every sum of them
 	finalized   []bool
 
 	partnerStart, partnerVisits []int32
@@ -261,6 +262,7 @@ func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findi
 	e.visitAmt = make([]int64, len(m.visits))
 	e.instLines = make([]int64, len(m.insts))
 	e.instAmt = make([]int64, len(m.insts))
+	e.instAbs = make([]int64, len(m.insts))
 	e.finalized = make([]bool, len(m.insts))
 	e.linesRead.Store(0)
 	e.findings.Store(0)
@@ -374,6 +376,12 @@ func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findi
 			}
 			e.instLines[v.inst]++
 			if l.cnt > 0 {
+				// Σ|amount| within int64 bounds every sum of these lines
+				// (visit, institution, a rule's subset), so those need no
+				// checks of their own.
+				if e.instAbs[v.inst] += max(l.amt, -l.amt); e.instAbs[v.inst] < 0 {
+					return screenedOverflow(filepath.Base(e.feeFile), m.insts[v.inst].code)
+				}
 				e.visitAmt[l.visit] += l.amt
 				e.instAmt[v.inst] += l.amt
 				if c.anyGroup {
