@@ -46,7 +46,12 @@ TABLE.NAME=DOCUMENTED map other spellings. Values as platforms write them
 (codes with spaces around them, full-width digits, 2006/1/2 15:04:05 and
 other date layouts, 1,200.00) are normalised and counted in stats.json;
 --strict accepts only the documented forms. --encoding auto (the default)
-reads a CSV file as UTF-8 when it is valid UTF-8, else as GB18030.
+reads a CSV file as UTF-8 when it is valid UTF-8, else as GB18030. Input it
+cannot read correctly is never screened as if it could: a record that is not
+UTF-8 in a file declared UTF-8, a last record cut inside a quoted field, a
+value beyond the documented range are quarantined with the reason; a quote
+never closed, a byte-order mark contradicting --encoding, sums beyond exact
+arithmetic stop the run (docs/rules.md §2, "Input that is refused").
 
 A sharded run (--shards n) writes to OUTPUT/shard-<i>-of-<n>/ and screens the
 institutions with FNV-1a-32(fixmedins_code) mod n = i. Input clustered by
