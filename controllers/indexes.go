@@ -36,6 +36,9 @@ const (
 	// working-day calendar (a deadline in working days, or one that could not
 	// be counted yet): a change of the holiday ConfigMap re-evaluates them.
 	caseCalendarIndex = "flycheck.calendar"
+	// tipOffCampaignIndex indexes TipOffs by spec.campaignRef.name: the
+	// Campaign's roll-up counts a campaign's tip-offs with it.
+	tipOffCampaignIndex = "flycheck.tipoff.campaignRef"
 )
 
 func frameIndexKey(kind, name string) string { return kind + "/" + name }
@@ -81,6 +84,12 @@ var fieldIndexes = map[string]struct {
 	}},
 	caseInstitutionIndex: {&flycheckv1.InspectionCase{}, func(o client.Object) []string {
 		return []string{o.(*flycheckv1.InspectionCase).Spec.Institution.Code}
+	}},
+	tipOffCampaignIndex: {&flycheckv1.TipOff{}, func(o client.Object) []string {
+		if ref := o.(*flycheckv1.TipOff).Spec.CampaignRef; ref != nil {
+			return []string{ref.Name}
+		}
+		return nil
 	}},
 	caseCalendarIndex: {&flycheckv1.InspectionCase{}, func(o client.Object) []string {
 		if usesCalendar(o.(*flycheckv1.InspectionCase)) {
