@@ -220,7 +220,9 @@ func TestTipOffIdentityNeverLeavesItsSecret(t *testing.T) {
 
 	updateAs(t, officer, ns, name, func(s *flycheckv1.TipOffSpec) { s.AcceptedAt = "2020-09-30" })
 	caseName := CaseName(camp.Name, "P4111000123")
-	waitTipOff("accepted", func(o *flycheckv1.TipOff) bool { return o.Status.Case == ns+"/"+caseName && len(o.Status.Deadlines) == 2 })
+	waitTipOff("accepted", func(o *flycheckv1.TipOff) bool {
+		return o.Status.Case == ns+"/"+caseName && len(o.Status.Deadlines) == 2
+	})
 	ic := getCase(t, ns, caseName)
 	if len(ic.Status.Origins) != 1 || ic.Status.Origins[0].Type != flycheckv1.OriginTipOff || ic.Status.Origins[0].TipOff != name ||
 		ic.Spec.Institution.Code != "P4111000123" || ic.Spec.CampaignRef == nil || !metav1.IsControlledBy(ic, getCampaign(t, camp.Name)) {
