@@ -88,7 +88,7 @@ type RewardPolicy struct {
 // TipOffSpec is what the receiving bureau records of a tip-off (举报).
 // Dates are days ("2020-09-25") or RFC 3339 date-times, read in the
 // campaign's time zone (Asia/Shanghai without a campaign).
-// +kubebuilder:validation:XValidation:rule="self.anonymous != has(self.identitySecretRef)",message="a real-name tip-off names the Secret holding the reporter's identity (identitySecretRef); an anonymous one has none",fieldPath=".identitySecretRef"
+// +kubebuilder:validation:XValidation:rule="(has(self.anonymous) && self.anonymous) != has(self.identitySecretRef)",message="a real-name tip-off names the Secret holding the reporter's identity (identitySecretRef); an anonymous one has none",fieldPath=".identitySecretRef"
 // +kubebuilder:validation:XValidation:rule="has(oldSelf.campaignRef) == has(self.campaignRef) && (!has(self.campaignRef) || self.campaignRef.name == oldSelf.campaignRef.name)",message="a tip-off's campaign cannot change",fieldPath=".campaignRef"
 // +kubebuilder:validation:XValidation:rule="!has(self.acceptedAt) || self.receivedAt.substring(0, 10) <= self.acceptedAt.substring(0, 10)",message="a tip-off cannot be accepted before it was received",fieldPath=".acceptedAt"
 // +kubebuilder:validation:XValidation:rule="!has(self.feedbackAt) || self.receivedAt.substring(0, 10) <= self.feedbackAt.substring(0, 10)",message="feedback cannot come before the tip-off was received",fieldPath=".feedbackAt"
@@ -97,7 +97,7 @@ type RewardPolicy struct {
 // +kubebuilder:validation:XValidation:rule="!has(self.confirmedAmount) || (has(self.verdict) && self.verdict == 'Confirmed')",message="a confirmed amount needs the verdict Confirmed",fieldPath=".confirmedAmount"
 // +kubebuilder:validation:XValidation:rule="!has(self.fundLoss) || has(self.verdict)",message="the loss to the fund is recorded with the verdict",fieldPath=".fundLoss"
 // +kubebuilder:validation:XValidation:rule="!has(self.rewardPaidAt) || (has(self.verdict) && self.verdict == 'Confirmed' && has(self.closedAt) && self.closedAt.substring(0, 10) <= self.rewardPaidAt.substring(0, 10))",message="a reward is paid only on a confirmed tip-off, once it is closed",fieldPath=".rewardPaidAt"
-// +kubebuilder:validation:XValidation:rule="!has(self.rewardPaidAt) || self.wantsReward",message="a reward is paid only to a reporter who wants it",fieldPath=".rewardPaidAt"
+// +kubebuilder:validation:XValidation:rule="!has(self.rewardPaidAt) || (has(self.wantsReward) && self.wantsReward)",message="a reward is paid only to a reporter who wants it",fieldPath=".rewardPaidAt"
 type TipOffSpec struct {
 	// When the tip-off reached the bureau (受理登记); the feedback deadline
 	// counts from it.
