@@ -25,7 +25,7 @@ type tipOffCounts struct{ tipOffs, rewardsPaid int32 }
 // tipOffTallies counts the campaign's tip-offs per city.
 func (r *CampaignReconciler) tipOffTallies(ctx context.Context, camp *flycheckv1.Campaign) (map[string]tipOffCounts, error) {
 	var list flycheckv1.TipOffList
-	if err := r.List(ctx, &list, client.MatchingFields{tipOffCampaignIndex: camp.Name}, client.UnsafeDisableDeepCopy); err != nil {
+	if err := r.List(ctx, &list, client.MatchingFields{tipOffCampaignField: camp.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	cityOf := map[string]string{}

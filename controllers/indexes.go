@@ -36,9 +36,12 @@ const (
 	// working-day calendar (a deadline in working days, or one that could not
 	// be counted yet): a change of the holiday ConfigMap re-evaluates them.
 	caseCalendarIndex = "flycheck.calendar"
-	// tipOffCampaignIndex indexes TipOffs by spec.campaignRef.name: the
-	// Campaign's roll-up counts a campaign's tip-offs with it.
-	tipOffCampaignIndex = "flycheck.tipoff.campaignRef"
+	// tipOffCampaignIndex indexes TipOffs by spec.campaignRef.name, the
+	// TipOff CRD's selectable field of the same name (tipOffCampaignField):
+	// the Campaign's roll-up counts a campaign's tip-offs with it. The key
+	// differs from the field because caseCampaignIndex has the field's name.
+	tipOffCampaignIndex = "TipOff " + tipOffCampaignField
+	tipOffCampaignField = "spec.campaignRef.name"
 )
 
 func frameIndexKey(kind, name string) string { return kind + "/" + name }
@@ -99,6 +102,10 @@ var fieldIndexes = map[string]struct {
 	}},
 }
 
+// indexFieldNames are the indexed fields' names where they differ from
+// the index's key (two kinds index a field of the same name).
+var indexFieldNames = map[string]string{tipOffCampaignIndex: tipOffCampaignField}
+
 // indexFields registers the named indexes with a cache (the manager's
 // GetFieldIndexer()). Each reconciler asks for the ones its watch handlers
 // use (a field can be registered only once per cache, and no two reconcilers
@@ -109,7 +116,11 @@ func indexFields(idx client.FieldIndexer, fields ...string) error {
 		if !ok {
 			panic("unknown field index " + f)
 		}
-		if err := idx.IndexField(context.Background(), ix.obj, f, ix.fn); err != nil {
+		field := f
+		if name, ok := indexFieldNames[f]; ok {
+			field = name
+		}
+		if err := idx.IndexField(context.Background(), ix.obj, field, ix.fn); err != nil {
 			return err
 		}
 	}
