@@ -151,9 +151,9 @@ const (
 	// parse, or the case's name held by another institution's case.
 	TipOffReasonInvalidSpec   = "InvalidSpec"
 	TipOffReasonCaseNameTaken = "CaseNameTaken"
-	// Overdue=True / False.
-	TipOffReasonDeadlineMissed = "DeadlineMissed"
-	TipOffReasonOnTime         = "OnTime"
+	// Overdue=True / False, as on a case (setOverdue).
+	TipOffReasonDeadlineMissed = CaseReasonDeadlineMissed
+	TipOffReasonOnTime         = CaseReasonOnTime
 
 	// Events.
 	TipOffReasonDeadlineSet   = "DeadlineSet"

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
 	"github.com/medfund/flycheck-operator/internal/calendar"
 	"github.com/medfund/flycheck-operator/internal/cases"
@@ -69,14 +67,7 @@ func desiredTipOffStatus(to *flycheckv1.TipOff, tc tipOffContext) (*flycheckv1.T
 		return fail(&caseProblem{stalled: true, reason: TipOffReasonInvalidSpec, msg: err.Error()})
 	}
 
-	st.Deadlines = nil
-	for _, d := range res.Deadlines {
-		cd := flycheckv1.CaseDeadline{Name: d.Name, Due: *timePtr(d.Due), State: flycheckv1.DeadlineState(d.State)}
-		if d.CompletedAt != nil {
-			cd.CompletedAt = timePtr(*d.CompletedAt)
-		}
-		st.Deadlines = append(st.Deadlines, cd)
-	}
+	st.Deadlines = statusDeadlines(res.Deadlines)
 	rw := tipoffs.Compute(policy, claim)
 	st.Reward = &flycheckv1.TipOffReward{State: flycheckv1.RewardState(rw.State), Capped: rw.Capped}
 	for _, r := range rw.Reasons {
@@ -91,17 +82,7 @@ func desiredTipOffStatus(to *flycheckv1.TipOff, tc tipOffContext) (*flycheckv1.T
 	}
 
 	conds.ready(TipOffReasonEvaluated, tipOffMessage(st.Reward, res, loc))
-	if len(res.Overdue) > 0 {
-		var parts []string
-		for _, d := range res.Deadlines {
-			if d.State == cases.Missed && d.CompletedAt == nil {
-				parts = append(parts, fmt.Sprintf("%s was due at %s", d.Name, d.Due.In(loc).Format(time.RFC3339)))
-			}
-		}
-		conds.set(flycheckv1.ConditionOverdue, metav1.ConditionTrue, TipOffReasonDeadlineMissed, strings.Join(parts, "; "))
-	} else {
-		conds.set(flycheckv1.ConditionOverdue, metav1.ConditionFalse, TipOffReasonOnTime, "")
-	}
+	setOverdue(conds, res.Deadlines, loc)
 	return st, res.NextChange
 }
 

@@ -2,7 +2,6 @@ package tipoffs
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/medfund/flycheck-operator/internal/cases"
@@ -22,35 +21,14 @@ import (
 type Rate int64
 
 // ParseRate reads a percentage string: digits, optionally a point and one
-// or two decimals, at most 100.
+// or two decimals, at most 100. It is written like an amount (Money), in
+// hundredths, so it is read like one.
 func ParseRate(s string) (Rate, error) {
-	whole, frac, hasPoint := strings.Cut(s, ".")
-	if whole == "" || len(whole) > 3 || !allDigits(whole) ||
-		(hasPoint && (len(frac) < 1 || len(frac) > 2 || !allDigits(frac))) {
-		return 0, fmt.Errorf("rate %q: want a percentage with at most 2 decimals, e.g. 5 or 0.5", s)
+	f, err := cases.ParseYuan(s)
+	if err != nil || f > 100_00 {
+		return 0, fmt.Errorf("rate %q: want a percentage from 0 to 100 with at most 2 decimals, e.g. 5 or 0.5", s)
 	}
-	w, _ := strconv.ParseInt(whole, 10, 64)
-	f := int64(0)
-	if hasPoint {
-		f, _ = strconv.ParseInt(frac, 10, 64)
-		if len(frac) == 1 {
-			f *= 10
-		}
-	}
-	r := Rate(w*100 + f)
-	if r > 100_00 {
-		return 0, fmt.Errorf("rate %q: more than 100 %%", s)
-	}
-	return r, nil
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
+	return Rate(f), nil
 }
 
 // String is the percentage without trailing zeros: "5", "6", "5.5", "0.25".

@@ -57,38 +57,15 @@ func Evaluate(t TipOff, cal *calendar.Calendar, loc *time.Location, now time.Tim
 		if err != nil {
 			return r, err
 		}
-		r.Deadlines = append(r.Deadlines, deadline(DeadlineFeedback, due, t.FeedbackAt, now))
+		r.Deadlines = append(r.Deadlines, cases.DeadlineAt(DeadlineFeedback, due, t.FeedbackAt, now))
 	}
 	if t.AcceptedAt != nil {
 		due, err := cases.DueAfterWorkingDays(cal, *t.AcceptedAt, ClosingWorkingDays, loc)
 		if err != nil {
 			return r, err
 		}
-		r.Deadlines = append(r.Deadlines, deadline(DeadlineClosing, due, t.ClosedAt, now))
+		r.Deadlines = append(r.Deadlines, cases.DeadlineAt(DeadlineClosing, due, t.ClosedAt, now))
 	}
-	for _, d := range r.Deadlines {
-		switch {
-		case d.State == cases.Missed && d.CompletedAt == nil:
-			r.Overdue = append(r.Overdue, d.Name)
-		case d.State == cases.Pending && (r.NextChange.IsZero() || d.Due.Before(r.NextChange)):
-			r.NextChange = d.Due
-		}
-	}
+	r.Overdue, r.NextChange = cases.Outstanding(r.Deadlines)
 	return r, nil
-}
-
-// deadline: met when the event happened before the due instant; missed
-// when it happened at or after it, or has not happened by now ≥ due (the
-// rule of internal/cases).
-func deadline(name string, due time.Time, done *time.Time, now time.Time) cases.Deadline {
-	d := cases.Deadline{Name: name, Due: due, State: cases.Pending}
-	switch {
-	case done != nil && done.Before(due):
-		d.State, d.CompletedAt = cases.Met, done
-	case done != nil:
-		d.State, d.CompletedAt = cases.Missed, done
-	case !now.Before(due):
-		d.State = cases.Missed
-	}
-	return d
 }
