@@ -30,14 +30,14 @@ type caseEvaluator struct {
 	Holidays  *HolidayCalendar
 }
 
-// campaignOf is the case's Campaign; nil when it names none or the
-// Campaign is gone.
-func (e caseEvaluator) campaignOf(ctx context.Context, ic *flycheckv1.InspectionCase) (*flycheckv1.Campaign, error) {
-	if ic.Spec.CampaignRef == nil {
+// campaignOf is the Campaign a case (or a tip-off) names; nil when it
+// names none or the Campaign is gone.
+func (e caseEvaluator) campaignOf(ctx context.Context, ref *flycheckv1.CampaignReference) (*flycheckv1.Campaign, error) {
+	if ref == nil {
 		return nil, nil
 	}
 	var camp flycheckv1.Campaign
-	err := e.Client.Get(ctx, types.NamespacedName{Name: ic.Spec.CampaignRef.Name}, &camp)
+	err := e.Client.Get(ctx, types.NamespacedName{Name: ref.Name}, &camp)
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
@@ -202,11 +202,10 @@ const (
 // names none) the case is the institution's standing case outside
 // campaigns, TipOffCaseName, with no owner.
 func (e caseEvaluator) openCase(ctx context.Context, camp *flycheckv1.Campaign, seed caseSeed, now time.Time) (openOutcome, error) {
-	key := types.NamespacedName{Namespace: seed.namespace, Name: TipOffCaseName(seed.institution.Code)}
+	key := types.NamespacedName{Namespace: seed.namespace, Name: caseNameFor(camp, seed.institution.Code)}
 	campaign := ""
 	if camp != nil {
 		campaign = camp.Name
-		key.Name = CaseName(camp.Name, seed.institution.Code)
 	}
 	var ic flycheckv1.InspectionCase
 	outcome := caseOriginAdded

@@ -143,3 +143,12 @@ const tipOffCaseScope = "tipoffs"
 // the institution's one standing case outside campaigns in the namespace,
 // tipoffs-<code>, which every such tip-off about it joins.
 func TipOffCaseName(code string) string { return CaseName(tipOffCaseScope, code) }
+
+// caseNameFor is the institution's case in camp, or its standing case
+// outside campaigns when camp is nil.
+func caseNameFor(camp *flycheckv1.Campaign, code string) string {
+	if camp == nil {
+		return TipOffCaseName(code)
+	}
+	return CaseName(camp.Name, code)
+}

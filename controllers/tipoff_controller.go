@@ -62,13 +62,9 @@ func (r *TipOffReconciler) evaluator() caseEvaluator {
 func (r *TipOffReconciler) reconcile(ctx context.Context, to *flycheckv1.TipOff) (ctrl.Result, error) {
 	now := r.Clock.Now()
 	ev := r.evaluator()
-	var camp *flycheckv1.Campaign
-	if to.Spec.CampaignRef != nil {
-		// campaignOf reads the same reference off a case.
-		var err error
-		if camp, err = ev.campaignOf(ctx, &flycheckv1.InspectionCase{Spec: flycheckv1.InspectionCaseSpec{CampaignRef: to.Spec.CampaignRef}}); err != nil {
-			return ctrl.Result{}, err
-		}
+	camp, err := ev.campaignOf(ctx, to.Spec.CampaignRef)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
 	cal, calErr := r.Holidays.Get(ctx)
 	if cal == nil && calErr != nil {
@@ -124,16 +120,14 @@ func (r *TipOffReconciler) openCase(ctx context.Context, to *flycheckv1.TipOff, 
 	seed := caseSeed{namespace: to.Namespace,
 		institution: flycheckv1.CaseInstitution{Code: subj.InstitutionCode, Name: subj.InstitutionName, CityCode: subj.CityCode},
 		origin:      flycheckv1.CaseOrigin{Type: flycheckv1.OriginTipOff, TipOff: to.Name, At: *timePtr(now)}}
-	name := TipOffCaseName(subj.InstitutionCode)
 	if camp != nil {
-		name = CaseName(camp.Name, subj.InstitutionCode)
 		for _, c := range camp.Spec.Cities {
 			if c.Namespace == to.Namespace {
 				seed.city = c.Name
 			}
 		}
 	}
-	ref := to.Namespace + "/" + name
+	ref := to.Namespace + "/" + caseNameFor(camp, subj.InstitutionCode)
 	outcome, err := r.evaluator().openCase(ctx, camp, seed, now)
 	if err != nil {
 		return "", note{}, err
