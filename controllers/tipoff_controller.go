@@ -138,8 +138,10 @@ func (r *TipOffReconciler) openCase(ctx context.Context, to *flycheckv1.TipOff, 
 	case caseNameTaken:
 		return "", note{}, &stallError{TipOffReasonCaseNameTaken, fmt.Sprintf(
 			"cannot open the case: %s holds another institution's or campaign's case", ref)}
-	case caseOriginAdded, caseUnchanged:
+	case caseOriginAdded:
 		n.reason, n.msg = TipOffReasonCaseJoined, fmt.Sprintf("Added the origin TipOff to InspectionCase %s of institution %s", ref, subj.InstitutionCode)
+	case caseUnchanged: // opened or joined by a reconcile whose status write was lost
+		n.reason, n.msg = TipOffReasonCaseJoined, fmt.Sprintf("InspectionCase %s of institution %s already records this tip-off", ref, subj.InstitutionCode)
 	}
 	return ref, n, nil
 }
