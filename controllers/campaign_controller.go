@@ -60,6 +60,7 @@ type CampaignReconciler struct {
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=flycheck.medfund.io,resources=inspectioncases,verbs=get;list;watch
+// +kubebuilder:rbac:groups=flycheck.medfund.io,resources=tipoffs,verbs=get;list;watch
 
 func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var camp flycheckv1.Campaign
@@ -194,7 +195,7 @@ func campaignNamespaces(camp *flycheckv1.Campaign) []string {
 // campaign needs appears or disappears, and when a case's figures change
 // (the roll-up).
 func (r *CampaignReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if err := indexFields(mgr.GetFieldIndexer(), campaignNamespaceIndex, caseCampaignIndex); err != nil {
+	if err := indexFields(mgr.GetFieldIndexer(), campaignNamespaceIndex, caseCampaignIndex, tipOffCampaignIndex); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
@@ -204,6 +205,7 @@ func (r *CampaignReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.campaignsUsingNamespace),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool { return false }})).
 		Watches(&flycheckv1.InspectionCase{}, caseRollupHandler()).
+		Watches(&flycheckv1.TipOff{}, tipOffRollupHandler()).
 		Named("campaign").
 		Complete(r)
 }

@@ -24,6 +24,7 @@ cp config/crd/bases/*.yaml "$chart/crds/"
 # role.yaml is controller-gen's output (the ClusterRole and the namespaced
 # sampling-key Role); the others are the hand-written roles in config/rbac.
 for f in role.yaml leader_election_role.yaml \
-         campaign_viewer_role.yaml city_viewer_role.yaml city_editor_role.yaml province_admin_role.yaml; do
+         campaign_viewer_role.yaml city_viewer_role.yaml city_editor_role.yaml province_admin_role.yaml \
+         tipoff_identity_role.yaml; do
   cp "config/rbac/$f" "$chart/files/rbac/$f"
 done

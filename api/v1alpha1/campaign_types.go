@@ -282,6 +282,14 @@ type CityStatus struct {
 	// Cases with a deadline passed and not met.
 	// +optional
 	Overdue int32 `json:"overdue,omitempty"`
+
+	// Tip-offs (举报) naming this campaign, received in the city's
+	// namespace: counts only, never their content.
+	// +optional
+	TipOffs int32 `json:"tipOffs,omitempty"`
+	// Of those, the ones whose reward was paid (举报奖励兑现).
+	// +optional
+	TipOffRewardsPaid int32 `json:"tipOffRewardsPaid,omitempty"`
 }
 
 // CampaignStatus is what the operator observed.
