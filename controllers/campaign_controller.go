@@ -126,6 +126,15 @@ func (r *CampaignReconciler) reconcile(ctx context.Context, camp *flycheckv1.Cam
 	if err := r.setCityCounts(ctx, camp, status); err != nil {
 		return ctrl.Result{}, err
 	}
+	// Milestones and reports freeze with the phases while suspended.
+	var dueNotes []note
+	if !camp.Spec.Suspend {
+		var nextDue time.Time
+		if dueNotes, nextDue, err = r.setMilestones(ctx, camp, status, plan.Location, now); err != nil {
+			return ctrl.Result{}, err
+		}
+		requeue = soonest(requeue, nextDue, now)
+	}
 	setCampaignConditions(conds, plan, now, camp.Spec.Suspend, missing, launchStall)
 
 	// Events speak of changes: what the stored status said is compared with
@@ -148,6 +157,7 @@ func (r *CampaignReconciler) reconcile(ctx context.Context, camp *flycheckv1.Cam
 	if launchStall != nil {
 		notes = append(notes, note{corev1.EventTypeWarning, launchStall.reason, "Launch", launchStall.msg})
 	}
+	notes = append(notes, dueNotes...)
 	if _, err := r.writeStatus(ctx, camp, status, notes...); err != nil {
 		return ctrl.Result{}, err
 	}
