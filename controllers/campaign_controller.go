@@ -161,6 +161,13 @@ func (r *CampaignReconciler) reconcile(ctx context.Context, camp *flycheckv1.Cam
 	if _, err := r.writeStatus(ctx, camp, status, notes...); err != nil {
 		return ctrl.Result{}, err
 	}
+	if len(missing) == 0 {
+		nextReport, err := r.writeReports(ctx, camp, plan, now)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		requeue = soonest(requeue, nextReport, now)
+	}
 	if requeue > 0 {
 		log.V(1).Info("waiting for the next phase boundary", "at", status.NextTransitionAt, "after", requeue)
 	}
