@@ -80,7 +80,9 @@ func newPlot(title string) *plot.Plot {
 
 func renderSVG(p *plot.Plot, w, h vg.Length) ([]byte, error) {
 	c := vgsvg.New(w, h)
-	p.Draw(draw.New(c))
+	// A margin below: browsers draw CJK descenders a little lower than
+	// the face's metrics say, which clipped the axis labels.
+	p.Draw(draw.Crop(draw.New(c), 0, 0, vg.Points(6), 0))
 	var buf bytes.Buffer
 	if _, err := c.WriteTo(&buf); err != nil {
 		return nil, err

@@ -98,5 +98,4 @@ func pickFamily(data []byte, family string) (*opentype.Font, error) {
 	return nil, fmt.Errorf("no family %q in the collection", family)
 }
 
-
 func fontFor() font.Font { return font.Font{Typeface: CJKFamily} }
