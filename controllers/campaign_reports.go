@@ -165,7 +165,7 @@ func (r *CampaignReconciler) writeSnapshot(ctx context.Context, camp *flycheckv1
 			return err
 		}
 		if figures == nil {
-			if figures, err = r.gatherFigures(ctx, camp, plan); err != nil {
+			if figures, err = gatherFigures(ctx, r.Client, camp, plan, ""); err != nil {
 				return err
 			}
 		}
@@ -247,9 +247,11 @@ type findingSum struct {
 	amount cases.Fen
 }
 
-func (r *CampaignReconciler) gatherFigures(ctx context.Context, camp *flycheckv1.Campaign, plan *schedule.Plan) (*campaignFigures, error) {
+// gatherFigures reads the campaign's cases in namespace ns, or in every
+// namespace when ns is "" (a city bureau may list only its own).
+func gatherFigures(ctx context.Context, c client.Reader, camp *flycheckv1.Campaign, plan *schedule.Plan, ns string) (*campaignFigures, error) {
 	var list flycheckv1.InspectionCaseList
-	if err := r.List(ctx, &list, client.MatchingFields{caseCampaignIndex: camp.Name}); err != nil {
+	if err := c.List(ctx, &list, client.InNamespace(ns), client.MatchingFields{caseCampaignIndex: camp.Name}); err != nil {
 		return nil, err
 	}
 	f := &campaignFigures{plan: plan, status: &camp.Status, findings: map[string]map[string]*findingSum{}}
@@ -285,6 +287,33 @@ func (r *CampaignReconciler) gatherFigures(ctx context.Context, camp *flycheckv1
 		}
 	}
 	return f, nil
+}
+
+// CampaignReport is the report the operator would write now for the
+// province (city "") or one city, from the Campaign's stored status and its
+// cases: what `flycheck report` prints from a cluster.
+func CampaignReport(ctx context.Context, c client.Reader, camp *flycheckv1.Campaign, city string, at time.Time) (*report.Report, error) {
+	plan, err := schedule.Parse(camp.Spec.TimeZone, phaseSpecs(camp.Spec.Phases))
+	if err != nil {
+		return nil, err
+	}
+	sc := reportScope{name: report.ProvinceScope, namespace: camp.Spec.ProvinceNamespace}
+	if city != "" {
+		i := slices.IndexFunc(camp.Spec.Cities, func(c flycheckv1.City) bool { return c.Name == city })
+		if i < 0 {
+			return nil, fmt.Errorf("campaign %s has no city %q", camp.Name, city)
+		}
+		sc = reportScope{name: city, namespace: camp.Spec.Cities[i].Namespace, city: &camp.Spec.Cities[i]}
+	}
+	ns := ""
+	if sc.city != nil {
+		ns = sc.namespace
+	}
+	figures, err := gatherFigures(ctx, c, camp, plan, ns)
+	if err != nil {
+		return nil, err
+	}
+	return figures.report(camp, sc, report.OnDemand, at), nil
 }
 
 // report is one scope's report: a city's holds its row and its own
