@@ -27,7 +27,7 @@ func TestReportCommand(t *testing.T) {
 		Spec: flycheckv1.CampaignSpec{DisplayName: "2020年全省医疗保障基金监管源头治理", TimeZone: "Asia/Shanghai",
 			Cities: []flycheckv1.City{{Name: "nanjing", DisplayName: "南京市", Namespace: "rep-nanjing", Code: "320100"},
 				{Name: "wuxi", DisplayName: "无锡市", Namespace: "rep-wuxi", Code: "320200"}},
-			Phases: []flycheckv1.Phase{{Name: "selfinspection", DisplayName: "自查自纠", Start: "2020-05-01", End: "2020-06-30"}},
+			Phases:     []flycheckv1.Phase{{Name: "selfinspection", DisplayName: "自查自纠", Start: "2020-05-01", End: "2020-06-30"}},
 			Milestones: []flycheckv1.Milestone{{Name: "pledges", DisplayName: "书面承诺", Due: "2020-06-15", Requirement: "Pledged"}},
 			Cards:      &flycheckv1.Cards{YellowAfterMissed: 1, RedAfterMissed: 2}},
 	}
