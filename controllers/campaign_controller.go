@@ -49,6 +49,9 @@ type CampaignReconciler struct {
 	APIReader client.Reader
 	Clock     clock.PassiveClock
 	Recorder  events.EventRecorder
+	// written remembers the report snapshots known to exist, so that a
+	// reconcile does not GET them again (campaign_reports.go).
+	written snapshotMemo
 }
 
 // +kubebuilder:rbac:groups=flycheck.medfund.io,resources=campaigns,verbs=get;list;watch

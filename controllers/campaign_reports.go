@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -41,6 +42,14 @@ const (
 )
 
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;delete
+
+// snapshotMemo is the set of snapshots ("campaign uid/namespace/name") this process
+// saw exist. Snapshots are never rewritten, so a name once seen needs no
+// GET again; a deleted one (trimmed) is never due again either.
+type snapshotMemo struct{ m sync.Map }
+
+func (s *snapshotMemo) seen(key string) bool { _, ok := s.m.Load(key); return ok }
+func (s *snapshotMemo) add(key string)       { s.m.Store(key, struct{}{}) }
 
 // reportScope is one report's audience.
 type reportScope struct {
@@ -157,8 +166,13 @@ func (r *CampaignReconciler) writeSnapshot(ctx context.Context, camp *flycheckv1
 	var figures *campaignFigures
 	for _, sc := range reportScopes(camp) {
 		name := snapshotName(camp.Name, kind, sc.name, suffix)
+		key := string(camp.UID) + "/" + sc.namespace + "/" + name
+		if r.written.seen(key) {
+			continue
+		}
 		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: sc.namespace, Name: name}, &corev1.ConfigMap{})
 		if err == nil {
+			r.written.add(key)
 			continue // written once, never rewritten
 		}
 		if !apierrors.IsNotFound(err) {
@@ -190,10 +204,12 @@ func (r *CampaignReconciler) writeSnapshot(ctx context.Context, camp *flycheckv1
 		}
 		if err := r.Create(ctx, cm); err != nil {
 			if apierrors.IsAlreadyExists(err) {
+				r.written.add(key)
 				continue
 			}
 			return fmt.Errorf("writing report %s/%s: %w", sc.namespace, name, err)
 		}
+		r.written.add(key)
 		r.Recorder.Eventf(camp, cm, corev1.EventTypeNormal, CampaignReasonReportWritten, "Report",
 			"Wrote the %s report %s/%s", kind, sc.namespace, name)
 		logf.FromContext(ctx).V(1).Info("report written", "namespace", sc.namespace, "name", name)
