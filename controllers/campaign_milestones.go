@@ -18,14 +18,6 @@ import (
 // status.cities[], with an event for every milestone that falls due and a
 // Warning whenever a city's card changes.
 
-// Event reasons of milestones and cards (kept here, not in reasons.go, so
-// the parallel branches touching reasons.go do not collide).
-const (
-	CampaignReasonMilestoneMet    = "MilestoneMet"
-	CampaignReasonMilestoneMissed = "MilestoneMissed"
-	CampaignReasonCardChanged     = "CardChanged"
-)
-
 // milestoneSpecs resolves the spec's milestones in the campaign's zone.
 func milestoneSpecs(spec []flycheckv1.Milestone, loc *time.Location) ([]milestones.Milestone, error) {
 	out := make([]milestones.Milestone, 0, len(spec))

@@ -37,8 +37,6 @@ const (
 
 	reportWeekly  = "weekly"
 	reportSummary = "summary"
-
-	CampaignReasonReportWritten = "ReportWritten"
 )
 
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;delete
