@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
-	"strings"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -296,6 +295,3 @@ func amountsPlot(r *Report, _ *time.Location) (*plot.Plot, vg.Length, error) {
 	p.X.Label.Text = "万元"
 	return p, rowsHeight(len(rows), perRow) + 2*vg.Points(13), nil
 }
-
-// svgHasText reports whether an SVG holds the text (tests).
-func svgHasText(svg []byte, s string) bool { return strings.Contains(string(svg), s) }
