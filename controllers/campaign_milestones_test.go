@@ -194,7 +194,7 @@ func TestMilestoneValidation(t *testing.T) {
 		}, "spec.reporting", "give reporting.weekly or reporting.every, not both"},
 		{"every too short", func(c *flycheckv1.Campaign) {
 			c.Spec.Reporting.Weekly, c.Spec.Reporting.Every = nil, &metav1.Duration{Duration: time.Second}
-		}, "spec.reporting", "reporting.every must be at least 1m"},
+		}, "spec.reporting", "reporting.every must be at least 5s"},
 		{"summary phase unknown", func(c *flycheckv1.Campaign) { c.Spec.Reporting.SummaryPhase = "final" },
 			"spec.reporting.summaryPhase", "must name a phase"},
 		{"keep 0 is not a count", func(c *flycheckv1.Campaign) { c.Spec.Reporting.Keep = -1 },

@@ -71,7 +71,7 @@ type WeeklyReport struct {
 // Reporting asks for report snapshots: ConfigMaps holding report.json and a
 // self-contained report.html, in the province namespace and each city's.
 // +kubebuilder:validation:XValidation:rule="!(has(self.weekly) && has(self.every))",message="give reporting.weekly or reporting.every, not both"
-// +kubebuilder:validation:XValidation:rule="!has(self.every) || duration(self.every) >= duration('1m')",message="reporting.every must be at least 1m"
+// +kubebuilder:validation:XValidation:rule="!has(self.every) || duration(self.every) >= duration('5s')",message="reporting.every must be at least 5s"
 type Reporting struct {
 	// A snapshot every week at this day and time.
 	// +optional

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+)
+
+// The demo's milestones, cards and reports: the cities' spot-check cases
+// must be inspected on site before the fly-check ends and decided before
+// consolidation ends. The demo plays the three city bureaus: Nanjing
+// inspects and decides every case in time (green), Wuxi inspects but
+// decides nothing (one missed milestone: yellow card), Xuzhou does neither
+// (two: red). A report is written every phase length and the summary when
+// the summary phase ends; the demo saves the province's summary page.
+
+// withDemoReports adds the milestones, cards and reporting to the demo
+// campaign, with due instants taken from its phases.
+func withDemoReports(camp *flycheckv1.Campaign, d time.Duration) {
+	end := func(phase string) time.Time {
+		for _, p := range camp.Spec.Phases {
+			if p.Name == phase {
+				t, _ := time.Parse(time.RFC3339, string(p.End))
+				return t
+			}
+		}
+		return time.Time{}
+	}
+	// Halfway through the fly-check, and at consolidation's end.
+	inspectDue := end("flycheck").Add(-d / 2)
+	decideDue := end("consolidation")
+	camp.Spec.Milestones = []flycheckv1.Milestone{
+		{Name: "inspected", DisplayName: "抽查现场检查完成", Due: flycheckv1.Date(inspectDue.Format(time.RFC3339)),
+			Requirement: "Inspected", Origins: []flycheckv1.OriginType{flycheckv1.OriginRecheck}},
+		{Name: "decided", DisplayName: "定性处理完成", Due: flycheckv1.Date(decideDue.Format(time.RFC3339)),
+			Requirement: "Decided", Origins: []flycheckv1.OriginType{flycheckv1.OriginRecheck}},
+	}
+	camp.Spec.Cards = &flycheckv1.Cards{YellowAfterMissed: 1, RedAfterMissed: 2}
+	camp.Spec.Reporting = &flycheckv1.Reporting{Every: &metav1.Duration{Duration: d}, SummaryPhase: "summary"}
+}
+
+// demoBureau is what a city's bureau records on each of its cases.
+type demoBureau struct {
+	inspect, decide bool
+	category        flycheckv1.ViolationCategory
+	amount          flycheckv1.Money
+}
+
+var demoBureaus = map[string]demoBureau{
+	"nanjing": {inspect: true, decide: true, category: "DuplicateCharge", amount: "1200.00"},
+	"wuxi":    {inspect: true, category: "OverExamination", amount: "860.50"},
+	"xuzhou":  {},
+}
+
+// playDemoBureaus records the bureaus' work on each case as soon as the
+// case exists, until stopped.
+func playDemoBureaus(ctx context.Context, c client.Client, camp *flycheckv1.Campaign, say *demoPrinter) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		done := map[string]bool{}
+		tick := time.NewTicker(300 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			for _, city := range camp.Spec.Cities {
+				b := demoBureaus[city.Name]
+				if !b.inspect {
+					continue
+				}
+				var list flycheckv1.InspectionCaseList
+				if err := c.List(ctx, &list, client.InNamespace(city.Namespace)); err != nil {
+					continue
+				}
+				n := 0
+				for i := range list.Items {
+					ic := &list.Items[i]
+					if done[ic.Namespace+"/"+ic.Name] || ic.Spec.CampaignRef == nil || ic.Spec.CampaignRef.Name != camp.Name {
+						continue
+					}
+					if err := recordDemoWork(ctx, c, ic, b); err == nil {
+						done[ic.Namespace+"/"+ic.Name] = true
+						n++
+					}
+				}
+				if n > 0 {
+					what := "inspected"
+					if b.decide {
+						what = "inspected, decided and recovered"
+					}
+					say.line("%s bureau: %s %d case(s)", city.DisplayName, what, n)
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() { cancel(); wg.Wait() }
+}
+
+func recordDemoWork(ctx context.Context, c client.Client, ic *flycheckv1.InspectionCase, b demoBureau) error {
+	now := flycheckv1.Date(time.Now().Truncate(time.Second).Format(time.RFC3339))
+	ic.Spec.OnSite = &flycheckv1.OnSite{Inspectors: []string{"张伟", "李娜"}, From: now, To: now,
+		WorkingPaper: "演示底稿", Violations: []flycheckv1.Violation{{Category: b.category, Amount: b.amount}}}
+	if b.decide {
+		ic.Spec.Decision = &flycheckv1.CaseDecision{DecidedAt: now,
+			Actions: []flycheckv1.DecisionAction{{Type: "Refund", Amount: b.amount}}}
+		ic.Spec.Recoveries = []flycheckv1.Recovery{{Amount: b.amount, At: now, Ref: "演示退款"}}
+	}
+	return c.Update(ctx, ic)
+}
+
+// saveDemoReport waits for the province's summary report, saves its page
+// under the workdir and prints its path and every city's card.
+func saveDemoReport(ctx context.Context, c client.Client, camp *flycheckv1.Campaign, workdir string, out io.Writer) {
+	name := camp.Name + "-summary-province"
+	var cm corev1.ConfigMap
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := c.Get(ctx, types.NamespacedName{Namespace: camp.Spec.ProvinceNamespace, Name: name}, &cm)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			fmt.Fprintf(out, "(no summary report %s/%s: %v)\n", camp.Spec.ProvinceNamespace, name, err)
+			return
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	path := filepath.Join(workdir, "report-summary-province.html")
+	if err := os.WriteFile(path, []byte(cm.Data["report.html"]), 0o644); err != nil {
+		fmt.Fprintf(out, "(saving the summary report: %v)\n", err)
+		return
+	}
+	fmt.Fprintf(out, "\nsummary report (总结报告): %s\n", path)
+	var now flycheckv1.Campaign
+	if err := c.Get(ctx, types.NamespacedName{Name: camp.Name}, &now); err != nil {
+		return
+	}
+	display := map[string]string{}
+	for _, city := range camp.Spec.Cities {
+		display[city.Name] = city.DisplayName
+	}
+	for _, row := range now.Status.Cities {
+		var ms []string
+		for _, m := range row.Milestones {
+			ms = append(ms, fmt.Sprintf("%s %s %d/%d", m.Name, m.State, m.Done, m.Total))
+		}
+		line := fmt.Sprintf("card %s (%s): %s", display[row.Name], row.Name, row.Card)
+		if len(row.CardMilestones) > 0 {
+			line += " — missed " + strings.Join(row.CardMilestones, ", ")
+		}
+		fmt.Fprintf(out, "%s  [%s]\n", line, strings.Join(ms, "; "))
+	}
+}
