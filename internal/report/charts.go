@@ -144,7 +144,20 @@ func ganttPlot(r *Report, loc *time.Location) (*plot.Plot, vg.Length, error) {
 	today.LineStyle.Color, today.LineStyle.Width = colorToday, vg.Points(1.5)
 	today.LineStyle.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
 	p.Add(today)
-	p.Legend.Add("今天 "+r.At.In(loc).Format("2006-01-02"), today)
+	// A compressed schedule (demo) spans hours: ticks and "now" with the
+	// time of day.
+	span := time.Duration(0)
+	if n > 0 {
+		span = r.Phases[n-1].End.Sub(r.Phases[0].Start)
+		for _, ph := range r.Phases {
+			span = max(span, ph.End.Sub(r.Phases[0].Start))
+		}
+	}
+	tickFormat, nowLabel := "1月2日", "今天 "+r.At.In(loc).Format("2006-01-02")
+	if span < 72*time.Hour {
+		tickFormat, nowLabel = "15:04:05", "现在 "+r.At.In(loc).Format("15:04:05")
+	}
+	p.Legend.Add(nowLabel, today)
 	p.Legend.Top = true
 	p.Y.Tick.Marker = nominalTicks(labels)
 	entries := 1
@@ -152,7 +165,7 @@ func ganttPlot(r *Report, loc *time.Location) (*plot.Plot, vg.Length, error) {
 		entries++
 	}
 	p.Y.Min, p.Y.Max = -1, float64(n)-0.4+legendRoom(entries, 0.9*vg.Centimeter)
-	p.X.Tick.Marker = plot.TimeTicks{Format: "1月2日", Time: func(t float64) time.Time { return time.Unix(int64(t), 0).In(loc) }}
+	p.X.Tick.Marker = plot.TimeTicks{Format: tickFormat, Time: func(t float64) time.Time { return time.Unix(int64(t), 0).In(loc) }}
 	p.X.Label.Text = "日期（" + r.TimeZone + "）"
 	if n > 0 {
 		lo, hi := float64(r.Phases[0].Start.Unix()), float64(r.Phases[0].End.Unix())

@@ -60,13 +60,8 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return name
 	},
-	"date": func(t time.Time, loc *time.Location) string {
-		return t.In(loc).Format("2006-01-02")
-	},
-	"lastDay": func(t time.Time, loc *time.Location) string {
-		// End is exclusive: the plan's last day is the one before.
-		return t.In(loc).Add(-time.Nanosecond).Format("2006-01-02")
-	},
+	"date":    StartLabel,
+	"lastDay": EndLabel,
 	"progress": func(c City, name string) string {
 		for _, m := range c.Milestones {
 			if m.Name == name {

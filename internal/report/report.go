@@ -199,3 +199,23 @@ func Yuan(s string) float64 {
 	}
 	return v
 }
+
+// StartLabel is how a start instant reads: its day, or with the time of
+// day when it is not midnight (compressed schedules).
+func StartLabel(t time.Time, loc *time.Location) string {
+	t = t.In(loc)
+	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
+		return t.Format("2006-01-02")
+	}
+	return t.Format("2006-01-02 15:04:05")
+}
+
+// EndLabel is how an exclusive end (a phase's end, a due instant) reads:
+// the last day it includes, or the instant itself when it is not midnight.
+func EndLabel(t time.Time, loc *time.Location) string {
+	t = t.In(loc)
+	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
+		return t.Add(-time.Nanosecond).Format("2006-01-02")
+	}
+	return t.Format("2006-01-02 15:04:05")
+}

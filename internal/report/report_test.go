@@ -139,3 +139,25 @@ func TestCJKFontParsesFromTheCollection(t *testing.T) {
 		t.Fatalf("7 CJK glyphs at 12 pt measure %v pt, want 84", w)
 	}
 }
+
+// A demo campaign's phases last seconds: the plan shows times of day.
+func TestCompressedScheduleLabels(t *testing.T) {
+	r := sampleReport(t)
+	t0 := r.At
+	for i := range r.Phases {
+		r.Phases[i].Start, r.Phases[i].End = t0.Add(time.Duration(i)*15*time.Second), t0.Add(time.Duration(i+1)*15*time.Second)
+	}
+	r.At = t0.Add(30 * time.Second)
+	html, err := HTML(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{">现在 09:00:30<", "<td>2020-07-20 09:00:15</td><td>2020-07-20 09:00:30</td>", ">09:00:30<"} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("no %q in the page", want)
+		}
+	}
+	if loc, _ := time.LoadLocation("Asia/Shanghai"); EndLabel(time.Date(2020, 7, 16, 0, 0, 0, 0, loc), loc) != "2020-07-15" {
+		t.Error("a midnight end reads as the day before")
+	}
+}

@@ -37,8 +37,8 @@ func XLSX(w io.Writer, r *Report) error {
 	if err != nil {
 		loc = time.UTC
 	}
-	day := func(t time.Time) string { return t.In(loc).Format("2006-01-02") }
-	lastDay := func(t time.Time) string { return t.In(loc).Add(-time.Nanosecond).Format("2006-01-02") }
+	day := func(t time.Time) string { return StartLabel(t, loc) }
+	lastDay := func(t time.Time) string { return EndLabel(t, loc) }
 
 	sheets := []struct {
 		name string
