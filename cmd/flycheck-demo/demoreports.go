@@ -144,11 +144,13 @@ func saveDemoReport(ctx context.Context, c client.Client, camp *flycheckv1.Campa
 		time.Sleep(300 * time.Millisecond)
 	}
 	path := filepath.Join(workdir, "report-summary-province.html")
-	if err := os.WriteFile(path, []byte(cm.Data["report.html"]), 0o644); err != nil {
-		fmt.Fprintf(out, "(saving the summary report: %v)\n", err)
-		return
+	for file, key := range map[string]string{path: "report.html", filepath.Join(workdir, "report-summary-province.json"): "report.json"} {
+		if err := os.WriteFile(file, []byte(cm.Data[key]), 0o644); err != nil {
+			fmt.Fprintf(out, "(saving the summary report: %v)\n", err)
+			return
+		}
 	}
-	fmt.Fprintf(out, "\nsummary report (总结报告): %s\n", path)
+	fmt.Fprintf(out, "\nsummary report (总结报告): %s (and .json; `flycheck report --from` renders it as xlsx)\n", path)
 	var now flycheckv1.Campaign
 	if err := c.Get(ctx, types.NamespacedName{Name: camp.Name}, &now); err != nil {
 		return
