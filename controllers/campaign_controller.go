@@ -49,6 +49,9 @@ type CampaignReconciler struct {
 	APIReader client.Reader
 	Clock     clock.PassiveClock
 	Recorder  events.EventRecorder
+	// written remembers the report snapshots known to exist, so that a
+	// reconcile does not GET them again (campaign_reports.go).
+	written snapshotMemo
 }
 
 // +kubebuilder:rbac:groups=flycheck.medfund.io,resources=campaigns,verbs=get;list;watch
@@ -127,6 +130,15 @@ func (r *CampaignReconciler) reconcile(ctx context.Context, camp *flycheckv1.Cam
 	if err := r.setCityCounts(ctx, camp, status); err != nil {
 		return ctrl.Result{}, err
 	}
+	// Milestones and reports freeze with the phases while suspended.
+	var dueNotes []note
+	if !camp.Spec.Suspend {
+		var nextDue time.Time
+		if dueNotes, nextDue, err = r.setMilestones(ctx, camp, status, plan.Location, now); err != nil {
+			return ctrl.Result{}, err
+		}
+		requeue = soonest(requeue, nextDue, now)
+	}
 	setCampaignConditions(conds, plan, now, camp.Spec.Suspend, missing, launchStall)
 
 	// Events speak of changes: what the stored status said is compared with
@@ -149,8 +161,16 @@ func (r *CampaignReconciler) reconcile(ctx context.Context, camp *flycheckv1.Cam
 	if launchStall != nil {
 		notes = append(notes, note{corev1.EventTypeWarning, launchStall.reason, "Launch", launchStall.msg})
 	}
+	notes = append(notes, dueNotes...)
 	if _, err := r.writeStatus(ctx, camp, status, notes...); err != nil {
 		return ctrl.Result{}, err
+	}
+	if len(missing) == 0 {
+		nextReport, err := r.writeReports(ctx, camp, plan, now)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		requeue = soonest(requeue, nextReport, now)
 	}
 	if requeue > 0 {
 		log.V(1).Info("waiting for the next phase boundary", "at", status.NextTransitionAt, "after", requeue)

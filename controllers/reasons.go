@@ -41,6 +41,15 @@ const (
 	CampaignReasonRulesSkipped            = "RulesSkipped"
 )
 
+// Campaign milestones, cards and report snapshots (events).
+const (
+	CampaignReasonMilestoneMet    = "MilestoneMet"
+	CampaignReasonMilestoneMissed = "MilestoneMissed"
+	// Warning: a city's red or yellow card changed.
+	CampaignReasonCardChanged   = "CardChanged"
+	CampaignReasonReportWritten = "ReportWritten"
+)
+
 // RuleSet.
 const (
 	RuleSetReasonValid   = "Valid"

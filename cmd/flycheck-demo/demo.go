@@ -130,6 +130,7 @@ func runDemo(ctx context.Context, out io.Writer, f demoFlags) error {
 	defer stopNode()
 
 	camp := demoCampaign(time.Now(), time.Duration(f.phaseSeconds)*time.Second, ruleSets)
+	withDemoReports(camp, time.Duration(f.phaseSeconds)*time.Second)
 	// The operator's namespace holds the sampling key Secret.
 	for _, ns := range append(demoNamespaces(camp), controllers.OperatorNamespaceFromEnvironment()) {
 		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
@@ -155,6 +156,7 @@ func runDemo(ctx context.Context, out io.Writer, f demoFlags) error {
 	}
 	printDemoResults(ctx, c, camp, out)
 	printDemoDraws(ctx, c, camp, out)
+	saveDemoReport(ctx, c, camp, workdir, out)
 	verifyDemoDraw(ctx, out, flycheck, kubeconfigPath, camp.Spec.Cities[0].Namespace+"/"+controllers.ChildName(camp.Name, "spotcheck", camp.Spec.Cities[0].Name))
 	showKubectl(ctx, out, kubectl, kubeconfigPath, "get", "camp")
 	showKubectl(ctx, out, kubectl, kubeconfigPath, "get", "sj", "-A")

@@ -7,9 +7,8 @@ package main
 // decisions and recoveries recorded on the cases, and a province fly-check
 // case handed off to its city.
 //
-// The three cities behave differently on purpose, so that the per-city table
-// (and the cards of the reports) have something to tell: 南京 does all its
-// paperwork, 无锡 files its returns but inspects nothing, 徐州 files nothing.
+// The three cities behave differently on purpose (demoPlays), so that the
+// per-city table and the cards of the reports have something to tell.
 
 import (
 	"context"
@@ -40,6 +39,26 @@ const demoBureauManager = "demo-bureau"
 // demoInspectors are the two people every on-site check needs.
 var demoInspectors = []string{"王检查", "李核查"}
 
+// cityPlay is what a city's bureau does in the demo.
+type cityPlay struct {
+	// returns: its institutions answer their leads; disputer: the first of
+	// them disputes every lead (and is found on site to have under-reported).
+	returns, disputer bool
+	// inspect: on-site results for its cases (only those of origin
+	// inspectOnly, when set); decide: decisions and recoveries as well.
+	inspect, decide bool
+	inspectOnly     flycheckv1.OriginType
+}
+
+// demoPlays: 南京 does all its paperwork in time (green card), 无锡 files
+// its returns and inspects its spot-check cases but decides nothing
+// (yellow), 徐州 does nothing (red; its self-inspection deadlines overdue).
+var demoPlays = map[string]cityPlay{
+	"nanjing": {returns: true, disputer: true, inspect: true, decide: true},
+	"wuxi":    {returns: true, inspect: true, inspectOnly: flycheckv1.OriginRecheck},
+	"xuzhou":  {},
+}
+
 // bureaus plays the city and province bureaus of camp.
 type bureaus struct {
 	c                             client.Client
@@ -61,19 +80,21 @@ type demoLead struct {
 // It returns when the fly-check case has been handed off, or on an error.
 func (b *bureaus) playSecondHalf(ctx context.Context) error {
 	b.leads = map[string][]demoLead{}
-	nanjing, wuxi := b.camp.Spec.Cities[0], b.camp.Spec.Cities[1]
-
 	// 自查自纠: the self-inspection phase opens a case per flagged institution.
-	for i, city := range []flycheckv1.City{nanjing, wuxi} {
-		if err := b.selfInspect(ctx, city, i == 0); err != nil {
-			return fmt.Errorf("%s self-inspection: %w", city.Name, err)
+	for _, city := range b.camp.Spec.Cities {
+		if play := demoPlays[city.Name]; play.returns {
+			if err := b.selfInspect(ctx, city, play.disputer); err != nil {
+				return fmt.Errorf("%s self-inspection: %w", city.Name, err)
+			}
 		}
 	}
-
-	// 检查抽查: 南京 inspects every case it has once its recheck sample is
-	// drawn; 无锡 does not get round to it.
-	if err := b.inspectCity(ctx, nanjing); err != nil {
-		return fmt.Errorf("%s on-site checks: %w", nanjing.Name, err)
+	// 检查抽查: on-site checks once the city's recheck sample is drawn.
+	for _, city := range b.camp.Spec.Cities {
+		if play := demoPlays[city.Name]; play.inspect {
+			if err := b.inspectCity(ctx, city, play); err != nil {
+				return fmt.Errorf("%s on-site checks: %w", city.Name, err)
+			}
+		}
 	}
 
 	// 飞行检查: the province inspects two of its cases and hands them off.
@@ -214,10 +235,11 @@ func setCover(f *excelize.File, label, value string) error {
 }
 
 // inspectCity records, once the city's recheck sample is drawn, an on-site
-// result for every case of the city, a decision for those with findings and
-// the money recovered: all of it, except from the institution that disputed
-// its leads (found to have under-reported), which has paid 90 % so far.
-func (b *bureaus) inspectCity(ctx context.Context, city flycheckv1.City) error {
+// result for the city's cases and, if the play decides, a decision for
+// those with findings and the money recovered: all of it, except from the
+// institution that disputed its leads (found to have under-reported), which
+// has paid 90 % so far.
+func (b *bureaus) inspectCity(ctx context.Context, city flycheckv1.City, play cityPlay) error {
 	sample := controllers.ChildName(b.camp.Name, "spotcheck", city.Name)
 	var selected int
 	err := b.poll(ctx, func() (bool, error) {
@@ -239,12 +261,25 @@ func (b *bureaus) inspectCity(ctx context.Context, city flycheckv1.City) error {
 	if err := b.c.List(ctx, &list, client.InNamespace(city.Namespace)); err != nil {
 		return err
 	}
-	b.say.line("%s: recheck sample drawn (%d institutions); inspecting all %d cases on site", city.Name, selected, len(list.Items))
+	todo := list.Items[:0]
+	for _, ic := range list.Items {
+		if play.inspectOnly == "" || slices.ContainsFunc(ic.Status.Origins, func(o flycheckv1.CaseOrigin) bool { return o.Type == play.inspectOnly }) {
+			todo = append(todo, ic)
+		}
+	}
+	what := "inspecting all %d cases on site"
+	if play.inspectOnly != "" {
+		what = "inspecting its %d " + string(play.inspectOnly) + " cases on site"
+	}
+	if !play.decide {
+		what += " (no decisions yet)"
+	}
+	b.say.line("%s: recheck sample drawn (%d institutions); "+what, city.Name, selected, len(todo))
 	var found, recovered cases.Fen
 	blank := 0
-	for i := range list.Items {
-		ic := &list.Items[i]
-		f, r, err := b.inspect(ctx, ic, true)
+	for i := range todo {
+		ic := &todo[i]
+		f, r, err := b.inspect(ctx, ic, play.decide, play.decide)
 		if err != nil {
 			return fmt.Errorf("case %s: %w", ic.Name, err)
 		}
@@ -258,16 +293,17 @@ func (b *bureaus) inspectCity(ctx context.Context, city flycheckv1.City) error {
 			return err
 		}
 	}
-	b.say.line("%s: %d cases inspected (%d blank), ¥%s found, ¥%s recovered", city.Name, len(list.Items), blank, found, recovered)
+	b.say.line("%s: %d cases inspected (%d blank), ¥%s found, ¥%s recovered", city.Name, len(todo), blank, found, recovered)
 	return nil
 }
 
 // inspect records the on-site result of a case from the institution's leads
 // (each confirmed lead a self-reported violation, each disputed one found
-// all the same), the decision (refund what was found; an agreement
-// suspended for 3 months where the return under-reported), and, when
-// recover is set, the recoveries. It returns the amounts found and recovered.
-func (b *bureaus) inspect(ctx context.Context, ic *flycheckv1.InspectionCase, recover bool) (found, recovered cases.Fen, err error) {
+// all the same) and, when decide is set, the decision (refund what was
+// found; an agreement suspended for 3 months where the return
+// under-reported) and, when recover is set, the recoveries. It returns the amounts found and
+// recovered.
+func (b *bureaus) inspect(ctx context.Context, ic *flycheckv1.InspectionCase, decide, recover bool) (found, recovered cases.Fen, err error) {
 	now := time.Now().In(b.zone())
 	today := flycheckv1.Date(now.Format(time.DateOnly))
 	byCat := map[flycheckv1.ViolationCategory]*flycheckv1.Violation{}
@@ -302,6 +338,8 @@ func (b *bureaus) inspect(ctx context.Context, ic *flycheckv1.InspectionCase, re
 	}
 	if found > 0 {
 		ic.Spec.OnSite.AcknowledgedAt = today
+	}
+	if found > 0 && decide {
 		actions := []flycheckv1.DecisionAction{{Type: flycheckv1.ActionRefund, Amount: flycheckv1.Money(found.String())}}
 		if underReported {
 			actions = append(actions, flycheckv1.DecisionAction{Type: flycheckv1.ActionSuspendAgreement, Months: 3})
@@ -352,7 +390,7 @@ func (b *bureaus) flyCheck(ctx context.Context) error {
 		if ic == nil {
 			continue
 		}
-		found, _, err := b.inspect(ctx, ic, false)
+		found, _, err := b.inspect(ctx, ic, true, false)
 		if err != nil {
 			return fmt.Errorf("fly-check case %s: %w", ic.Name, err)
 		}

@@ -37,6 +37,7 @@ func newRootCommand() *cobra.Command {
 		newRosterCommand(),
 		newLeadsCommand(),
 		newCasesCommand(),
+		newReportCommand(),
 	)
 	return root
 }
