@@ -57,9 +57,13 @@ verify: ## Check that generated files, the chart copy and go.mod are in sync, an
 	go tool staticcheck ./...
 
 .PHONY: test
-test: manifests generate fmt vet controlplane ## Unit tests, envtest suites (real kube-apiserver + etcd) and the DuckDB oracle.
+test: manifests generate fmt vet controlplane browser ## Unit tests, envtest suites (real kube-apiserver + etcd) and the DuckDB oracle.
 	go test ./... -count=1 -timeout $(TEST_TIMEOUT)
 	$(MAKE) test-oracle
+
+.PHONY: browser
+browser: ## Headless Chromium and the Noto CJK fonts for the report's browser test (Debian packages, when missing).
+	hack/install-browser.sh
 
 .PHONY: test-oracle
 test-oracle: ## Screening engine vs the same rules as DuckDB SQL (separate cgo module; ~20 s warm, ~3 min cold).

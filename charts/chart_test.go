@@ -148,6 +148,7 @@ func TestChartDefaults(t *testing.T) {
 		"ClusterRole/flycheck-manager-role",
 		"ClusterRole/flycheck-metrics-reader",
 		"ClusterRole/flycheck-province-admin",
+		"ClusterRole/flycheck-tipoff-identity",
 		"ClusterRoleBinding/flycheck-manager-rolebinding",
 		"Deployment/flycheck-system/flycheck-controller-manager",
 		"Role/flycheck-system/flycheck-leader-election-role",

@@ -43,10 +43,10 @@ const (
 )
 
 // The reader ClusterRoles, by the names docs/rbac.md binds them with.
-var readerRoles = []string{"flycheck-campaign-viewer", "flycheck-city-viewer", "flycheck-city-editor", "flycheck-province-admin", "flycheck-metrics-reader"}
+var readerRoles = []string{"flycheck-campaign-viewer", "flycheck-city-viewer", "flycheck-city-editor", "flycheck-province-admin", "flycheck-tipoff-identity", "flycheck-metrics-reader"}
 
 // readerRoleFiles are their files in config/rbac, in the same order.
-var readerRoleFiles = []string{"campaign_viewer_role.yaml", "city_viewer_role.yaml", "city_editor_role.yaml", "province_admin_role.yaml", "metrics_reader_role.yaml"}
+var readerRoleFiles = []string{"campaign_viewer_role.yaml", "city_viewer_role.yaml", "city_editor_role.yaml", "province_admin_role.yaml", "tipoff_identity_role.yaml", "metrics_reader_role.yaml"}
 
 // manifest is one rendered Kubernetes object.
 type manifest struct {

@@ -269,8 +269,9 @@ func mustGVK(scheme *runtime.Scheme, obj client.Object) schema.GroupVersionKind 
 // setCityCounts fills the per-city counts from the campaign's children:
 // screening figures from the latest screening job of each city, sample
 // counts from the city's recheck, case counts and sums from its cases
-// (campaign_cases.go). Fly-check samples are not counted here:
-// the campaign is readable by the cities, and fly-checks are unannounced.
+// (campaign_cases.go), tip-off counts (campaign_tipoffs.go). Fly-check
+// samples are not counted here: the campaign is readable by the cities,
+// and fly-checks are unannounced.
 func (r *CampaignReconciler) setCityCounts(ctx context.Context, camp *flycheckv1.Campaign, status *flycheckv1.CampaignStatus) error {
 	sel := client.MatchingLabels{flycheckv1.LabelCampaign: camp.Name}
 	var sjs flycheckv1.ScreeningJobList
@@ -286,6 +287,10 @@ func (r *CampaignReconciler) setCityCounts(ctx context.Context, camp *flycheckv1
 		order[p.Name] = i
 	}
 	tallies, err := r.caseTallies(ctx, camp)
+	if err != nil {
+		return err
+	}
+	tipOffs, err := r.tipOffTallies(ctx, camp)
 	if err != nil {
 		return err
 	}
@@ -317,6 +322,7 @@ func (r *CampaignReconciler) setCityCounts(ctx context.Context, camp *flycheckv1
 			}
 		}
 		setCaseCounts(&row, tallies[row.Name])
+		row.TipOffs, row.TipOffRewardsPaid = tipOffs[row.Name].tipOffs, tipOffs[row.Name].rewardsPaid
 		status.Cities[i] = row
 	}
 	return nil

@@ -49,6 +49,9 @@ type CampaignReconciler struct {
 	APIReader client.Reader
 	Clock     clock.PassiveClock
 	Recorder  events.EventRecorder
+	// written remembers the report snapshots known to exist, so that a
+	// reconcile does not GET them again (campaign_reports.go).
+	written snapshotMemo
 }
 
 // +kubebuilder:rbac:groups=flycheck.medfund.io,resources=campaigns,verbs=get;list;watch
@@ -60,6 +63,7 @@ type CampaignReconciler struct {
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=flycheck.medfund.io,resources=inspectioncases,verbs=get;list;watch
+// +kubebuilder:rbac:groups=flycheck.medfund.io,resources=tipoffs,verbs=get;list;watch
 
 func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var camp flycheckv1.Campaign
@@ -125,6 +129,15 @@ func (r *CampaignReconciler) reconcile(ctx context.Context, camp *flycheckv1.Cam
 	if err := r.setCityCounts(ctx, camp, status); err != nil {
 		return ctrl.Result{}, err
 	}
+	// Milestones and reports freeze with the phases while suspended.
+	var dueNotes []note
+	if !camp.Spec.Suspend {
+		var nextDue time.Time
+		if dueNotes, nextDue, err = r.setMilestones(ctx, camp, status, plan.Location, now); err != nil {
+			return ctrl.Result{}, err
+		}
+		requeue = soonest(requeue, nextDue, now)
+	}
 	setCampaignConditions(conds, plan, now, camp.Spec.Suspend, missing, launchStall)
 
 	// Events speak of changes: what the stored status said is compared with
@@ -147,12 +160,20 @@ func (r *CampaignReconciler) reconcile(ctx context.Context, camp *flycheckv1.Cam
 	if launchStall != nil {
 		notes = append(notes, note{corev1.EventTypeWarning, launchStall.reason, "Launch", launchStall.msg})
 	}
+	notes = append(notes, dueNotes...)
 	written, err := r.writeStatus(ctx, camp, status, notes...)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	if written {
 		observeTransitions(camp, transitions, now)
+	}
+	if len(missing) == 0 {
+		nextReport, err := r.writeReports(ctx, camp, plan, now)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		requeue = soonest(requeue, nextReport, now)
 	}
 	if requeue > 0 {
 		log.V(1).Info("waiting for the next phase boundary", "at", status.NextTransitionAt, "after", requeue)
@@ -197,7 +218,7 @@ func campaignNamespaces(camp *flycheckv1.Campaign) []string {
 // campaign needs appears or disappears, and when a case's figures change
 // (the roll-up).
 func (r *CampaignReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	if err := indexFields(mgr.GetFieldIndexer(), campaignNamespaceIndex, caseCampaignIndex); err != nil {
+	if err := indexFields(mgr.GetFieldIndexer(), campaignNamespaceIndex, caseCampaignIndex, tipOffCampaignIndex); err != nil {
 		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
@@ -207,6 +228,7 @@ func (r *CampaignReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.campaignsUsingNamespace),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool { return false }})).
 		Watches(&flycheckv1.InspectionCase{}, caseRollupHandler()).
+		Watches(&flycheckv1.TipOff{}, tipOffRollupHandler()).
 		Named("campaign").
 		Complete(r)
 }

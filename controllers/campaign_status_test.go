@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -92,7 +93,7 @@ func TestSetCityRowsKeepsCountsInSpecOrder(t *testing.T) {
 	}}
 	setCityRows(st, []flycheckv1.City{{Name: "wuxi"}, {Name: "nanjing"}})
 	want := []flycheckv1.CityStatus{{Name: "wuxi"}, {Name: "nanjing", Institutions: 40}}
-	if !slices.Equal(st.Cities, want) {
+	if !reflect.DeepEqual(st.Cities, want) {
 		t.Errorf("cities %+v, want %+v", st.Cities, want)
 	}
 }

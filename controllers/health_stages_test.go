@@ -232,3 +232,43 @@ func caseHealthStages(t *testing.T) []healthStage {
 	add("stalled", stray, "Degraded", status.FailedStatus)
 	return out
 }
+
+func tipOffHealthStages(t *testing.T) []healthStage {
+	ns, opNS := "health-tipoff", "health-tipoff-op"
+	createNamespace(t, ns)
+	createNamespace(t, opNS)
+	due := shanghai(t, "2020-10-23 00:00:00")
+	clk := clocktesting.NewFakeClock(due.Add(-time.Hour))
+	r := &TipOffReconciler{Client: k8sClient, APIReader: k8sClient, Clock: clk, Recorder: recorder, Holidays: NewHolidayCalendar(k8sClient, opNS)}
+	var out []healthStage
+	add := func(stage string, obj client.Object, argo string, ks status.Status) {
+		out = append(out, healthStage{stage, captured(t, obj), argo, ks})
+	}
+	orphan := newTipOff(ns, "health-2020-001", func(s *flycheckv1.TipOffSpec) {
+		s.CampaignRef = &flycheckv1.CampaignReference{Name: "health-no-such-campaign"}
+	})
+	mustCreate(t, orphan)
+	add("new", orphan, "Progressing", status.CurrentStatus)
+	reconcileWith(t, r, orphan)
+	add("waiting", orphan, "Progressing", status.InProgressStatus) // its Campaign does not exist
+
+	to := newTipOff(ns, "health-2020-002", func(s *flycheckv1.TipOffSpec) { s.WantsFeedback = true })
+	mustCreate(t, to)
+	reconcileWith(t, r, to)
+	add("running", to, "Healthy", status.CurrentStatus)
+	clk.SetTime(due)
+	reconcileWith(t, r, to)
+	add("overdue", to, "Degraded", status.CurrentStatus)
+
+	// A campaign whose time zone does not exist: no deadline can be computed.
+	bad := testCampaign("health-tipoff-tz", []string{ns}, phase("selfinspection", "2020-05-01", "2020-06-30"))
+	bad.Spec.TimeZone = "Asia/Atlantis"
+	createCampaign(t, bad)
+	stray := newTipOff(ns, "health-2020-003", func(s *flycheckv1.TipOffSpec) {
+		s.CampaignRef = &flycheckv1.CampaignReference{Name: bad.Name}
+	})
+	mustCreate(t, stray)
+	reconcileWith(t, r, stray)
+	add("stalled", stray, "Degraded", status.FailedStatus)
+	return out
+}

@@ -40,6 +40,7 @@ var healthKinds = map[string]func(t *testing.T) []healthStage{
 	"InspectionSample": sampleHealthStages,
 	"RuleSet":          ruleSetHealthStages,
 	"InspectionCase":   caseHealthStages,
+	"TipOff":           tipOffHealthStages,
 }
 
 const argoHealthKeyPrefix = "resource.customizations.health.flycheck.medfund.io_"

@@ -36,6 +36,12 @@ const (
 	// working-day calendar (a deadline in working days, or one that could not
 	// be counted yet): a change of the holiday ConfigMap re-evaluates them.
 	caseCalendarIndex = "flycheck.calendar"
+	// tipOffCampaignIndex indexes TipOffs by spec.campaignRef.name, the
+	// TipOff CRD's selectable field of the same name (tipOffCampaignField):
+	// the Campaign's roll-up counts a campaign's tip-offs with it. The key
+	// differs from the field because caseCampaignIndex has the field's name.
+	tipOffCampaignIndex = "TipOff " + tipOffCampaignField
+	tipOffCampaignField = "spec.campaignRef.name"
 )
 
 func frameIndexKey(kind, name string) string { return kind + "/" + name }
@@ -82,6 +88,12 @@ var fieldIndexes = map[string]struct {
 	caseInstitutionIndex: {&flycheckv1.InspectionCase{}, func(o client.Object) []string {
 		return []string{o.(*flycheckv1.InspectionCase).Spec.Institution.Code}
 	}},
+	tipOffCampaignIndex: {&flycheckv1.TipOff{}, func(o client.Object) []string {
+		if ref := o.(*flycheckv1.TipOff).Spec.CampaignRef; ref != nil {
+			return []string{ref.Name}
+		}
+		return nil
+	}},
 	caseCalendarIndex: {&flycheckv1.InspectionCase{}, func(o client.Object) []string {
 		if usesCalendar(o.(*flycheckv1.InspectionCase)) {
 			return []string{"yes"}
@@ -89,6 +101,10 @@ var fieldIndexes = map[string]struct {
 		return nil
 	}},
 }
+
+// indexFieldNames are the indexed fields' names where they differ from
+// the index's key (two kinds index a field of the same name).
+var indexFieldNames = map[string]string{tipOffCampaignIndex: tipOffCampaignField}
 
 // indexFields registers the named indexes with a cache (the manager's
 // GetFieldIndexer()). Each reconciler asks for the ones its watch handlers
@@ -100,7 +116,11 @@ func indexFields(idx client.FieldIndexer, fields ...string) error {
 		if !ok {
 			panic("unknown field index " + f)
 		}
-		if err := idx.IndexField(context.Background(), ix.obj, f, ix.fn); err != nil {
+		field := f
+		if name, ok := indexFieldNames[f]; ok {
+			field = name
+		}
+		if err := idx.IndexField(context.Background(), ix.obj, field, ix.fn); err != nil {
 			return err
 		}
 	}

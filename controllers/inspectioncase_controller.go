@@ -66,7 +66,7 @@ func (r *InspectionCaseReconciler) reconcile(ctx context.Context, stored *flyche
 	}
 	now := r.Clock.Now()
 	ev := r.evaluator()
-	camp, err := ev.campaignOf(ctx, ic)
+	camp, err := ev.campaignOf(ctx, ic.Spec.CampaignRef)
 	if err != nil {
 		return ctrl.Result{}, err
 	}

@@ -30,14 +30,14 @@ type caseEvaluator struct {
 	Holidays  *HolidayCalendar
 }
 
-// campaignOf is the case's Campaign; nil when it names none or the
-// Campaign is gone.
-func (e caseEvaluator) campaignOf(ctx context.Context, ic *flycheckv1.InspectionCase) (*flycheckv1.Campaign, error) {
-	if ic.Spec.CampaignRef == nil {
+// campaignOf is the Campaign a case (or a tip-off) names; nil when it
+// names none or the Campaign is gone.
+func (e caseEvaluator) campaignOf(ctx context.Context, ref *flycheckv1.CampaignReference) (*flycheckv1.Campaign, error) {
+	if ref == nil {
 		return nil, nil
 	}
 	var camp flycheckv1.Campaign
-	err := e.Client.Get(ctx, types.NamespacedName{Name: ic.Spec.CampaignRef.Name}, &camp)
+	err := e.Client.Get(ctx, types.NamespacedName{Name: ref.Name}, &camp)
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}
@@ -198,25 +198,33 @@ const (
 // labelled like every campaign child), or adds the seed's origin to the
 // case that exists, and writes its full status at once. A case deleted by a
 // person is created again only if the caller asks again; callers record
-// what they opened so that they do not.
+// what they opened so that they do not. Without a campaign (a tip-off that
+// names none) the case is the institution's standing case outside
+// campaigns, TipOffCaseName, with no owner.
 func (e caseEvaluator) openCase(ctx context.Context, camp *flycheckv1.Campaign, seed caseSeed, now time.Time) (openOutcome, error) {
-	key := types.NamespacedName{Namespace: seed.namespace, Name: CaseName(camp.Name, seed.institution.Code)}
+	key := types.NamespacedName{Namespace: seed.namespace, Name: caseNameFor(camp, seed.institution.Code)}
+	campaign := ""
+	if camp != nil {
+		campaign = camp.Name
+	}
 	var ic flycheckv1.InspectionCase
 	outcome := caseOriginAdded
 	err := e.Client.Get(ctx, key, &ic)
 	switch {
 	case apierrors.IsNotFound(err):
 		ic = flycheckv1.InspectionCase{
-			ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name,
-				Labels: map[string]string{flycheckv1.LabelCampaign: camp.Name}},
-			Spec: flycheckv1.InspectionCaseSpec{Institution: seed.institution,
-				CampaignRef: &flycheckv1.CampaignReference{Name: camp.Name}},
+			ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name, Labels: map[string]string{}},
+			Spec:       flycheckv1.InspectionCaseSpec{Institution: seed.institution},
+		}
+		if camp != nil {
+			ic.Labels[flycheckv1.LabelCampaign] = camp.Name
+			ic.Spec.CampaignRef = &flycheckv1.CampaignReference{Name: camp.Name}
+			if err := controllerutil.SetControllerReference(camp, &ic, e.Client.Scheme()); err != nil {
+				return 0, err
+			}
 		}
 		if seed.city != "" {
 			ic.Labels[flycheckv1.LabelCity] = seed.city
-		}
-		if err := controllerutil.SetControllerReference(camp, &ic, e.Client.Scheme()); err != nil {
-			return 0, err
 		}
 		err = e.Client.Create(ctx, &ic)
 		switch {
@@ -233,7 +241,11 @@ func (e caseEvaluator) openCase(ctx context.Context, camp *flycheckv1.Campaign, 
 		return 0, err
 	}
 	for attempt := 0; ; attempt++ {
-		if ic.Spec.Institution.Code != seed.institution.Code || ic.Spec.CampaignRef == nil || ic.Spec.CampaignRef.Name != camp.Name {
+		ref := ""
+		if ic.Spec.CampaignRef != nil {
+			ref = ic.Spec.CampaignRef.Name
+		}
+		if ic.Spec.Institution.Code != seed.institution.Code || ref != campaign {
 			return caseNameTaken, nil
 		}
 		if hasOrigin(ic.Status.Origins, seed.origin) {
@@ -257,10 +269,11 @@ func (e caseEvaluator) openCase(ctx context.Context, camp *flycheckv1.Campaign, 
 	}
 }
 
-// hasOrigin: the case already records this origin (same kind, same phase).
+// hasOrigin: the case already records this origin (same kind, same phase,
+// same tip-off).
 func hasOrigin(origins []flycheckv1.CaseOrigin, o flycheckv1.CaseOrigin) bool {
 	return slices.ContainsFunc(origins, func(x flycheckv1.CaseOrigin) bool {
-		return x.Type == o.Type && x.Phase == o.Phase && x.HandedOffFrom == o.HandedOffFrom
+		return x.Type == o.Type && x.Phase == o.Phase && x.HandedOffFrom == o.HandedOffFrom && x.TipOff == o.TipOff
 	})
 }
 

@@ -80,27 +80,39 @@ func desiredCaseStatus(ic *flycheckv1.InspectionCase, cc caseContext) (*flycheck
 		Recovered: money(a.Recovered), Outstanding: money(a.Outstanding),
 	}
 	st.UnderReported, st.Blank = res.UnderReported, res.Blank
-	st.Deadlines = nil
-	for _, d := range res.Deadlines {
+	st.Deadlines = statusDeadlines(res.Deadlines)
+	conds.ready(CaseReasonEvaluated, caseMessage(res, loc))
+	setOverdue(conds, res.Deadlines, loc)
+	return st, res.NextChange
+}
+
+// statusDeadlines are evaluated deadlines as status shows them.
+func statusDeadlines(ds []cases.Deadline) []flycheckv1.CaseDeadline {
+	var out []flycheckv1.CaseDeadline
+	for _, d := range ds {
 		cd := flycheckv1.CaseDeadline{Name: d.Name, Due: *timePtr(d.Due), State: flycheckv1.DeadlineState(d.State)}
 		if d.CompletedAt != nil {
 			cd.CompletedAt = timePtr(*d.CompletedAt)
 		}
-		st.Deadlines = append(st.Deadlines, cd)
+		out = append(out, cd)
 	}
-	conds.ready(CaseReasonEvaluated, caseMessage(res, loc))
-	if len(res.Overdue) > 0 {
-		var parts []string
-		for _, d := range res.Deadlines {
-			if d.State == cases.Missed && d.CompletedAt == nil {
-				parts = append(parts, fmt.Sprintf("%s was due at %s", d.Name, d.Due.In(loc).Format(time.RFC3339)))
-			}
+	return out
+}
+
+// setOverdue sets the Overdue condition (cases and tip-offs alike): True
+// with the deadlines passed without their event, False otherwise.
+func setOverdue(conds conditionSetter, ds []cases.Deadline, loc *time.Location) {
+	var parts []string
+	for _, d := range ds {
+		if d.State == cases.Missed && d.CompletedAt == nil {
+			parts = append(parts, fmt.Sprintf("%s was due at %s", d.Name, d.Due.In(loc).Format(time.RFC3339)))
 		}
+	}
+	if len(parts) > 0 {
 		conds.set(flycheckv1.ConditionOverdue, metav1.ConditionTrue, CaseReasonDeadlineMissed, strings.Join(parts, "; "))
 	} else {
 		conds.set(flycheckv1.ConditionOverdue, metav1.ConditionFalse, CaseReasonOnTime, "")
 	}
-	return st, res.NextChange
 }
 
 func money(f cases.Fen) flycheckv1.Money { return flycheckv1.Money(f.String()) }

@@ -83,7 +83,7 @@ func init() {
 	metrics.Registry.MustRegister(domainCollectors()...)
 	// Known label values start at zero, so that rate() and alerts see the
 	// series before the first increment.
-	for _, k := range []string{"Campaign", "RuleSet", "ScreeningJob", "InspectionSample", "InspectionCase"} {
+	for _, k := range []string{"Campaign", "RuleSet", "ScreeningJob", "InspectionSample", "InspectionCase", "TipOff"} {
 		reconcileErrors.WithLabelValues(k)
 	}
 	for _, p := range []flycheckv1.SamplingPurpose{flycheckv1.PurposeRecheck, flycheckv1.PurposeFlyCheck} {

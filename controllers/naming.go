@@ -133,3 +133,22 @@ func CaseName(campaign, code string) string {
 	sum := sha256.Sum256([]byte(campaign + "/" + code))
 	return strings.TrimRight(name[:min(len(name), maxCaseNameLength-11)], "-.") + "-" + hex.EncodeToString(sum[:])[:10]
 }
+
+// tipOffCaseScope stands for the campaign in the name of an institution's
+// case outside campaigns. A Campaign of that name would share the names;
+// openCase tells the two apart by spec.campaignRef.
+const tipOffCaseScope = "tipoffs"
+
+// TipOffCaseName is the InspectionCase a tip-off without a campaign opens:
+// the institution's one standing case outside campaigns in the namespace,
+// tipoffs-<code>, which every such tip-off about it joins.
+func TipOffCaseName(code string) string { return CaseName(tipOffCaseScope, code) }
+
+// caseNameFor is the institution's case in camp, or its standing case
+// outside campaigns when camp is nil.
+func caseNameFor(camp *flycheckv1.Campaign, code string) string {
+	if camp == nil {
+		return TipOffCaseName(code)
+	}
+	return CaseName(camp.Name, code)
+}

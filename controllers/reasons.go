@@ -41,6 +41,15 @@ const (
 	CampaignReasonRulesSkipped            = "RulesSkipped"
 )
 
+// Campaign milestones, cards and report snapshots (events).
+const (
+	CampaignReasonMilestoneMet    = "MilestoneMet"
+	CampaignReasonMilestoneMissed = "MilestoneMissed"
+	// Warning: a city's red or yellow card changed.
+	CampaignReasonCardChanged   = "CardChanged"
+	CampaignReasonReportWritten = "ReportWritten"
+)
+
 // RuleSet.
 const (
 	RuleSetReasonValid   = "Valid"
@@ -137,4 +146,29 @@ const (
 	// Events on the Campaign (self-inspection and recheck openings) and on
 	// the fly-check sample (the fly-check's, out of the cities' sight).
 	CaseReasonCasesOpened = "CasesOpened"
+)
+
+// TipOff.
+const (
+	// Ready=True: deadlines and reward computed.
+	TipOffReasonEvaluated = "Evaluated"
+	// Reconciling=True: the named Campaign does not exist (yet), or the
+	// calendar does not know a year a deadline falls in.
+	TipOffReasonCampaignNotFound    = "CampaignNotFound"
+	TipOffReasonCalendarYearMissing = "CalendarYearMissing"
+	// Stalled=True: a date that does not exist, a policy that does not
+	// parse, or the case's name held by another institution's case.
+	TipOffReasonInvalidSpec   = "InvalidSpec"
+	TipOffReasonCaseNameTaken = "CaseNameTaken"
+	// Overdue=True / False, as on a case (setOverdue).
+	TipOffReasonDeadlineMissed = CaseReasonDeadlineMissed
+	TipOffReasonOnTime         = CaseReasonOnTime
+
+	// Events.
+	TipOffReasonDeadlineSet   = "DeadlineSet"
+	TipOffReasonDeadlineMet   = "DeadlineMet"
+	TipOffReasonCaseOpened    = "CaseOpened"
+	TipOffReasonCaseJoined    = "CaseJoined"
+	TipOffReasonRewardDecided = "RewardDecided"
+	TipOffReasonRewardPaid    = "RewardPaid"
 )

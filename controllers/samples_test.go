@@ -52,12 +52,13 @@ func readManifests(t *testing.T, glob string) []client.Object {
 	return out
 }
 
-// TestEverySampleReconciles applies every Campaign in config/samples with
-// the default rule catalogue and the namespaces it names, under a manager
-// running every controller: each campaign and each child it creates ends up
-// Ready, or waiting with a reason that says for what (a roster that is not
-// there, a screening that has not run: no kubelet here), never Stalled and
-// never with a reconcile error.
+// TestEverySampleReconciles applies every Campaign and TipOff in
+// config/samples with the default rule catalogue and the namespaces they
+// name, under a manager running every controller: each campaign and each
+// child it creates ends up Ready, or waiting with a reason that says for
+// what (a roster that is not there, a screening that has not run: no
+// kubelet here), never Stalled and never with a reconcile error; each
+// tip-off is Ready, and the case an accepted one opened is Ready too.
 func TestEverySampleReconciles(t *testing.T) {
 	ctx := context.Background()
 	for _, obj := range readManifests(t, filepath.Join("..", "config", "rules", "*.yaml")) {
@@ -66,15 +67,24 @@ func TestEverySampleReconciles(t *testing.T) {
 		}
 	}
 	var campaigns []*flycheckv1.Campaign
+	var tipOffs []*flycheckv1.TipOff
+	namespaces := map[string]bool{}
 	for _, obj := range readManifests(t, filepath.Join("..", "config", "samples", "*.yaml")) {
-		c, ok := obj.(*flycheckv1.Campaign)
-		if !ok {
-			t.Fatalf("config/samples holds a %T; this test only knows Campaigns", obj)
+		switch o := obj.(type) {
+		case *flycheckv1.Campaign:
+			for _, ns := range campaignNamespaces(o) {
+				namespaces[ns] = true
+			}
+			campaigns = append(campaigns, o)
+		case *flycheckv1.TipOff:
+			namespaces[o.Namespace] = true
+			tipOffs = append(tipOffs, o)
+		default:
+			t.Fatalf("config/samples holds a %T; this test only knows Campaigns and TipOffs", obj)
 		}
-		for _, ns := range campaignNamespaces(c) {
-			createNamespace(t, ns)
-		}
-		campaigns = append(campaigns, c)
+	}
+	for ns := range namespaces {
+		createNamespace(t, ns)
 	}
 	if len(campaigns) < 3 {
 		t.Fatalf("%d sample campaigns, want the 3 of the seeds", len(campaigns))
@@ -87,6 +97,11 @@ func TestEverySampleReconciles(t *testing.T) {
 	for _, c := range campaigns {
 		if err := k8sClient.Create(ctx, c); err != nil {
 			t.Fatalf("applying sample %s: %v", c.Name, err)
+		}
+	}
+	for _, to := range tipOffs {
+		if err := k8sClient.Create(ctx, to); err != nil {
+			t.Fatalf("applying sample tip-off %s/%s: %v", to.Namespace, to.Name, err)
 		}
 	}
 
@@ -143,6 +158,30 @@ func TestEverySampleReconciles(t *testing.T) {
 				errs = append(errs, fmt.Errorf("campaign %s has no children yet", got.Name))
 			}
 			report = append(report, fmt.Sprintf("Campaign %s: %s", got.Name, readyLine(got.Status.Conditions)))
+		}
+		// Tip-offs: Ready (overdue or not), and an accepted one about an
+		// institution has opened its case, which is Ready too.
+		for _, to := range tipOffs {
+			var got flycheckv1.TipOff
+			if err := k8sClient.Get(ctx, client.ObjectKeyFromObject(to), &got); err != nil {
+				return err
+			}
+			errs = append(errs, healthy("TipOff", got.Namespace+"/"+got.Name, got.Generation, got.Status.ObservedGeneration, got.Status.Conditions))
+			report = append(report, fmt.Sprintf("TipOff %s/%s: %s, reward %+v, case %q", got.Namespace, got.Name,
+				readyLine(got.Status.Conditions), got.Status.Reward, got.Status.Case))
+			if got.Spec.AcceptedAt == "" || got.Spec.Subject.InstitutionCode == "" {
+				continue
+			}
+			ns, name, ok := cutKey(got.Status.Case)
+			if !ok {
+				errs = append(errs, fmt.Errorf("tip-off %s opened no case", got.Name))
+				continue
+			}
+			var ic flycheckv1.InspectionCase
+			if err := k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &ic); err != nil {
+				return err
+			}
+			errs = append(errs, healthy("InspectionCase", ns+"/"+name, ic.Generation, ic.Status.ObservedGeneration, ic.Status.Conditions))
 		}
 		return errors.Join(errs...)
 	})

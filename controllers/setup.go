@@ -62,6 +62,8 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 			Recorder: recorder("caseopener"), Holidays: holidays, OperatorNamespace: opts.OperatorNamespace},
 		&InspectionCaseReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: opts.Clock,
 			Recorder: recorder("inspectioncase"), Holidays: holidays},
+		&TipOffReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: opts.Clock,
+			Recorder: recorder("tipoff"), Holidays: holidays},
 	} {
 		if err := r.SetupWithManager(mgr); err != nil {
 			return err

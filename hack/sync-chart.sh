@@ -27,7 +27,7 @@ cp config/crd/bases/*.yaml "$chart/crds/"
 # sampling-key Role); the others are the hand-written roles in config/rbac.
 for f in role.yaml leader_election_role.yaml \
          campaign_viewer_role.yaml city_viewer_role.yaml city_editor_role.yaml province_admin_role.yaml \
-         metrics_reader_role.yaml; do
+         tipoff_identity_role.yaml metrics_reader_role.yaml; do
   cp "config/rbac/$f" "$chart/files/rbac/$f"
 done
 

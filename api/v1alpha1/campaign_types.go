@@ -10,6 +10,7 @@ import (
 // data under review.
 // +kubebuilder:validation:XValidation:rule="self.phases.all(p, !has(p.sampling) || p.sampling.purpose != 'FlyCheck') || (has(self.provinceNamespace) && size(self.provinceNamespace) > 0)",message="spec.provinceNamespace is required when a phase samples for FlyCheck",fieldPath=".provinceNamespace"
 // +kubebuilder:validation:XValidation:rule="self.phases.all(p, !has(p.screening) || has(p.screening.source)) || has(self.dataSource)",message="spec.dataSource (or the phase's screening.source) is required when a phase has screening",fieldPath=".dataSource"
+// +kubebuilder:validation:XValidation:rule="!has(self.reporting) || !has(self.reporting.summaryPhase) || self.phases.exists(p, p.name == self.reporting.summaryPhase)",message="spec.reporting.summaryPhase must name a phase",fieldPath=".reporting.summaryPhase"
 // +kubebuilder:validation:XValidation:rule="(has(self.roster) && size(self.roster) > 0) || self.phases.all(p, !has(p.sampling) || p.sampling.purpose == 'FlyCheck' || self.phases.exists(q, has(q.screening) && q.start.substring(0, 10) <= p.start.substring(0, 10)))",message="a Recheck phase draws from the latest screening phase that starts no later than it, or else from spec.roster: add a screening phase before it or name a roster ConfigMap",fieldPath=".roster"
 // +kubebuilder:validation:XValidation:rule="(has(self.roster) && size(self.roster) > 0) || self.phases.all(p, !has(p.sampling) || p.sampling.purpose != 'FlyCheck' || self.phases.exists(q, has(q.screening) && q.start.substring(0, 10) <= p.start.substring(0, 10)))",message="a FlyCheck phase draws from the cities' latest screening before it, or else from spec.roster: add a screening phase before it or name a roster ConfigMap",fieldPath=".roster"
 type CampaignSpec struct {
@@ -67,6 +68,19 @@ type CampaignSpec struct {
 	// +kubebuilder:validation:MaxItems=20
 	// +kubebuilder:validation:XValidation:rule="self.all(p, self.exists_one(q, q.name == p.name))",message="phase names must be unique"
 	Phases []Phase `json:"phases"`
+
+	// Dated deliverables counted per city over its cases (§9).
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:XValidation:rule="self.all(m, self.exists_one(n, n.name == m.name))",message="milestone names must be unique"
+	Milestones []Milestone `json:"milestones,omitempty"`
+	// Red and yellow cards for cities that miss milestones.
+	// +optional
+	Cards *Cards `json:"cards,omitempty"`
+	// Weekly and summary report snapshots.
+	// +optional
+	Reporting *Reporting `json:"reporting,omitempty"`
 }
 
 // City is one prefecture-level city and the namespace its bureau works in.
@@ -289,6 +303,29 @@ type CityStatus struct {
 	// Cases with a deadline passed and not met.
 	// +optional
 	Overdue int32 `json:"overdue,omitempty"`
+
+	// Tip-offs (举报) naming this campaign, received in the city's
+	// namespace: counts only, never their content.
+	// +optional
+	TipOffs int32 `json:"tipOffs,omitempty"`
+	// Of those, the ones whose reward was paid (举报奖励兑现).
+	// +optional
+	TipOffRewardsPaid int32 `json:"tipOffRewardsPaid,omitempty"`
+	// Each milestone in this city, in spec order.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	Milestones []CityMilestone `json:"milestones,omitempty"`
+	// The city's card, when spec.cards is set, and the missed milestones
+	// behind it.
+	// +optional
+	Card Card `json:"card,omitempty"`
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	// The missed milestones behind the card.
+	CardMilestones []string `json:"cardMilestones,omitempty"`
 }
 
 // CampaignStatus is what the operator observed.
@@ -313,6 +350,9 @@ type CampaignStatus struct {
 	// age, and a future time has none.
 	// +optional
 	NextTransition string `json:"nextTransition,omitempty"`
+	// When the next milestone falls due; empty when none is left.
+	// +optional
+	NextMilestoneAt *metav1.Time `json:"nextMilestoneAt,omitempty"`
 	// +optional
 	// +listType=map
 	// +listMapKey=name

@@ -267,6 +267,11 @@ type CaseOrigin struct {
 	// The province case this one was handed off from, "<namespace>/<name>".
 	// +optional
 	HandedOffFrom string `json:"handedOffFrom,omitempty"`
+	// The TipOff that brought the case (origin TipOff), by name in the
+	// case's namespace; nothing of its reporter.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	TipOff string `json:"tipOff,omitempty"`
 	// When the operator recorded the origin.
 	At metav1.Time `json:"at"`
 }

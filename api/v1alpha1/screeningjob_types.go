@@ -7,6 +7,7 @@ import (
 
 // CampaignReference names the (cluster-scoped) Campaign an object belongs to.
 type CampaignReference struct {
+	// Name of the Campaign (cluster-scoped).
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// The Campaign's name.

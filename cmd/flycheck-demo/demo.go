@@ -130,6 +130,7 @@ func runDemo(ctx context.Context, out io.Writer, f demoFlags) error {
 	defer stopNode()
 
 	camp := demoCampaign(time.Now(), time.Duration(f.phaseSeconds)*time.Second, ruleSets)
+	withDemoReports(camp, time.Duration(f.phaseSeconds)*time.Second)
 	// The operator's namespace holds the sampling key Secret.
 	for _, ns := range append(demoNamespaces(camp), controllers.OperatorNamespaceFromEnvironment()) {
 		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
@@ -142,18 +143,27 @@ func runDemo(ctx context.Context, out io.Writer, f demoFlags) error {
 	say.line("applied Campaign %s: %d cities, %d phases of %ds each", camp.Name, len(camp.Spec.Cities), len(camp.Spec.Phases), f.phaseSeconds)
 
 	stopResults := followDemoResults(ctx, c, say)
-	err = followCampaign(ctx, c, camp.Name, say)
+	followed := make(chan error, 1)
+	go func() { followed <- followCampaign(ctx, c, camp.Name, say) }()
+	b := &bureaus{c: c, camp: camp, flycheck: flycheck, kubeconfig: kubeconfigPath, workdir: workdir, say: say}
+	if err := b.playSecondHalf(ctx); err != nil {
+		say.line("the bureaus stopped: %v", err)
+	}
+	err = <-followed
 	stopResults()
 	if err != nil {
 		return err
 	}
 	printDemoResults(ctx, c, camp, out)
 	printDemoDraws(ctx, c, camp, out)
+	saveDemoReport(ctx, c, camp, workdir, out)
 	verifyDemoDraw(ctx, out, flycheck, kubeconfigPath, camp.Spec.Cities[0].Namespace+"/"+controllers.ChildName(camp.Name, "spotcheck", camp.Spec.Cities[0].Name))
 	showKubectl(ctx, out, kubectl, kubeconfigPath, "get", "camp")
 	showKubectl(ctx, out, kubectl, kubeconfigPath, "get", "sj", "-A")
 	showKubectl(ctx, out, kubectl, kubeconfigPath, "get", "jobs", "-A")
 	showKubectl(ctx, out, kubectl, kubeconfigPath, "get", "isample", "-A")
+	printCaseTable(ctx, c, camp.Name, out)
+	showKubectl(ctx, out, kubectl, kubeconfigPath, "get", "icase", "-A")
 	if f.keepRunning {
 		say.line("campaign finished; the control plane stays up until Ctrl-C")
 		<-ctx.Done()
@@ -241,6 +251,8 @@ func demoCampaign(now time.Time, d time.Duration, ruleSets []string) *flycheckv1
 	}
 	dataAnalysis := ph("dataanalysis", "数据采集分析", 1, 2)
 	dataAnalysis.Screening = &flycheckv1.PhaseScreening{RuleSets: ruleSets, Shards: 2}
+	selfInspection := ph("selfinspection", "自查自纠", 2, 3)
+	selfInspection.SelfInspection = &flycheckv1.PhaseSelfInspection{Scope: flycheckv1.ScopeFlagged}
 	spotCheck := ph("spotcheck", "检查抽查", 3, 4)
 	spotCheck.Sampling = &flycheckv1.PhaseSampling{Purpose: flycheckv1.PurposeRecheck, SamplingPolicy: flycheckv1.SamplingPolicy{
 		MinPercent: 10, MinTertiaryPerCity: 2, MinTotal: 6, RiskBasedPercent: 50}}
@@ -263,7 +275,7 @@ func demoCampaign(now time.Time, d time.Duration, ruleSets []string) *flycheckv1
 			Phases: []flycheckv1.Phase{
 				ph("mobilization", "宣传动员", 0, 1),
 				dataAnalysis,
-				ph("selfinspection", "自查自纠", 2, 3),
+				selfInspection,
 				spotCheck,
 				flyCheck,
 				ph("consolidation", "巩固复查", 5, 6),

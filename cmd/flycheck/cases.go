@@ -119,12 +119,18 @@ func runCasesImport(ctx context.Context, out, errOut io.Writer, f importFlags, f
 	}
 	known := map[string]map[string]string{} // campaign → code → case name
 	failed := false
+	var total importCounts
 	for _, file := range files {
-		ok, err := importFile(ctx, c, out, errOut, f, ns, file, known)
+		ok, n, err := importFile(ctx, c, out, errOut, f, ns, file, known)
 		if err != nil {
 			return err
 		}
 		failed = failed || !ok
+		total.cases, total.confirmed, total.disputed = total.cases+n.cases, total.confirmed+n.confirmed, total.disputed+n.disputed
+	}
+	if len(files) > 1 {
+		fmt.Fprintf(out, "%d files: applied the self-inspection of %d cases in %s (%d leads confirmed, %d disputed)\n",
+			len(files), total.cases, ns, total.confirmed, total.disputed)
 	}
 	if failed {
 		return errRejected
@@ -145,12 +151,15 @@ func casesOf(ctx context.Context, c client.Client, ns, campaign string) (map[str
 	return out, nil
 }
 
+// importCounts is what an import applied.
+type importCounts struct{ cases, confirmed, disputed int }
+
 // importFile imports one file; ok is false when some of it was rejected.
 func importFile(ctx context.Context, c client.Client, out, errOut io.Writer, f importFlags, ns, file string,
-	known map[string]map[string]string) (ok bool, err error) {
+	known map[string]map[string]string) (ok bool, n importCounts, err error) {
 	data, err := os.Open(file)
 	if err != nil {
-		return false, err
+		return false, n, err
 	}
 	defer data.Close()
 	campaign := f.campaign
@@ -167,38 +176,38 @@ func importFile(ctx context.Context, c client.Client, out, errOut io.Writer, f i
 		if campaign == "" {
 			first, err := casebook.ReadWorkbook(file, data, casebook.ReadOptions{})
 			if err != nil {
-				return false, err
+				return false, n, err
 			}
 			if first.Cover != nil {
 				campaign = first.Cover.Campaign
 			}
 			if _, err := data.Seek(0, io.SeekStart); err != nil {
-				return false, err
+				return false, n, err
 			}
 		}
 		if byCode, err = knownCases(ctx, c, ns, campaign, file, known); err != nil {
-			return false, err
+			return false, n, err
 		}
 		rs, err = casebook.ReadWorkbook(file, data, opts)
 	} else {
 		if byCode, err = knownCases(ctx, c, ns, campaign, file, known); err != nil {
-			return false, err
+			return false, n, err
 		}
 		rs, err = casebook.ReadCSV(file, data, opts)
 	}
 	if err != nil {
-		return false, err
+		return false, n, err
 	}
 	for _, e := range rs.Errors {
 		fmt.Fprintln(errOut, "rejected:", e.Error())
 	}
 	if len(rs.Errors) > 0 && !f.partial {
 		fmt.Fprintf(out, "%s: %d rows rejected; nothing applied (fix them, or --partial)\n", file, len(rs.Errors))
-		return false, nil
+		return false, n, nil
 	}
 	reports, err := rs.Reports(f.reportedAt, f.pledge)
 	if err != nil {
-		return false, err
+		return false, n, err
 	}
 	var apply []casebook.Report
 	skipped := 0
@@ -220,14 +229,14 @@ func importFile(ctx context.Context, c client.Client, out, errOut io.Writer, f i
 		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), append(slices.Clone(applyOpts), client.DryRunAll)...); err != nil {
 			fmt.Fprintf(errOut, "rejected: %s: case %s/%s: %v\n", file, ns, byCode[r.Institution], err)
 			fmt.Fprintf(out, "%s: the API server refused case %s; nothing applied\n", file, byCode[r.Institution])
-			return false, nil
+			return false, n, nil
 		}
 	}
 	confirmed, disputed := 0, 0
 	for i, r := range apply {
 		u := selfInspectionApply(ns, byCode[r.Institution], r)
 		if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), applyOpts...); err != nil {
-			return false, fmt.Errorf("%s: case %s/%s (after %d applied): %w", file, ns, u.GetName(), i, err)
+			return false, n, fmt.Errorf("%s: case %s/%s (after %d applied): %w", file, ns, u.GetName(), i, err)
 		}
 	}
 	for _, r := range reports {
@@ -241,7 +250,8 @@ func importFile(ctx context.Context, c client.Client, out, errOut io.Writer, f i
 		msg += fmt.Sprintf("; %d rows rejected, %d institutions left unchanged", len(rs.Errors), skipped)
 	}
 	fmt.Fprintln(out, msg)
-	return len(rs.Errors) == 0, nil
+	n = importCounts{len(apply), confirmed, disputed}
+	return len(rs.Errors) == 0, n, nil
 }
 
 func knownCases(ctx context.Context, c client.Client, ns, campaign, file string, known map[string]map[string]string) (map[string]string, error) {

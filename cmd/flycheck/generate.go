@@ -35,7 +35,7 @@ screener must produce for them (docs/rules.md). manifest.json records the
 seed, sizes and counts. The same flags always give the same bytes.
 
 Examples:
-  flycheck generate --output .demo/province --rules config/rules/*.yaml --violation-rate 0.01
+  flycheck generate --output .demo/province --rules config/rules/ --violation-rate 0.01
   flycheck generate --output .demo/cities --per-city --format parquet --fee-lines 2000000
   flycheck generate rules --count 200 --output config/rules/bench-200.yaml`,
 		Args: cobra.NoArgs,
@@ -85,7 +85,7 @@ Examples:
 	f.StringVar(&format, "format", "csv", "table format: csv or parquet")
 	f.StringVar(&encoding, "encoding", "UTF-8", "CSV encoding: UTF-8 or GB18030")
 	f.Float64Var(&opt.ViolationRate, "violation-rate", 0, "share of visits carrying an injected violation (0 = clean background)")
-	f.StringSliceVar(&ruleFiles, "rules", nil, "RuleSet files: the background respects them, violations break them")
+	f.StringSliceVar(&ruleFiles, "rules", nil, "RuleSet files or directories (their *.yaml and *.yml files): the background respects them, violations break them")
 	f.StringSliceVar(&cities, "city", nil, "only write these cities (admdvs codes); identical to their part of the whole province")
 	f.BoolVar(&opt.Quirks, "quirks", false, "write CSV as platforms export it (padded codes, full-width digits, 2006/1/2 dates, 1,200.00, CRLF, BOMs); the findings stay those of the clean extract")
 	f.BoolVar(&perCity, "per-city", false, "write one directory per city (OUTPUT/<admdvs>/) instead of one province directory")

@@ -65,6 +65,7 @@ func newRootCommand() *cobra.Command {
 		newRosterCommand(),
 		newLeadsCommand(),
 		newCasesCommand(),
+		newReportCommand(),
 	)
 	return root
 }

@@ -10,8 +10,6 @@ import (
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -20,8 +18,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
 	"github.com/medfund/flycheck-operator/controllers"
+	"github.com/medfund/flycheck-operator/controllers/scheme"
 )
 
 // managerFlags are the operator's command-line settings.
@@ -37,17 +35,6 @@ type managerFlags struct {
 	screenerCPURequest, screenerMemoryRequest string
 	screenerCPULimit, screenerMemoryLimit     string
 	screenerDeadline                          time.Duration
-}
-
-func newScheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	if err := flycheckv1.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	return s
 }
 
 // newManagerCommand runs the operator's controllers against the cluster of
@@ -104,7 +91,8 @@ func newManager(cfg *rest.Config, f managerFlags, tweak ...func(*ctrl.Options)) 
 		f.opts.Screener = &d
 	}
 	o := ctrl.Options{
-		Scheme:                 newScheme(),
+		Scheme:                 scheme.New(),
+		Cache:                  scheme.CacheOptions(),
 		Metrics:                metricsOptions(f),
 		HealthProbeBindAddress: f.probeAddr,
 		LeaderElection:         f.leaderElect,

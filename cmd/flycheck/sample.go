@@ -18,6 +18,7 @@ import (
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
 	"github.com/medfund/flycheck-operator/controllers"
+	"github.com/medfund/flycheck-operator/controllers/scheme"
 	"github.com/medfund/flycheck-operator/internal/sampling"
 )
 
@@ -213,7 +214,7 @@ func (k kubeFlags) client() (client.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
-	return client.New(cfg, client.Options{Scheme: newScheme()})
+	return client.New(cfg, client.Options{Scheme: scheme.New()})
 }
 
 // readFromCluster reads an InspectionSample and the frame its draw was made

@@ -29,7 +29,7 @@ func newScreenCommand() *cobra.Command {
 	var result resultConfigMapFlags
 	var columns columnFlags
 	cmd := &cobra.Command{
-		Use:   "screen --input DIR --rules FILE... --output DIR",
+		Use:   "screen --input DIR --rules FILE|DIR... --output DIR",
 		Short: "Screen a claims extract with rule sets (筛查疑点)",
 		Long: `Screen reads a claims extract (institutions, visits, fee_lines, optional
 diagnoses and persons; CSV or Parquet, see docs/data-format.md), applies every
@@ -46,7 +46,12 @@ TABLE.NAME=DOCUMENTED map other spellings. Values as platforms write them
 (codes with spaces around them, full-width digits, 2006/1/2 15:04:05 and
 other date layouts, 1,200.00) are normalised and counted in stats.json;
 --strict accepts only the documented forms. --encoding auto (the default)
-reads a CSV file as UTF-8 when it is valid UTF-8, else as GB18030.
+reads a CSV file as UTF-8 when it is valid UTF-8, else as GB18030. Input it
+cannot read correctly is never screened as if it could: a record that is not
+UTF-8 in a file declared UTF-8, a last record cut inside a quoted field, a
+value beyond the documented range are quarantined with the reason; a quote
+never closed, a byte-order mark contradicting --encoding, sums beyond exact
+arithmetic stop the run (docs/rules.md §2, "Input that is refused").
 
 A sharded run (--shards n) writes to OUTPUT/shard-<i>-of-<n>/ and screens the
 institutions with FNV-1a-32(fixmedins_code) mod n = i. Input clustered by
@@ -59,7 +64,7 @@ statistics to the operator as a ConfigMap in $POD_NAMESPACE (gzip JSON under
 a generated name, owned by the ScreeningJob named in
 $FLYCHECK_SCREENINGJOB_NAME/_UID, signed with the job's key from
 --signing-key; docs/screening.md, trust model).`,
-		Example: `  flycheck screen --input /data/2024 --rules config/rules/default.yaml --output /out
+		Example: `  flycheck screen --input /data/2024 --rules config/rules/ --output /out
   flycheck screen --input /data/2024 --rules a.yaml --rules b.yaml --output /out --shard 0 --shards 4 --city 320100 --from 2024-01-01 --to 2024-12-31`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -125,7 +130,7 @@ $FLYCHECK_SCREENINGJOB_NAME/_UID, signed with the job's key from
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Input, "input", "", "directory with the claims tables (<table>.csv or <table>.parquet)")
-	f.StringArrayVar(&o.RuleFiles, "rules", nil, "RuleSet manifest file (repeatable; multi-document YAML allowed)")
+	f.StringArrayVar(&o.RuleFiles, "rules", nil, "RuleSet manifest file, or a directory standing for its *.yaml and *.yml files in name order (repeatable; multi-document YAML allowed)")
 	f.StringVar(&o.Output, "output", "", "directory for findings, summary.json, stats.json and quarantine.csv; must be empty or absent "+
 		"(the run writes to OUTPUT.incomplete and moves it into place, with complete.json, when it succeeded)")
 	f.BoolVar(&o.Overwrite, "overwrite", false, "replace an earlier run in --output (once this run has completed) instead of refusing it")

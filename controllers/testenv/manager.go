@@ -11,6 +11,8 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/medfund/flycheck-operator/controllers/scheme"
 )
 
 // Manager is a running controller-runtime manager.
@@ -28,7 +30,8 @@ type Manager struct {
 // process can run one manager after another.
 func RunManager(ctx context.Context, cfg *rest.Config, setup func(ctrl.Manager) error) (*Manager, error) {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:     NewScheme(),
+		Scheme:     scheme.New(),
+		Cache:      scheme.CacheOptions(),
 		Metrics:    metricsserver.Options{BindAddress: "0"},
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})

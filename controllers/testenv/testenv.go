@@ -17,14 +17,13 @@ import (
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
-	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
 	"github.com/medfund/flycheck-operator/config"
+	"github.com/medfund/flycheck-operator/controllers/scheme"
 )
 
 // Options says where the control plane's binaries are.
@@ -66,7 +65,7 @@ func Start(opts Options) (*Env, error) {
 	}
 	e := &Env{
 		Environment: &envtest.Environment{BinaryAssetsDirectory: assets, CRDs: crds, ErrorIfCRDPathMissing: true},
-		Scheme:      NewScheme(),
+		Scheme:      scheme.New(),
 		Assets:      assets,
 	}
 	if e.Config, err = e.Environment.Start(); err != nil {
@@ -113,19 +112,6 @@ func (e *Env) WriteAdminKubeconfig(path, user string) error {
 		return err
 	}
 	return os.WriteFile(path, kc, 0o600)
-}
-
-// NewScheme is the scheme of the operator's clients: the built-in kinds and
-// flycheck.medfund.io/v1alpha1.
-func NewScheme() *runtime.Scheme {
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	if err := flycheckv1.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	return s
 }
 
 // CRDs decodes config/crd/bases, as `make manifests` generated it (the

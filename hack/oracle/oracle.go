@@ -178,6 +178,13 @@ func ts(col string) string {
 	return fmt.Sprintf("CASE WHEN regexp_full_match(%[1]s, %[2]s) THEN try_strptime(%[1]s, '%%Y-%%m-%%d %%H:%%M:%%S') END", col, reDateTime)
 }
 
+// maxProduct bounds |cnt × pric| of a valid fee line (docs/rules.md §2:
+// below 10^14 yuan, the range of an amount; the engine's productFits).
+// The product is taken in DECIMAL(38,8) (hugeint: DECIMAL(18,4) × DECIMAL(18,4)
+// stays in 64 bits and would overflow), so the test is exact; the lines
+// keep cnt and pric as DECIMAL(38,4) so that the rules' products are too.
+const maxProduct = "100000000000000"
+
 func dec(col string) string {
 	return fmt.Sprintf("CASE WHEN regexp_full_match(%[1]s, %[2]s) THEN TRY_CAST(%[1]s AS DECIMAL(18,4)) END", col, reDecimal)
 }
@@ -222,13 +229,15 @@ WITH r AS (
          %s AS inst, %s AS item,
          %s AS cnt, %s AS pric, %s AS amt, %s AS t
   FROM raw_fee_lines)
-SELECT r.sn, r.mdtrt_id, r.setl_id, r.psn_no, r.inst, r.item, r.cnt, r.pric, r.amt, r.t, CAST(r.t AS DATE) AS d,
+SELECT r.sn, r.mdtrt_id, r.setl_id, r.psn_no, r.inst, r.item,
+       CAST(r.cnt AS DECIMAL(38,4)) AS cnt, CAST(r.pric AS DECIMAL(38,4)) AS pric, r.amt, r.t, CAST(r.t AS DATE) AS d,
        v.inpatient, v.gend, v.age, v.lv, v.begd, v.find, v.los
 FROM r JOIN visits v ON v.mdtrt_id = r.mdtrt_id AND v.psn_no = r.psn_no AND v.inst = r.inst
 WHERE r.sn <> '' AND r.setl_id <> '' AND r.item <> '' AND r.cnt IS NOT NULL AND r.pric IS NOT NULL
-  AND r.amt IS NOT NULL AND r.t IS NOT NULL AND r.cnt > 0`,
+  AND r.amt IS NOT NULL AND abs(CAST(r.cnt AS DECIMAL(38,4)) * CAST(r.pric AS DECIMAL(38,4))) < %s AND r.t IS NOT NULL AND r.cnt > 0`,
 			v.ends("feedetl_sn"), v.code("mdtrt_id"), v.ends("setl_id"), v.code("psn_no"), v.code("fixmedins_code"), v.code("hilist_code"),
-			dec(v.decimal("cnt")), dec(v.decimal("pric")), dec(v.decimal("det_item_fee_sumamt")), ts(v.dateTime("fee_ocur_time")))},
+			dec(v.decimal("cnt")), dec(v.decimal("pric")), dec(v.decimal("det_item_fee_sumamt")), ts(v.dateTime("fee_ocur_time")),
+			maxProduct)},
 		{"visit amounts", `CREATE OR REPLACE TEMP TABLE vamt AS
 SELECT v.mdtrt_id, v.psn_no, v.inst, v.inpatient, v.beg, v.fin, v.begd, v.find,
        ROUND(coalesce(s.amt, 0), 2) AS amount

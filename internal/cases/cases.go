@@ -192,14 +192,7 @@ func Evaluate(c Case, now time.Time) (Result, error) {
 	if c.Decision != nil && c.Decision.RectificationDue != nil && !c.HandedOff {
 		r.Deadlines = append(r.Deadlines, deadline(DeadlineRectification, *c.Decision.RectificationDue, c.RectifiedAt, now))
 	}
-	for _, d := range r.Deadlines {
-		switch {
-		case d.State == Missed && d.CompletedAt == nil:
-			r.Overdue = append(r.Overdue, d.Name)
-		case d.State == Pending && (r.NextChange.IsZero() || d.Due.Before(r.NextChange)):
-			r.NextChange = d.Due
-		}
-	}
+	r.Overdue, r.NextChange = Outstanding(r.Deadlines)
 	return r, nil
 }
 

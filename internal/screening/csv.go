@@ -26,8 +26,11 @@ import (
 // decoded on its own.
 //
 // A record that is not valid CSV (a quote inside an unquoted field, text
-// after a closing quote, an unterminated quote, the wrong number of fields)
-// is rejected with its line number; the run goes on.
+// after a closing quote, the wrong number of fields) is rejected with its
+// line number; the run goes on. So is a last record cut inside a quoted
+// field, and, in a file declared UTF-8, a record that is not valid UTF-8
+// (csv_checks.go). A quote never closed that swallows whole lines stops the
+// run: those lines cannot be read as records at all.
 
 // csvChunkSize is the read size of one CSV task (a variable for tests).
 var csvChunkSize = 4 << 20
@@ -59,6 +62,10 @@ type csvSource struct {
 	bom             string
 	renamed         map[string]string
 	encodingRequest Encoding
+	// declaredUTF8: read as UTF-8 because --encoding UTF-8 or a UTF-8 BOM
+	// says so; a record that is not valid UTF-8 is then rejected rather
+	// than screened as garbled text.
+	declaredUTF8 bool
 }
 
 func openCSV(path, table string, required, presence []string, enc Encoding, cols *ColumnMap) (source, error) {
@@ -111,11 +118,17 @@ func (s *csvSource) readHeader(table string, required, presence []string, cols *
 	auto := s.encodingRequest == "" || s.encodingRequest == EncodingAuto
 	switch {
 	case bytes.HasPrefix(buf, bomUTF8):
+		if s.encodingRequest == EncodingGB18030 {
+			return bomConflict(s.path, EncodingUTF8, EncodingGB18030)
+		}
 		off, s.bom = len(bomUTF8), string(EncodingUTF8)
 		if auto {
 			s.gb, auto = false, false
 		}
 	case bytes.HasPrefix(buf, bomGB18030):
+		if s.encodingRequest == EncodingUTF8 {
+			return bomConflict(s.path, EncodingGB18030, EncodingUTF8)
+		}
 		off, s.bom = len(bomGB18030), string(EncodingGB18030)
 		if auto {
 			s.gb, auto = true, false
@@ -135,6 +148,7 @@ func (s *csvSource) readHeader(table string, required, presence []string, cols *
 			s.auto = true
 		}
 	}
+	s.declaredUTF8 = !s.gb && !auto
 	end, _, ok := recordEnd(buf[off:])
 	if !ok {
 		return fmt.Errorf("%s: no header row (or header longer than 64 KiB)", s.path)
@@ -318,7 +332,13 @@ func (t *csvTask) run(ctx context.Context, emit func(*batch) error) error {
 			return fmt.Errorf("%s: %w", s.path, err)
 		}
 	}
-	b := parseCSVChunk(s.path, data, t.line, s.nField, s.colIdx)
+	// Declared UTF-8: one pass tells whether the chunk is valid (the usual
+	// case); only a chunk that is not checks its records one by one.
+	checkUTF8 := s.declaredUTF8 && classifyUTF8(data) == chunkInvalid
+	b, err := parseCSVChunk(s.path, data, t.line, s.nField, s.colIdx, checkUTF8)
+	if err != nil {
+		return err
+	}
 	return emit(b)
 }
 
@@ -356,8 +376,10 @@ func decodeGB18030Lines(b []byte) ([]byte, error) {
 
 // parseCSVChunk splits decoded whole records into a batch. Fields of the
 // required columns become column views into data (unquoted) or into a
-// scratch area appended after data (quoted with escapes).
-func parseCSVChunk(path string, data []byte, firstLine int64, nField int, colIdx []int) *batch {
+// scratch area appended after data (quoted with escapes). checkUTF8 rejects
+// records that are not valid UTF-8. The error is a quote never closed over
+// several lines (see unclosedQuote).
+func parseCSVChunk(path string, data []byte, firstLine int64, nField int, colIdx []int, checkUTF8 bool) (*batch, error) {
 	est := bytes.Count(data, []byte{'\n'}) + 1
 	b := &batch{cols: make([]column, len(colIdx)), lines: make([]int64, 0, est),
 		rawStart: make([]uint32, 0, est), rawEnd: make([]uint32, 0, est)}
@@ -390,7 +412,13 @@ func parseCSVChunk(path string, data []byte, firstLine int64, nField int, colIdx
 		}
 		var perr string
 		if !ok && bytes.Count(rec, []byte{'"'})%2 != 0 {
-			perr = "unterminated quoted field"
+			if err := unclosedQuote(path, rec, line); err != nil {
+				return nil, err
+			}
+			rec = bytes.TrimSuffix(bytes.TrimSuffix(rec, []byte("\n")), []byte("\r"))
+			perr = reasonTruncated
+		} else if checkUTF8 && !utf8.Valid(rec) {
+			perr = reasonNotUTF8
 		} else {
 			fields, _, perr = splitRecord(rec, fields[:0], nil, &scratch)
 			if perr == "" && len(fields) != nField {
@@ -434,7 +462,7 @@ func parseCSVChunk(path string, data []byte, firstLine int64, nField int, colIdx
 	}
 	b.rawCSV = data
 	b.n = len(b.lines)
-	return b
+	return b, nil
 }
 
 // splitRecord splits one record (without its LF) into fields: each is

@@ -1,6 +1,7 @@
 package screening
 
 import (
+	"fmt"
 	"math/bits"
 	"strconv"
 )
@@ -11,9 +12,17 @@ import (
 // products need no rounding until a finding's amount is rounded to fen.
 const scale = 10000
 
+// The documented range of a decimal (docs/rules.md §2): at most 14 integer
+// digits and 4 decimals, so that every value is exact in int64 units.
+const (
+	maxIntDigits  = 14
+	maxFracDigits = 4
+)
+
 // parseDecimal parses -?[0-9]+(\.[0-9]{1,4})? into units. ok is false for
 // anything else (including blanks, exponents, '+', and more than 14
-// integer digits, which would not fit an int64 in units).
+// integer digits, which would not fit an int64 in units; decimalRange
+// tells those apart for the reason).
 func parseDecimal(b []byte) (v int64, ok bool) {
 	i := 0
 	neg := false
@@ -65,6 +74,77 @@ func parseDecimal(b []byte) (v int64, ok bool) {
 		v = -v
 	}
 	return v, true
+}
+
+// decimalRange returns why b, shaped like a decimal (-?[0-9]+(\.[0-9]+)?),
+// is beyond the documented range; "" when it is not shaped so (it is then
+// "not a decimal") or is within range.
+func decimalRange(b []byte) string {
+	i := 0
+	if len(b) > 0 && b[0] == '-' {
+		i = 1
+	}
+	start := i
+	for i < len(b) && isDigit(b[i]) {
+		i++
+	}
+	n, frac := i-start, 0
+	if n == 0 {
+		return ""
+	}
+	if i < len(b) {
+		if b[i] != '.' {
+			return ""
+		}
+		i++
+		fs := i
+		for i < len(b) && isDigit(b[i]) {
+			i++
+		}
+		if i != len(b) || i == fs {
+			return ""
+		}
+		frac = i - fs
+	}
+	switch {
+	case n > maxIntDigits:
+		return fmt.Sprintf("out of range (at most %d integer digits)", maxIntDigits)
+	case frac > maxFracDigits:
+		return fmt.Sprintf("out of range (at most %d decimal places)", maxFracDigits)
+	}
+	return ""
+}
+
+// decimalReason is the quarantine text of a decimal column whose value b
+// (as read) was refused: out of range or not a decimal; normalised as the
+// slow path would first unless strict.
+func decimalReason(col string, b []byte, strict bool) string {
+	v := b
+	if !strict {
+		var z normalizer
+		v, _ = z.code(b)
+		if t, ok := stripThousands(nil, v); ok {
+			v = t
+		}
+	}
+	if r := decimalRange(v); r != "" {
+		return fmt.Sprintf("%s %q is %s", col, b, r)
+	}
+	return fmt.Sprintf("%s %q is not a decimal", col, b)
+}
+
+// productFits reports whether |cnt × pric| (both in units) is below 10^14
+// yuan, the range of an amount: every amount derived from a line (a
+// finding's, a visit's share) is then exact in int64 units. Ordinary
+// values (both below 429 496.7296) take the first test.
+func productFits(cnt, pric int64) bool {
+	ua, ub := uabs(cnt), uabs(pric)
+	if ua|ub < 1<<32 {
+		return true // product < 2^64 × 10^-8 ≈ 1.8 × 10^11
+	}
+	// 10^14 yuan is 10^22 in 10^-8 = 542 × 2^64 + 1864712049423024128.
+	hi, lo := bits.Mul64(ua, ub)
+	return hi < 542 || (hi == 542 && lo < 1864712049423024128)
 }
 
 // roundUnitsToFen rounds units (10^-4) to fen (10^-2), half away from zero.

@@ -3,9 +3,6 @@ package screening
 import (
 	"context"
 	"errors"
-	"fmt"
-	"math"
-	"os"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -97,6 +94,7 @@ type engine struct {
 	visitAmt    []int64 // units, screened lines
 	instLines   []int64
 	instAmt     []int64
+	instAbs     []int64 // Σ|amount| of screened lines, units: bounds every sum of them
 	finalized   []bool
 
 	partnerStart, partnerVisits []int32
@@ -130,37 +128,16 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	if e.in, err = newInput(&opts); err != nil {
 		return nil, err
 	}
-	var rs []rules.Rule
-	if len(opts.RuleFiles) > 0 {
-		cat, err := rules.LoadFiles(opts.RuleFiles...)
-		if err != nil {
-			return nil, err
-		}
-		rs = cat.Rules
-	} else {
-		if err := rules.Validate(opts.Rules); err != nil {
-			return nil, err
-		}
-		rs = opts.Rules
+	rs, err := loadRules(opts)
+	if err != nil {
+		return nil, err
 	}
-	var staged *stagedOutput
-	outDir := opts.Output
-	if outDir != "" {
-		if cfg.shards > 1 {
-			outDir = filepath.Join(outDir, fmt.Sprintf("shard-%d-of-%d", cfg.shard, cfg.shards))
-		}
-		if staged, err = stageOutput(outDir, opts.Overwrite); err != nil {
-			return nil, err
-		}
+	staged, outDir, err := prepareOutput(opts, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if staged != nil {
 		defer staged.abandon() // a no-op once committed
-		outDir = staged.staging
-	}
-	// Spill files of killed runs (the default place, the staging
-	// directory, went with the interrupted run above).
-	if opts.TempDir != "" {
-		removeStaleSpills(opts.TempDir)
-	} else if outDir == "" {
-		removeStaleSpills(os.TempDir())
 	}
 	q, err := newQuarantine(outDir)
 	if err != nil {
@@ -171,88 +148,17 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	stopProgress := e.startProgress()
 	defer stopProgress()
 
-	m := &model{opts: &e.cfg, q: q, rowsRead: map[string]int64{}, strict: opts.Strict}
-	e.m = m
-	needDiag, needPersons, needOverlap := false, false, false
-	for _, r := range rs {
-		needOverlap = needOverlap || evaluators[r.Template].partners
-		switch rules.Spec(r.Template).Needs {
-		case "diagnoses":
-			needDiag = true
-		case "persons":
-			needPersons = true
-		}
-	}
-	// Open every table first, so that a missing column anywhere fails fast.
-	open := func(def tableDef, need bool) (source, error) {
-		if !need {
-			return nil, nil
-		}
-		s, err := e.in.open(def)
-		if errors.Is(err, errTableAbsent) {
-			return nil, nil
-		}
-		return s, err
-	}
-	srcInst, err := open(tInstitutions, true)
+	e.m = &model{opts: &e.cfg, q: q, rowsRead: map[string]int64{}, strict: opts.Strict}
+	tabs, err := e.openTables(rs)
+	defer tabs.close()
 	if err != nil {
 		return nil, err
 	}
-	defer srcInst.close()
-	srcVisits, err := open(tVisits, true)
-	if err != nil {
+	if err := e.loadReference(ctx, tabs, timePhase); err != nil {
 		return nil, err
 	}
-	defer srcVisits.close()
-	srcFee, err := open(tFeeLines, true)
-	if err != nil {
+	if err := e.compile(rs); err != nil {
 		return nil, err
-	}
-	srcFee.close() // reopened per pass
-	e.feeFile = srcFee.file()
-	srcDiag, err := open(tDiagnoses, needDiag)
-	if err != nil {
-		return nil, err
-	}
-	srcPersons, err := open(tPersons, needPersons)
-	if err != nil {
-		return nil, err
-	}
-
-	if err := m.loadInstitutions(ctx, srcInst); err != nil {
-		return nil, err
-	}
-	m.visitsSource = func() (source, error) { return e.in.open(tVisits) }
-	if err := m.loadVisits(ctx, srcVisits, cfg.workers, needOverlap); err != nil {
-		return nil, err
-	}
-	timePhase("visits")
-	if srcDiag != nil {
-		defer srcDiag.close()
-		if err := m.loadDiagnoses(ctx, srcDiag, cfg.workers); err != nil {
-			return nil, err
-		}
-	}
-	if srcPersons != nil {
-		defer srcPersons.close()
-		if err := m.loadPersons(ctx, srcPersons, cfg.workers); err != nil {
-			return nil, err
-		}
-	}
-	timePhase("diagnosesPersons")
-	if e.c, err = compileRules(rs, m); err != nil {
-		return nil, err
-	}
-	e.gidx = make([]int, len(e.c.rules))
-	e.bidx = make([]int, len(e.c.rules))
-	for g, r := range e.c.groupRules {
-		e.gidx[r.slot] = g
-	}
-	for b, r := range e.c.bedRules {
-		e.bidx[r.slot] = b
-	}
-	if e.c.needsOverlap {
-		e.buildPartners()
 	}
 
 	// The fee-line pass: streamed institution by institution; if the input
@@ -296,40 +202,6 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		res.OutputDir = staged.final
 	}
 	return res, nil
-}
-
-func resolve(o Options) (runConfig, error) {
-	c := runConfig{shard: o.Shard, shards: o.Shards, city: o.City, from: math.MinInt32, to: math.MaxInt32, workers: o.Workers}
-	if c.shards <= 0 {
-		c.shards = 1
-	}
-	if c.shard < 0 || c.shard >= c.shards {
-		return c, fmt.Errorf("shard %d out of range for %d shard(s)", c.shard, c.shards)
-	}
-	if c.workers <= 0 {
-		c.workers = runtime.GOMAXPROCS(0)
-	}
-	if o.From != "" {
-		d, ok := parseDate([]byte(o.From))
-		if !ok {
-			return c, fmt.Errorf("--from %q is not YYYY-MM-DD", o.From)
-		}
-		c.from = d
-	}
-	if o.To != "" {
-		d, ok := parseDate([]byte(o.To))
-		if !ok {
-			return c, fmt.Errorf("--to %q is not YYYY-MM-DD", o.To)
-		}
-		c.to = d
-	}
-	if c.from > c.to {
-		return c, fmt.Errorf("--from %s is after --to %s", o.From, o.To)
-	}
-	if o.Input == "" {
-		return c, errors.New("no input directory")
-	}
-	return c, nil
 }
 
 func (e *engine) startProgress() func() {
@@ -390,6 +262,7 @@ func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findi
 	e.visitAmt = make([]int64, len(m.visits))
 	e.instLines = make([]int64, len(m.insts))
 	e.instAmt = make([]int64, len(m.insts))
+	e.instAbs = make([]int64, len(m.insts))
 	e.finalized = make([]bool, len(m.insts))
 	e.linesRead.Store(0)
 	e.findings.Store(0)
@@ -503,6 +376,12 @@ func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findi
 			}
 			e.instLines[v.inst]++
 			if l.cnt > 0 {
+				// Σ|amount| within int64 bounds every sum of these lines
+				// (visit, institution, a rule's subset), so those need no
+				// checks of their own.
+				if e.instAbs[v.inst] += max(l.amt, -l.amt); e.instAbs[v.inst] < 0 {
+					return screenedOverflow(filepath.Base(e.feeFile), m.insts[v.inst].code)
+				}
 				e.visitAmt[l.visit] += l.amt
 				e.instAmt[v.inst] += l.amt
 				if c.anyGroup {

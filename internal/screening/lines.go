@@ -229,13 +229,14 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 		t, okT := lw.parseTime(cols[fTime].at(i))
 		psn := cols[fPsn].at(i)
 		psnOK := bytes.Equal(psn, lw.visitPsn)
+		okX := productFits(cnt, pric)
 		// One test for the clean line: every value valid, and feedetl_sn and
 		// setl_id non-empty with nothing endsDirty flags at their ends.
-		if !(cleanEnds(sn) && cleanEnds(setl) && len(item) > 0 && okC && okP && okA && okT && psnOK) {
+		if !(cleanEnds(sn) && cleanEnds(setl) && len(item) > 0 && okC && okP && okA && okX && okT && psnOK) {
 			if !m.strict && e.slowLine(lw, out, b, i) {
 				continue
 			}
-			if bad := lineProblem(sn, setl, item, okC, okP, okA, okT, psnOK); bad != 0 {
+			if bad := lineProblem(sn, setl, item, okC, okP, okA, okX, okT, psnOK); bad != 0 {
 				out.rejects = append(out.rejects, reject{file, b.lineOf(i), lineReason(bad, cols, i, psn, true), b.raw(i)})
 				continue
 			}

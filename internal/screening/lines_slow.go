@@ -21,11 +21,12 @@ const (
 	lineBadCnt
 	lineBadPric
 	lineBadAmt
+	lineBadProduct
 	lineBadTime
 	linePsnDiffers
 )
 
-func lineProblem(sn, setl, item []byte, okC, okP, okA, okT, psnOK bool) uint8 {
+func lineProblem(sn, setl, item []byte, okC, okP, okA, okX, okT, psnOK bool) uint8 {
 	switch {
 	case len(sn) == 0:
 		return lineNoSN
@@ -39,6 +40,8 @@ func lineProblem(sn, setl, item []byte, okC, okP, okA, okT, psnOK bool) uint8 {
 		return lineBadPric
 	case !okA:
 		return lineBadAmt
+	case !okX:
+		return lineBadProduct
 	case !okT:
 		return lineBadTime
 	case !psnOK:
@@ -57,11 +60,13 @@ func lineReason(p uint8, cols []column, i int, psn []byte, strict bool) string {
 	case lineNoItem:
 		return "hilist_code is empty"
 	case lineBadCnt:
-		return fmt.Sprintf("cnt %q is not a decimal", cols[fCnt].at(i))
+		return decimalReason("cnt", cols[fCnt].at(i), strict)
 	case lineBadPric:
-		return fmt.Sprintf("pric %q is not a decimal", cols[fPric].at(i))
+		return decimalReason("pric", cols[fPric].at(i), strict)
 	case lineBadAmt:
-		return fmt.Sprintf("det_item_fee_sumamt %q is not a decimal", cols[fAmt].at(i))
+		return decimalReason("det_item_fee_sumamt", cols[fAmt].at(i), strict)
+	case lineBadProduct:
+		return fmt.Sprintf("cnt %q × pric %q is out of range (the product exceeds exact arithmetic)", cols[fCnt].at(i), cols[fPric].at(i))
 	case lineBadTime:
 		return fmt.Sprintf(dateTimeReason(strict), "fee_ocur_time", cols[fTime].at(i))
 	case linePsnDiffers:
@@ -192,7 +197,7 @@ func (e *engine) slowLine(lw *lineWorker, out *lineBatch, b *batch, i int) bool 
 		}
 	}
 	// Counted for rejected lines and lines in the window, like lines.
-	if bad := lineProblem(sn, setl, item, okC, okP, okA, okT, bytes.Equal(psn, lw.visitPsn)); bad != 0 {
+	if bad := lineProblem(sn, setl, item, okC, okP, okA, productFits(cnt, pric), okT, bytes.Equal(psn, lw.visitPsn)); bad != 0 {
 		lw.norm.add(nm)
 		out.rejects = append(out.rejects, reject{e.feeFile, b.lineOf(i), lineReason(bad, cols, i, psn, false), b.raw(i)})
 		return true

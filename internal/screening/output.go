@@ -131,9 +131,14 @@ func (w *findingsWriter) write(fs []finding) error {
 		w.byRule[f.rule]++
 		w.instFindings[v.inst]++
 		w.instByCat[v.inst][r.catIdx]++
-		w.instAtRisk[v.inst] += f.amount
+		var ok1, ok2 bool
+		if w.instAtRisk[v.inst], ok1 = addExact(w.instAtRisk[v.inst], f.amount); !ok1 {
+			return atRiskOverflow(m.insts[v.inst].code)
+		}
 		w.total++
-		w.atRisk += f.amount
+		if w.atRisk, ok2 = addExact(w.atRisk, f.amount); !ok2 {
+			return atRiskOverflow("")
+		}
 		if w.csvW == nil {
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 
@@ -73,10 +74,16 @@ func TestGB18030RoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(res1.Summary, res2.Summary) {
 		t.Errorf("summaries differ:\n%+v\n%+v", res1.Summary, res2.Summary)
 	}
-	// Reading GB18030 bytes as UTF-8 must not pass silently as the same text.
+	// Reading GB18030 bytes as UTF-8 must not pass silently as garbled
+	// text: the rows that are not UTF-8 are quarantined as such.
 	_, res3 := screen(t, gb, someRules(), func(o *Options) { o.Encoding = EncodingUTF8 })
-	if res3.Summary.Institutions[0].Name == res2.Summary.Institutions[0].Name {
-		t.Error("GB18030 file read as UTF-8 gave the same name")
+	for _, in := range res3.Summary.Institutions {
+		if !utf8.ValidString(in.Name) {
+			t.Errorf("GB18030 file read as UTF-8 screened a garbled name %q", in.Name)
+		}
+	}
+	if res3.Stats.RowsRejected["institutions"] == 0 || res3.Stats.RowsRejected["institutions"] != res3.Stats.RowsRead["institutions"] {
+		t.Errorf("GB18030 institutions read as UTF-8: %d of %d rejected, want all", res3.Stats.RowsRejected["institutions"], res3.Stats.RowsRead["institutions"])
 	}
 	// --encoding auto (the default) tells them apart.
 	_, res4 := screen(t, gb, someRules(), nil)
@@ -147,7 +154,7 @@ func TestMalformedRowsAreQuarantined(t *testing.T) {
 	sort.Strings(got)
 	want := []string{
 		`10: quote inside unquoted field 7`,
-		`11: pric "70.12345" is not a decimal`,
+		`11: pric "70.12345" is out of range (at most 4 decimal places)`,
 		`4: pric "abc" is not a decimal`,
 		`5: fee_ocur_time "2024-03-32 12:00:00" is not a date-time in an accepted layout`,
 		`6: mdtrt_id is not a valid visit`,

@@ -211,7 +211,10 @@ func MergeStats(parts ...*Stats) (*Stats, error) {
 		if err != nil {
 			return nil, err
 		}
-		atRisk += f
+		var ok bool
+		if atRisk, ok = addExact(atRisk, f); !ok {
+			return nil, atRiskOverflow("")
+		}
 		out.Seconds = max(out.Seconds, p.Seconds)
 		out.PeakHeapBytes = max(out.PeakHeapBytes, p.PeakHeapBytes)
 	}

@@ -197,7 +197,7 @@ func cumulative(e *engine, r *crule, st *instState, idx []int32, key func(*lineR
 		if n == 0 || key(&st.lines[idx[n-1]]) != key(l) {
 			cum = 0
 		}
-		cum += l.cnt
+		cum = addSaturating(cum, l.cnt)
 		if lim := allowed(l); cum > lim {
 			ex := min(l.cnt, cum-lim)
 			out = append(out, e.lineFinding(r, st, i, mulUnitsToFen(ex, l.pric), evidence(l, cum)))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -49,14 +50,16 @@ type Catalogue struct {
 	Sources []string
 }
 
-// LoadFiles reads, strictly decodes and validates rule files. Every problem
-// in every file is reported (not just the first); rule ids must be unique
-// across all files.
+// LoadFiles reads, strictly decodes and validates rule files. A path that
+// is a directory stands for its *.yaml and *.yml files in name order (not
+// its subdirectories), so `--rules config/rules/` needs no shell glob.
+// Every problem in every file is reported (not just the first); rule ids
+// must be unique across all files.
 func LoadFiles(paths ...string) (*Catalogue, error) {
 	cat := &Catalogue{}
-	var errs []error
+	files, errs := expandDirs(paths)
 	var probs []FieldError
-	for _, path := range paths {
+	for _, path := range files {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("rule file: %w", err))
@@ -98,6 +101,36 @@ func LoadFiles(paths ...string) (*Catalogue, error) {
 		return nil, errors.Join(errs...)
 	}
 	return cat, nil
+}
+
+// expandDirs replaces each directory in paths by its rule files; a
+// directory without any is an error (a wrong path, not an empty catalogue).
+func expandDirs(paths []string) ([]string, []error) {
+	var files []string
+	var errs []error
+	for _, path := range paths {
+		st, err := os.Stat(path)
+		if err != nil || !st.IsDir() {
+			files = append(files, path) // a missing file is reported when read
+			continue
+		}
+		ents, err := os.ReadDir(path) // sorted by name
+		if err != nil {
+			errs = append(errs, fmt.Errorf("rule directory: %w", err))
+			continue
+		}
+		n := len(files)
+		for _, ent := range ents {
+			name := ent.Name()
+			if ent.Type().IsRegular() && (strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
+				files = append(files, filepath.Join(path, name))
+			}
+		}
+		if len(files) == n {
+			errs = append(errs, fmt.Errorf("rule directory %s: no *.yaml or *.yml files", path))
+		}
+	}
+	return files, errs
 }
 
 // Parse decodes the RuleSet documents of one file (multi-document YAML is

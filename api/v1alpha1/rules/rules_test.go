@@ -130,3 +130,66 @@ func TestParseDecimal(t *testing.T) {
 		}
 	}
 }
+
+func TestLoadDirectories(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set := func(id string) string {
+		return "apiVersion: flycheck.medfund.io/v1alpha1\nkind: RuleSet\nmetadata: {name: x}\nspec:\n  rules:\n" +
+			"  - {id: " + id + ", category: DuplicateCharge, template: DuplicateLine, params: {}}\n"
+	}
+	write("rules/b.yml", set("B-1"))
+	write("rules/a.yaml", set("A-1"))
+	write("rules/README.md", "not a rule file")
+	write("rules/Kustomization", "resources: []")
+	write("rules/sub/c.yaml", set("C-1")) // subdirectories are not read
+	write("extra.yaml", set("E-1"))
+
+	cat, err := LoadFiles(filepath.Join(dir, "rules"), filepath.Join(dir, "extra.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range cat.Rules {
+		ids = append(ids, r.ID)
+	}
+	if got := strings.Join(ids, ","); got != "A-1,B-1,E-1" {
+		t.Errorf("rules from a directory and a file: %s, want A-1,B-1,E-1 (name order, *.yaml and *.yml only)", got)
+	}
+	if want := filepath.Join(dir, "rules", "a.yaml"); cat.Sources[0] != want {
+		t.Errorf("source %q, want %q", cat.Sources[0], want)
+	}
+	// The same directory twice: the ids collide, as for a file given twice.
+	if _, err := LoadFiles(filepath.Join(dir, "rules"), filepath.Join(dir, "rules")); err == nil || !strings.Contains(err.Error(), "duplicate id") {
+		t.Errorf("directory given twice: %v", err)
+	}
+	// A directory without rule files is an error, not an empty catalogue.
+	empty := filepath.Join(dir, "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadFiles(empty); err == nil || !strings.Contains(err.Error(), "no *.yaml or *.yml files") {
+		t.Errorf("empty directory: %v", err)
+	}
+	// The shipped catalogue loads as a directory (bench/ is not picked up).
+	cat, err = LoadFiles("../../../config/rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, src := range cat.Sources {
+		if strings.Contains(src, "bench") {
+			t.Errorf("config/rules/ read %s", src)
+		}
+	}
+	if len(cat.Sets) != 7 {
+		t.Errorf("config/rules/: %d RuleSets, want 7", len(cat.Sets))
+	}
+}

@@ -1,0 +1,76 @@
+package controllers
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+)
+
+// The Campaign's tip-off roll-up: each city's row counts the tip-offs that
+// name the campaign, received in the city's namespace, and the rewards
+// paid. Counts only: every city can read the Campaign, and what a tip-off
+// says (let alone who made it) is for the receiving bureau. A tip-off's
+// case, opened in the campaign, counts with the city's other cases.
+
+// tipOffCounts are a city's tip-off figures.
+type tipOffCounts struct{ tipOffs, rewardsPaid int32 }
+
+// tipOffTallies counts the campaign's tip-offs per city.
+func (r *CampaignReconciler) tipOffTallies(ctx context.Context, camp *flycheckv1.Campaign) (map[string]tipOffCounts, error) {
+	var list flycheckv1.TipOffList
+	if err := r.List(ctx, &list, client.MatchingFields{tipOffCampaignField: camp.Name}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, err
+	}
+	cityOf := map[string]string{}
+	for _, c := range camp.Spec.Cities {
+		if c.Namespace != camp.Spec.ProvinceNamespace {
+			cityOf[c.Namespace] = c.Name
+		}
+	}
+	out := map[string]tipOffCounts{}
+	for i := range list.Items {
+		to := &list.Items[i]
+		city, ok := cityOf[to.Namespace]
+		if !ok {
+			continue
+		}
+		c := out[city]
+		c.tipOffs++
+		if to.Spec.RewardPaidAt != "" {
+			c.rewardsPaid++
+		}
+		out[city] = c
+	}
+	return out, nil
+}
+
+// tipOffRollupHandler wakes a tip-off's Campaign when the tip-off appears,
+// goes, or has its reward paid, after rollupDelay.
+func tipOffRollupHandler() handler.TypedEventHandler[client.Object, reconcile.Request] {
+	enqueue := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		if ref := o.(*flycheckv1.TipOff).Spec.CampaignRef; ref != nil {
+			q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Name: ref.Name}}, rollupDelay)
+		}
+	}
+	return handler.TypedFuncs[client.Object, reconcile.Request]{
+		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.Object, q)
+		},
+		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			o, n := e.ObjectOld.(*flycheckv1.TipOff), e.ObjectNew.(*flycheckv1.TipOff)
+			if (o.Spec.RewardPaidAt == "") != (n.Spec.RewardPaidAt == "") {
+				enqueue(n, q)
+			}
+		},
+		DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			enqueue(e.Object, q)
+		},
+	}
+}
