@@ -31,6 +31,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+	"github.com/medfund/flycheck-operator/controllers/scheme"
 	"github.com/medfund/flycheck-operator/controllers/testenv"
 )
 
@@ -64,7 +65,8 @@ func (b *lockedBuffer) String() string {
 func startLoggedManager(t *testing.T, restCfg *rest.Config, logs io.Writer, opts Options) {
 	t.Helper()
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
-		Scheme:     testenv.NewScheme(),
+		Scheme:     scheme.New(),
+		Cache:      scheme.CacheOptions(),
 		Metrics:    metricsserver.Options{BindAddress: "0"},
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 		Logger:     zap.New(zap.WriteTo(logs), zap.UseDevMode(true), zap.Level(zapcore.Level(-10))),
