@@ -80,7 +80,7 @@ bench-controllers: controlplane ## Controller benchmarks (DESIGN §7): transitio
 		-bench 'BenchmarkPhase|BenchmarkIdle|BenchmarkScale' -benchtime=1x -benchmem -timeout 60m
 
 .PHONY: bench-screening
-bench-screening: build ## Screener vs DuckDB on >=20M fee lines (6 and ~200 rules): lines/s, ratio, peak RSS (~10 min; data cached in .bench/).
+bench-screening: build ## Screener vs expert DuckDB SQL (and the oracle) on >=20M fee lines, string and typed Parquet, 6 and ~200 rules; read floor (data cached in .bench/).
 	hack/bench-screening.sh
 
 ##@ Build

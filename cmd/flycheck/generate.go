@@ -83,6 +83,7 @@ Examples:
 	f.StringVar(&from, "from", d.From.Format("2006-01-02"), "first day of the claims window")
 	f.IntVar(&opt.Days, "days", d.Days, "length of the claims window in days")
 	f.StringVar(&format, "format", "csv", "table format: csv or parquet")
+	f.StringVar(&opt.ParquetTypes, "parquet-types", synth.ParquetStrings, "Parquet column types: strings (every value as text, hosp_lv and age INT32) or typed (DECIMAL amounts, TIMESTAMP times, DATE dates, INT32 numbers, as real extracts converted to Parquet)")
 	f.StringVar(&encoding, "encoding", "UTF-8", "CSV encoding: UTF-8 or GB18030")
 	f.Float64Var(&opt.ViolationRate, "violation-rate", 0, "share of visits carrying an injected violation (0 = clean background)")
 	f.StringSliceVar(&ruleFiles, "rules", nil, "RuleSet files or directories (their *.yaml and *.yml files): the background respects them, violations break them")

@@ -113,22 +113,23 @@ func dayOf(t int64) int32 {
 	return int32(t / secondsPerDay)
 }
 
-func formatDate(day int32) string {
+func formatDate(day int32) string { return string(appendDate(nil, day)) }
+
+func formatDateTime(t int64) string { return string(appendDateTime(nil, t)) }
+
+// appendDate appends day as 2006-01-02 (no allocation when b has room:
+// typed Parquet columns are converted into one buffer per page).
+func appendDate(b []byte, day int32) []byte {
 	y, m, d := civilFromDays(day)
-	b := []byte("0000-00-00")
-	b[0], b[1], b[2], b[3] = byte('0'+y/1000%10), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10)
-	b[5], b[6] = byte('0'+m/10), byte('0'+m%10)
-	b[8], b[9] = byte('0'+d/10), byte('0'+d%10)
-	return string(b)
+	return append(b, byte('0'+y/1000%10), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+m/10), byte('0'+m%10), '-', byte('0'+d/10), byte('0'+d%10))
 }
 
-func formatDateTime(t int64) string {
+// appendDateTime appends t (seconds, wall clock) as 2006-01-02 15:04:05.
+func appendDateTime(b []byte, t int64) []byte {
 	day := dayOf(t)
 	s := int(t - int64(day)*secondsPerDay)
-	b := []byte(formatDate(day) + " 00:00:00")
 	h, m, sec := s/3600, s/60%60, s%60
-	b[11], b[12] = byte('0'+h/10), byte('0'+h%10)
-	b[14], b[15] = byte('0'+m/10), byte('0'+m%10)
-	b[17], b[18] = byte('0'+sec/10), byte('0'+sec%10)
-	return string(b)
+	b = appendDate(b, day)
+	return append(b, ' ', byte('0'+h/10), byte('0'+h%10), ':', byte('0'+m/10), byte('0'+m%10), ':', byte('0'+sec/10), byte('0'+sec%10))
 }

@@ -319,17 +319,20 @@ func (c *parquetCol) toText(v *encoding.Values, n int, text []byte, starts, ends
 			}
 			p := int64(math.Pow10(int(dec.Scale)))
 			text = strconv.AppendInt(text, x/p, 10)
-			f := strconv.FormatInt(x%p+p, 10)[1:]
+			// the fraction with its leading zeros: p + x%p has one more
+			// digit than the scale, which is dropped.
 			text = append(text, '.')
-			text = append(text, f...)
+			at := len(text)
+			text = strconv.AppendInt(text, x%p+p, 10)
+			text = append(text[:at], text[at+1:]...)
 		case date:
-			text = append(text, formatDate(int32(x))...)
+			text = appendDate(text, int32(x))
 		case ts:
 			sec := x / unit
 			if x%unit < 0 {
 				sec--
 			}
-			text = append(text, formatDateTime(sec)...)
+			text = appendDateTime(text, sec)
 		default:
 			text = strconv.AppendInt(text, x, 10)
 		}

@@ -29,6 +29,10 @@ type Options struct {
 	// the other forms the screener accepts, CRLF, BOMs, header case. The
 	// findings, and so the ground truth, are those of the clean extract.
 	Quirks bool
+	// ParquetTypes is how Parquet columns are typed: "strings" (default,
+	// every value as text but hosp_lv and age) or "typed" (DECIMAL
+	// amounts, TIMESTAMP times, DATE dates, INT32 numbers: sink_typed.go).
+	ParquetTypes string
 	// PerCity writes one directory per city (DIR/<admdvs>/) instead of one
 	// province directory.
 	PerCity bool
@@ -61,6 +65,7 @@ type Manifest struct {
 	Format              Format            `json:"format"`
 	Encoding            string            `json:"encoding,omitempty"`
 	Quirks              bool              `json:"quirks,omitempty"`
+	ParquetTypes        string            `json:"parquetTypes,omitempty"`
 	Layout              string            `json:"layout"` // province | per-city
 	From                string            `json:"from"`
 	To                  string            `json:"to"`
@@ -109,6 +114,16 @@ func Generate(dir string, opt Options) (*Manifest, error) {
 	if opt.Format == "" {
 		opt.Format = CSV
 	}
+	switch opt.ParquetTypes {
+	case "", ParquetStrings:
+		opt.ParquetTypes = ""
+	case ParquetTyped:
+		if opt.Format != Parquet {
+			return nil, fmt.Errorf("parquet types %q need the parquet format; the format is %s", opt.ParquetTypes, opt.Format)
+		}
+	default:
+		return nil, fmt.Errorf("unknown parquet types %q (%s or %s)", opt.ParquetTypes, ParquetTyped, ParquetStrings)
+	}
 	if opt.ViolationRate < 0 || opt.ViolationRate > 1 {
 		return nil, fmt.Errorf("violation rate must be in [0, 1]")
 	}
@@ -134,7 +149,7 @@ func Generate(dir string, opt Options) (*Manifest, error) {
 			return nil, fmt.Errorf("city %s is not among the %d planned cities", c, len(prov.cities))
 		}
 	}
-	m := &Manifest{Generator: "flycheck-synth/v1", Seed: opt.Seed, Format: opt.Format, Layout: "province",
+	m := &Manifest{Generator: "flycheck-synth/v1", Seed: opt.Seed, Format: opt.Format, ParquetTypes: opt.ParquetTypes, Layout: "province",
 		From: cal.day(0), To: cal.day(opt.Days - 1), InstitutionsPerCity: opt.InstitutionsPerCity,
 		FeeLinesTarget: opt.FeeLines, ViolationRate: opt.ViolationRate, Rules: len(opt.Rules), ByCity: map[string]Counts{},
 		Violations: ViolationCounts{ByRule: map[string]int{}}}
@@ -201,12 +216,12 @@ func Generate(dir string, opt Options) (*Manifest, error) {
 		m.Cities = append(m.Cities, cp.Code)
 		var s sink
 		if opt.PerCity {
-			if s, err = newSink(filepath.Join(dir, cp.Code), opt.Format, opt.Encoding, cal); err != nil {
+			if s, err = newSink(filepath.Join(dir, cp.Code), opt.Format, opt.Encoding, opt.ParquetTypes == ParquetTyped, cal); err != nil {
 				return nil, err
 			}
 		} else {
 			if provSink == nil {
-				if provSink, err = newSink(dir, opt.Format, opt.Encoding, cal); err != nil {
+				if provSink, err = newSink(dir, opt.Format, opt.Encoding, opt.ParquetTypes == ParquetTyped, cal); err != nil {
 					return nil, err
 				}
 			}

@@ -470,7 +470,7 @@ var diagNames = func() map[string]string {
 
 func diagName(code string) string { return diagNames[code] }
 
-func newSink(dir string, format Format, encoding string, cal *calendar) (sink, error) {
+func newSink(dir string, format Format, encoding string, typed bool, cal *calendar) (sink, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -484,6 +484,9 @@ func newSink(dir string, format Format, encoding string, cal *calendar) (sink, e
 		}
 		return nil, fmt.Errorf("unknown encoding %q (UTF-8 or GB18030)", encoding)
 	case Parquet:
+		if typed {
+			return newTypedParquetSink(dir, cal)
+		}
 		return newParquetSink(dir, cal)
 	}
 	return nil, fmt.Errorf("unknown format %q (csv or parquet)", format)
