@@ -49,7 +49,10 @@ func newPluginCommand() *cobra.Command {
 	pf.StringVar(&kf.kube.context, "context", "", "kubeconfig context (default: the current one)")
 	pf.StringVarP(&kf.namespace, "namespace", "n", "", "namespace (default: the kubeconfig context's)")
 	pf.BoolVarP(&kf.allNamespaces, "all-namespaces", "A", false, "every namespace the reader may list")
-	root.AddCommand(newPluginStatusCommand(&kf), newPluginSamplesCommand(&kf), newPluginCasesCommand(&kf), newPluginVerifyCommand(&kf))
+	// report is flycheck's own command (its --kubeconfig and --context are
+	// its own flags, which shadow the persistent ones).
+	root.AddCommand(newPluginStatusCommand(&kf), newPluginSamplesCommand(&kf), newPluginCasesCommand(&kf), newPluginVerifyCommand(&kf),
+		newReportCommand())
 	return root
 }
 

@@ -34,7 +34,7 @@ func TestPluginByName(t *testing.T) {
 	if p.Use != "kubectl flycheck" {
 		t.Fatalf("as kubectl-flycheck: %q", p.Use)
 	}
-	for _, sub := range []string{"status", "samples", "cases", "verify"} {
+	for _, sub := range []string{"status", "samples", "cases", "verify", "report"} {
 		if c, _, err := p.Find([]string{sub}); err != nil || c.Name() != sub {
 			t.Errorf("kubectl flycheck %s: %v", sub, err)
 		}
@@ -161,6 +161,11 @@ func TestPluginReadsTheCluster(t *testing.T) {
 	if err != nil || !strings.Contains(out, "Rectifying") || !strings.Contains(out, "Rectification 2020-10-14 00:00 +08:00") ||
 		!strings.Contains(out, "500.00") || !strings.Contains(out, "鼓楼医院") {
 		t.Errorf("cases: %v\n%s", err, out)
+	}
+
+	out, errOut, err = runPlugin(t, "report", "--campaign", camp.Name, "--format", "json")
+	if err != nil || !strings.Contains(out, camp.Name) {
+		t.Errorf("report: %v %s\n%.300s", err, errOut, out)
 	}
 
 	out, errOut, err = runPlugin(t, "verify", "-n", nj, sample.Name)
