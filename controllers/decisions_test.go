@@ -13,6 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
 )
 
 // TestDecisionsAreLoggedAndCounted: a phase that starts is an info log line
@@ -72,4 +74,52 @@ func lagCount(t *testing.T) uint64 {
 		t.Fatal(err)
 	}
 	return m.GetHistogram().GetSampleCount()
+}
+
+// TestScreeningAndRefusalMetrics: a screening that succeeds adds its lines
+// (by namespace) and findings (by category) once and observes its duration;
+// a refused shard result is counted.
+func TestScreeningAndRefusalMetrics(t *testing.T) {
+	ns := "metrics-sj"
+	createNamespace(t, ns)
+	dup := createCatalogueRuleSet(t, "duplicate-charge.yaml")
+	sj := testScreeningJob(ns, "metrics", 2, dup.Name)
+	mustCreate(t, sj)
+	r := newSJReconciler()
+	reconcileSJ(t, r, ns, sj.Name)
+	sj = getSJ(t, ns, sj.Name)
+	lines, findings := screeningLines.WithLabelValues(ns), screeningFindings.WithLabelValues("DuplicateCharge")
+	linesBefore, findingsBefore, refusedBefore := testutil.ToFloat64(lines), testutil.ToFloat64(findings), testutil.ToFloat64(shardResultsRefused)
+	durations := func() uint64 {
+		var m dto.Metric
+		if err := screeningDuration.WithLabelValues("Succeeded").(interface{ Write(*dto.Metric) error }).Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m.GetHistogram().GetSampleCount()
+	}
+	durBefore := durations()
+
+	forged := shardResultConfigMap(t, r, sj, 1, inst("H99999999999", 3, 9, "999.00", "1.000000"))
+	delete(forged.BinaryData, flycheckv1.ShardSignatureKey)
+	mustCreate(t, forged)
+	mustCreate(t, shardResultConfigMap(t, r, sj, 0, inst("H32010000001", 3, 2, "40.00", "0.400000")))
+	mustCreate(t, shardResultConfigMap(t, r, sj, 1, inst("H32010000002", 2, 1, "10.00", "0.100000")))
+	completeJob(t, sj, 2)
+	reconcileSJ(t, r, ns, sj.Name)
+	reconcileSJ(t, r, ns, sj.Name) // nothing new: nothing counted again
+	if got := getSJ(t, ns, sj.Name); got.Status.State != flycheckv1.ScreeningSucceeded {
+		t.Fatalf("state %s", got.Status.State)
+	}
+	if d := testutil.ToFloat64(lines) - linesBefore; d != 200 {
+		t.Errorf("lines counted %v, want 200", d)
+	}
+	if d := testutil.ToFloat64(findings) - findingsBefore; d != 3 {
+		t.Errorf("DuplicateCharge findings counted %v, want 3", d)
+	}
+	if d := durations() - durBefore; d != 1 {
+		t.Errorf("%d durations observed, want 1", d)
+	}
+	if d := testutil.ToFloat64(shardResultsRefused) - refusedBefore; d != 1 {
+		t.Errorf("%v refusals counted, want 1", d)
+	}
 }

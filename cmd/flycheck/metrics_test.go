@@ -110,7 +110,14 @@ func TestMetricsEndpoint(t *testing.T) {
 		Spec: flycheckv1.InspectionSampleSpec{CampaignRef: &flycheckv1.CampaignReference{Name: camp.Name},
 			Purpose: flycheckv1.PurposeRecheck, Policy: flycheckv1.SamplingPolicy{MinPercent: 40, MinTertiaryPerCity: 1, MinTotal: 2},
 			Frames: []flycheckv1.FrameSource{{ConfigMap: "roster"}}}}
-	for _, obj := range []client.Object{camp, roster, sample} {
+	// A case the city's bureau entered by hand, with money recovered.
+	ic := &flycheckv1.InspectionCase{ObjectMeta: metav1.ObjectMeta{Namespace: city, Name: "metrics-campaign-h32010000199"},
+		Spec: flycheckv1.InspectionCaseSpec{CampaignRef: &flycheckv1.CampaignReference{Name: camp.Name},
+			Institution: flycheckv1.CaseInstitution{Code: "H32010000199", Name: "玄武医院", CityCode: "320100", Level: 2},
+			OnSite: &flycheckv1.OnSite{Inspectors: []string{"张伟", "李娜"}, From: "2020-07-10", To: "2020-07-11",
+				Violations: []flycheckv1.Violation{{Category: "DuplicateCharge", Amount: "500"}}},
+			Recoveries: []flycheckv1.Recovery{{Amount: "123.45", At: "2020-08-01"}}}}
+	for _, obj := range []client.Object{camp, roster, sample, ic} {
 		if err := testClient.Create(ctx, obj); err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +135,9 @@ func TestMetricsEndpoint(t *testing.T) {
 			return fmt.Errorf("authorised scrape: HTTP %d: %s", code, b)
 		}
 		for _, want := range []string{`flycheck_samples_drawn_total{purpose="Recheck"} 1`,
-			`flycheck_phase_transitions_total{campaign="metrics-campaign",transition="started"} 1`} {
+			`flycheck_phase_transitions_total{campaign="metrics-campaign",transition="started"} 1`,
+			`flycheck_recovered_yuan{namespace="metrics-city"} 123.45`, `flycheck_inspection_cases_overdue{namespace="metrics-city"} 0`,
+			`flycheck_inspection_cases{namespace="metrics-city",stage="`} {
 			if !strings.Contains(b, want) {
 				return fmt.Errorf("no %s yet", want)
 			}
@@ -167,6 +176,9 @@ func TestMetricsEndpoint(t *testing.T) {
 	if len(sample.Status.Selected) == 0 {
 		t.Fatal("the sample has no selection to look for")
 	}
+	if strings.Contains(body, ic.Spec.Institution.Code) || strings.Contains(body, ic.Spec.Institution.Name) {
+		t.Error("the case's institution appears in the metrics")
+	}
 	for _, s := range sample.Status.Selected {
 		if strings.Contains(body, s.Code) || (s.Name != "" && strings.Contains(body, s.Name)) {
 			t.Errorf("institution %s appears in the metrics", s.Code)
@@ -179,7 +191,7 @@ func TestMetricsEndpoint(t *testing.T) {
 			ours = append(ours, n)
 		}
 	}
-	if len(ours) < 8 || !slices.Contains(names, "controller_runtime_reconcile_total") {
+	if len(ours) < 11 || !slices.Contains(names, "controller_runtime_reconcile_total") {
 		t.Errorf("metric families found: %v", names)
 	}
 	t.Logf("flycheck metrics the scrape found (%d of %d families): %s", len(ours), len(names), strings.Join(ours, " "))
