@@ -43,6 +43,11 @@ import (
 // the manager's memory (this test process hosts it), the apiserver's and
 // etcd's RSS and etcd's database size.
 //
+// The manager runs without the case opener: otherwise every drawn
+// institution would get an InspectionCase (~650 000 at full size) and the
+// run would measure the opening instead of the draws it has measured since
+// before cases existed. BenchmarkScaleCases measures the opening.
+//
 // FLYCHECK_BENCH_CAMPAIGNS (default 100) and FLYCHECK_BENCH_INSTITUTIONS
 // (per city, default 5000) size it; FLYCHECK_BENCH_SCALE_IDLE_SECONDS is the
 // idle window after convergence (default 15); FLYCHECK_BENCH_HEAPPROFILE
@@ -192,7 +197,7 @@ func scaleRound(b *testing.B, run string, n, cities, institutions int) scaleResu
 	liveBefore := readRuntimeMetric("/gc/heap/live:bytes")
 	b.StartTimer()
 	start := time.Now()
-	stopMgr := startBenchManager(b, fake, opNS, writes)
+	stopMgr := startBenchManagerWith(b, Options{Clock: fake, OperatorNamespace: opNS, withoutCaseOpener: true}, writes)
 	defer func() {
 		b.StopTimer()
 		stopMgr()
@@ -426,12 +431,18 @@ func campaignsCounted(ctx context.Context, names []string) error {
 // apiserver. writes, when set, sees every request the manager sends.
 func startBenchManager(b *testing.B, clk clock.Clock, operatorNS string, writes *writeCounter) (stop func()) {
 	b.Helper()
+	return startBenchManagerWith(b, Options{Clock: clk, OperatorNamespace: operatorNS}, writes)
+}
+
+// startBenchManagerWith is startBenchManager with the manager's options.
+func startBenchManagerWith(b *testing.B, opts Options, writes *writeCounter) (stop func()) {
+	b.Helper()
 	mcfg := rest.CopyConfig(cfg)
 	if writes != nil {
 		mcfg.Wrap(writes.wrap)
 	}
 	return testenv.StartManager(b, mcfg, func(mgr ctrl.Manager) error {
-		return SetupWithManager(mgr, Options{Clock: clk, OperatorNamespace: operatorNS})
+		return SetupWithManager(mgr, opts)
 	})
 }
 
@@ -456,7 +467,7 @@ func cleanupBenchRun(b *testing.B, run string, campaigns, namespaces []string) {
 	}
 	for _, ns := range namespaces {
 		in := client.InNamespace(ns)
-		for _, obj := range []client.Object{&flycheckv1.InspectionSample{}, &flycheckv1.ScreeningJob{},
+		for _, obj := range []client.Object{&flycheckv1.InspectionCase{}, &flycheckv1.InspectionSample{}, &flycheckv1.ScreeningJob{},
 			&corev1.ConfigMap{}, &corev1.Secret{}, &eventsv1.Event{}} {
 			if err := k8sClient.DeleteAllOf(ctx, obj, in); err != nil {
 				benchLog(b, "cleanup: deleting %T in %s: %v", obj, ns, err)

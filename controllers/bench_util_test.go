@@ -241,7 +241,7 @@ type controllerMetrics struct {
 	results   map[string]map[string]float64 // controller_runtime_reconcile_total by result
 }
 
-var benchControllers = []string{"campaign", "inspectionsample", "screeningjob", "ruleset"}
+var benchControllers = []string{"campaign", "inspectionsample", "screeningjob", "ruleset", "caseopener", "inspectioncase"}
 
 func gatherControllerMetrics(b *testing.B) controllerMetrics {
 	fams, err := crmetrics.Registry.Gather()

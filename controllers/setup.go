@@ -11,6 +11,8 @@
 package controllers
 
 import (
+	"slices"
+
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -30,6 +32,12 @@ type Options struct {
 	// Screener sets the screening pods' resources and deadline unless a
 	// ScreeningJob names its own; nil means DefaultScreenerDefaults().
 	Screener *ScreenerDefaults
+
+	// withoutCaseOpener leaves the case opener out. Only
+	// BenchmarkScaleCampaigns sets it: its 100 campaigns would otherwise
+	// open ~650 000 cases for their drawn institutions, and it measures the
+	// draws (the case opening has BenchmarkScaleCases).
+	withoutCaseOpener bool
 }
 
 // SetupWithManager registers all controllers with mgr.
@@ -49,7 +57,7 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	}
 	holidays := NewHolidayCalendar(mgr.GetAPIReader(), opts.OperatorNamespace)
 	caseMetrics.watchCases(mgr.GetClient())
-	for _, r := range []interface{ SetupWithManager(ctrl.Manager) error }{
+	reconcilers := []interface{ SetupWithManager(ctrl.Manager) error }{
 		&CampaignReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: opts.Clock,
 			Recorder: recorder("campaign")},
 		&RuleSetReconciler{Client: mgr.GetClient(), Clock: opts.Clock, Recorder: recorder("ruleset")},
@@ -64,7 +72,14 @@ func SetupWithManager(mgr ctrl.Manager, opts Options) error {
 			Recorder: recorder("inspectioncase"), Holidays: holidays},
 		&TipOffReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Clock: opts.Clock,
 			Recorder: recorder("tipoff"), Holidays: holidays},
-	} {
+	}
+	if opts.withoutCaseOpener {
+		reconcilers = slices.DeleteFunc(reconcilers, func(r interface{ SetupWithManager(ctrl.Manager) error }) bool {
+			_, ok := r.(*CaseOpenerReconciler)
+			return ok
+		})
+	}
+	for _, r := range reconcilers {
 		if err := r.SetupWithManager(mgr); err != nil {
 			return err
 		}
