@@ -30,13 +30,10 @@ import (
 // reporting.keep are deleted oldest first. The Campaign owns them all.
 
 const (
-	// LabelReport is "weekly" or "summary"; LabelScope is "province" or
-	// the city's name.
-	LabelReport = "flycheck.medfund.io/report"
-	LabelScope  = "flycheck.medfund.io/scope"
-
-	reportWeekly  = "weekly"
-	reportSummary = "summary"
+	LabelReport   = flycheckv1.LabelReport
+	LabelScope    = flycheckv1.LabelScope
+	reportWeekly  = flycheckv1.ReportWeekly
+	reportSummary = flycheckv1.ReportSummary
 )
 
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;delete
@@ -194,7 +191,7 @@ func (r *CampaignReconciler) writeSnapshot(ctx context.Context, camp *flycheckv1
 			ObjectMeta: metav1.ObjectMeta{Namespace: sc.namespace, Name: name, Labels: map[string]string{
 				flycheckv1.LabelCampaign: camp.Name, LabelReport: kind, LabelScope: sc.name},
 				Annotations: map[string]string{"flycheck.medfund.io/generated-at": now.UTC().Format(time.RFC3339)}},
-			Data:      map[string]string{"report.json": string(js), "report.html": string(html)},
+			Data:      map[string]string{flycheckv1.ReportJSONKey: string(js), flycheckv1.ReportHTMLKey: string(html)},
 			Immutable: ptr.To(true),
 		}
 		if err := controllerutil.SetControllerReference(camp, cm, r.Scheme()); err != nil {

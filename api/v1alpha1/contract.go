@@ -31,6 +31,21 @@ const (
 	RoleSnapshot = "drawn-frame"
 )
 
+// Labels of a Campaign's report snapshots (DESIGN §9), which
+// `flycheck report` and the demo read.
+const (
+	// LabelReport is ReportWeekly or ReportSummary.
+	LabelReport = "flycheck.medfund.io/report"
+	// LabelScope is "province" or the city's name.
+	LabelScope = "flycheck.medfund.io/scope"
+
+	ReportWeekly  = "weekly"
+	ReportSummary = "summary"
+	// ReportHTMLKey and ReportJSONKey hold a snapshot's page and figures.
+	ReportHTMLKey = "report.html"
+	ReportJSONKey = "report.json"
+)
+
 // AnnotationDigest carries the sha256 of a rules snapshot's content.
 const AnnotationDigest = "flycheck.medfund.io/sha256"
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,7 +52,8 @@ func withDemoReports(camp *flycheckv1.Campaign, d time.Duration) {
 }
 
 // saveDemoReport waits for the province's summary report, saves its page
-// under the workdir and prints its path and every city's card.
+// and the last weekly snapshot's under the workdir and prints their paths
+// and every city's card.
 func saveDemoReport(ctx context.Context, c client.Client, camp *flycheckv1.Campaign, workdir string, out io.Writer) {
 	name := camp.Name + "-summary-province"
 	var cm corev1.ConfigMap
@@ -68,10 +70,18 @@ func saveDemoReport(ctx context.Context, c client.Client, camp *flycheckv1.Campa
 		time.Sleep(300 * time.Millisecond)
 	}
 	path := filepath.Join(workdir, "report-summary-province.html")
-	for file, key := range map[string]string{path: "report.html", filepath.Join(workdir, "report-summary-province.json"): "report.json"} {
-		if err := os.WriteFile(file, []byte(cm.Data[key]), 0o644); err != nil {
-			fmt.Fprintf(out, "(saving the summary report: %v)\n", err)
-			return
+	if err := saveReport(&cm, path); err != nil {
+		fmt.Fprintf(out, "(saving the summary report: %v)\n", err)
+		return
+	}
+	var weekly corev1.ConfigMapList
+	if err := c.List(ctx, &weekly, client.InNamespace(camp.Spec.ProvinceNamespace), client.MatchingLabels{
+		flycheckv1.LabelCampaign: camp.Name, flycheckv1.LabelReport: flycheckv1.ReportWeekly}); err == nil && len(weekly.Items) > 0 {
+		// Snapshot names end in their instant, so the last by name is the latest.
+		last := slices.MaxFunc(weekly.Items, func(a, b corev1.ConfigMap) int { return strings.Compare(a.Name, b.Name) })
+		wpath := filepath.Join(workdir, "report-weekly-province.html")
+		if err := saveReport(&last, wpath); err == nil {
+			fmt.Fprintf(out, "\n%d weekly reports (周报) written during the run; the last, %s/%s: %s\n", len(weekly.Items), last.Namespace, last.Name, wpath)
 		}
 	}
 	fmt.Fprintf(out, "\nsummary report (总结报告): %s (and .json; `flycheck report --from` renders it as xlsx)\n", path)
@@ -94,4 +104,13 @@ func saveDemoReport(ctx context.Context, c client.Client, camp *flycheckv1.Campa
 		}
 		fmt.Fprintf(out, "%s  [%s]\n", line, strings.Join(ms, "; "))
 	}
+}
+
+// saveReport writes a snapshot's page to path and its figures beside it
+// (.json).
+func saveReport(cm *corev1.ConfigMap, path string) error {
+	if err := os.WriteFile(path, []byte(cm.Data[flycheckv1.ReportHTMLKey]), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(strings.TrimSuffix(path, ".html")+".json", []byte(cm.Data[flycheckv1.ReportJSONKey]), 0o644)
 }
