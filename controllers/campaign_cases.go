@@ -33,12 +33,7 @@ func (r *CampaignReconciler) caseTallies(ctx context.Context, camp *flycheckv1.C
 	if err := r.List(ctx, &list, client.MatchingFields{caseCampaignIndex: camp.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
-	cityOf := map[string]string{}
-	for _, c := range camp.Spec.Cities {
-		if c.Namespace != camp.Spec.ProvinceNamespace {
-			cityOf[c.Namespace] = c.Name
-		}
-	}
+	cityOf := cityNamespaces(camp)
 	out := map[string]*cases.Tally{}
 	for i := range list.Items {
 		ic := &list.Items[i]
@@ -60,6 +55,20 @@ func (r *CampaignReconciler) caseTallies(ctx context.Context, camp *flycheckv1.C
 		}
 	}
 	return out, nil
+}
+
+// cityNamespaces maps each city's namespace to the city's name. The
+// province namespace is left out even when a city shares it: what counts
+// for a city is what is in its own namespace (a fly-check case counts once
+// handed off, as the city's case).
+func cityNamespaces(camp *flycheckv1.Campaign) map[string]string {
+	out := map[string]string{}
+	for _, c := range camp.Spec.Cities {
+		if c.Namespace != camp.Spec.ProvinceNamespace {
+			out[c.Namespace] = c.Name
+		}
+	}
+	return out
 }
 
 // caseEntry is what a case contributes to its city's row, read from its
@@ -101,8 +110,20 @@ func setCaseCounts(row *flycheckv1.CityStatus, t *cases.Tally) {
 // caseRollupHandler wakes a case's Campaign when what the case contributes
 // to the roll-up changed, after rollupDelay.
 func caseRollupHandler() handler.TypedEventHandler[client.Object, reconcile.Request] {
+	return rollupHandler(func(ic *flycheckv1.InspectionCase) *flycheckv1.CampaignReference { return ic.Spec.CampaignRef },
+		func(o, n *flycheckv1.InspectionCase) bool {
+			eo, err1 := caseEntry(o)
+			en, err2 := caseEntry(n)
+			return err1 != nil || err2 != nil || eo != en || o.Namespace != n.Namespace
+		})
+}
+
+// rollupHandler wakes the Campaign an object names (campaignOf) when the
+// object appears or goes, or when changed says an update matters to the
+// roll-up, after rollupDelay, so that a burst of changes is one reconcile.
+func rollupHandler[T client.Object](campaignOf func(T) *flycheckv1.CampaignReference, changed func(old, new T) bool) handler.TypedEventHandler[client.Object, reconcile.Request] {
 	enqueue := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-		if ref := o.(*flycheckv1.InspectionCase).Spec.CampaignRef; ref != nil {
+		if ref := campaignOf(o.(T)); ref != nil {
 			q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Name: ref.Name}}, rollupDelay)
 		}
 	}
@@ -111,11 +132,8 @@ func caseRollupHandler() handler.TypedEventHandler[client.Object, reconcile.Requ
 			enqueue(e.Object, q)
 		},
 		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			o, n := e.ObjectOld.(*flycheckv1.InspectionCase), e.ObjectNew.(*flycheckv1.InspectionCase)
-			eo, err1 := caseEntry(o)
-			en, err2 := caseEntry(n)
-			if err1 != nil || err2 != nil || eo != en || o.Namespace != n.Namespace {
-				enqueue(n, q)
+			if changed(e.ObjectOld.(T), e.ObjectNew.(T)) {
+				enqueue(e.ObjectNew, q)
 			}
 		},
 		DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {

@@ -47,12 +47,7 @@ func (r *CampaignReconciler) milestoneCases(ctx context.Context, camp *flycheckv
 	if err := r.List(ctx, &list, client.MatchingFields{caseCampaignIndex: camp.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
-	cityOf := map[string]string{}
-	for _, c := range camp.Spec.Cities {
-		if c.Namespace != camp.Spec.ProvinceNamespace {
-			cityOf[c.Namespace] = c.Name
-		}
-	}
+	cityOf := cityNamespaces(camp)
 	out := map[string][]milestones.Case{}
 	for i := range list.Items {
 		ic := &list.Items[i]

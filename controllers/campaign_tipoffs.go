@@ -3,10 +3,7 @@ package controllers
 import (
 	"context"
 
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -28,12 +25,7 @@ func (r *CampaignReconciler) tipOffTallies(ctx context.Context, camp *flycheckv1
 	if err := r.List(ctx, &list, client.MatchingFields{tipOffCampaignField: camp.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
-	cityOf := map[string]string{}
-	for _, c := range camp.Spec.Cities {
-		if c.Namespace != camp.Spec.ProvinceNamespace {
-			cityOf[c.Namespace] = c.Name
-		}
-	}
+	cityOf := cityNamespaces(camp)
 	out := map[string]tipOffCounts{}
 	for i := range list.Items {
 		to := &list.Items[i]
@@ -54,23 +46,6 @@ func (r *CampaignReconciler) tipOffTallies(ctx context.Context, camp *flycheckv1
 // tipOffRollupHandler wakes a tip-off's Campaign when the tip-off appears,
 // goes, or has its reward paid, after rollupDelay.
 func tipOffRollupHandler() handler.TypedEventHandler[client.Object, reconcile.Request] {
-	enqueue := func(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-		if ref := o.(*flycheckv1.TipOff).Spec.CampaignRef; ref != nil {
-			q.AddAfter(reconcile.Request{NamespacedName: types.NamespacedName{Name: ref.Name}}, rollupDelay)
-		}
-	}
-	return handler.TypedFuncs[client.Object, reconcile.Request]{
-		CreateFunc: func(_ context.Context, e event.TypedCreateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			enqueue(e.Object, q)
-		},
-		UpdateFunc: func(_ context.Context, e event.TypedUpdateEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			o, n := e.ObjectOld.(*flycheckv1.TipOff), e.ObjectNew.(*flycheckv1.TipOff)
-			if (o.Spec.RewardPaidAt == "") != (n.Spec.RewardPaidAt == "") {
-				enqueue(n, q)
-			}
-		},
-		DeleteFunc: func(_ context.Context, e event.TypedDeleteEvent[client.Object], q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			enqueue(e.Object, q)
-		},
-	}
+	return rollupHandler(func(to *flycheckv1.TipOff) *flycheckv1.CampaignReference { return to.Spec.CampaignRef },
+		func(o, n *flycheckv1.TipOff) bool { return (o.Spec.RewardPaidAt == "") != (n.Spec.RewardPaidAt == "") })
 }
