@@ -84,11 +84,16 @@ func milestoneCase(ic *flycheckv1.InspectionCase, loc *time.Location) milestones
 			at(milestones.Pledged, si.ReportedAt)
 		}
 	}
-	if os := effectiveOnSite(ic, ic.Status.HandOff); os != nil {
+	os := effectiveOnSite(ic, ic.Status.HandOff)
+	if os != nil {
 		at(milestones.Inspected, os.To)
 	}
 	if d := effectiveDecision(ic, ic.Status.HandOff); d != nil {
 		settled = at(milestones.Decided, d.DecidedAt)
+	} else if os != nil && os.To != "" && len(os.Violations) == 0 {
+		// A blank inspection (空白户) leaves nothing to rule on: it counts
+		// as decided when the inspection ended.
+		at(milestones.Decided, os.To)
 	}
 	at(milestones.Rectified, spec.RectifiedAt)
 	if spec.FollowUp != nil {
