@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
@@ -114,7 +115,10 @@ func caseRollupHandler() handler.TypedEventHandler[client.Object, reconcile.Requ
 		func(o, n *flycheckv1.InspectionCase) bool {
 			eo, err1 := caseEntry(o)
 			en, err2 := caseEntry(n)
-			return err1 != nil || err2 != nil || eo != en || o.Namespace != n.Namespace
+			// Milestones read dates the counts do not (a report dated
+			// later, a decision without money, an origin added).
+			return err1 != nil || err2 != nil || eo != en || o.Namespace != n.Namespace ||
+				!reflect.DeepEqual(milestoneCase(o, time.UTC), milestoneCase(n, time.UTC))
 		})
 }
 

@@ -171,7 +171,12 @@ func (r *CampaignReconciler) reconcile(ctx context.Context, camp *flycheckv1.Cam
 	if len(missing) == 0 {
 		nextReport, err := r.writeReports(ctx, camp, plan, now)
 		if err != nil {
-			return ctrl.Result{}, err
+			// A report that cannot be written (a quota, the API server)
+			// must not hold up phase boundaries and milestones: say so and
+			// try again within a minute, keeping the boundary's requeue.
+			r.Recorder.Eventf(camp, nil, corev1.EventTypeWarning, CampaignReasonReportFailed, "Report", "Writing a report: %v", err)
+			log.Error(err, "writing a report")
+			nextReport = now.Add(time.Minute)
 		}
 		requeue = soonest(requeue, nextReport, now)
 	}

@@ -165,9 +165,10 @@ func (r *CampaignReconciler) writeSnapshot(ctx context.Context, camp *flycheckv1
 		if r.written.seen(key) {
 			continue
 		}
-		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: sc.namespace, Name: name}, &corev1.ConfigMap{})
+		var existing corev1.ConfigMap
+		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: sc.namespace, Name: name}, &existing)
 		if err == nil {
-			r.written.add(key)
+			r.checkOwnSnapshot(ctx, camp, &existing, key)
 			continue // written once, never rewritten
 		}
 		if !apierrors.IsNotFound(err) {
@@ -199,7 +200,9 @@ func (r *CampaignReconciler) writeSnapshot(ctx context.Context, camp *flycheckv1
 		}
 		if err := r.Create(ctx, cm); err != nil {
 			if apierrors.IsAlreadyExists(err) {
-				r.written.add(key)
+				if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(cm), &existing); err == nil {
+					r.checkOwnSnapshot(ctx, camp, &existing, key)
+				}
 				continue
 			}
 			return fmt.Errorf("writing report %s/%s: %w", sc.namespace, name, err)
@@ -217,6 +220,26 @@ func (r *CampaignReconciler) writeSnapshot(ctx context.Context, camp *flycheckv1
 	return nil
 }
 
+// checkOwnSnapshot remembers an existing snapshot as written when the
+// Campaign owns it. Anyone who may create ConfigMaps in a city namespace
+// (the screener's ServiceAccount among them) could plant one under the
+// predictable name: such an object is never taken for the report, and a
+// Warning says which name is taken (once per process).
+func (r *CampaignReconciler) checkOwnSnapshot(ctx context.Context, camp *flycheckv1.Campaign, cm *corev1.ConfigMap, key string) {
+	if metav1.IsControlledBy(cm, camp) {
+		r.written.add(key)
+		return
+	}
+	if r.written.seen("taken/" + key) {
+		return
+	}
+	r.written.add("taken/" + key)
+	r.Recorder.Eventf(camp, nil, corev1.EventTypeWarning, CampaignReasonReportNameTaken, "Report",
+		"ConfigMap %s/%s holds a report's name but this Campaign does not own it; the report is not written there until it is deleted",
+		cm.Namespace, cm.Name)
+	logf.FromContext(ctx).Info("report name taken", "namespace", cm.Namespace, "name", cm.Name)
+}
+
 // trimSnapshots deletes a scope's oldest weekly snapshots beyond keep
 // (names sort by their instant).
 func (r *CampaignReconciler) trimSnapshots(ctx context.Context, camp *flycheckv1.Campaign, sc reportScope) error {
@@ -229,16 +252,18 @@ func (r *CampaignReconciler) trimSnapshots(ctx context.Context, camp *flycheckv1
 		flycheckv1.LabelCampaign: camp.Name, LabelReport: reportWeekly, LabelScope: sc.name}); err != nil {
 		return err
 	}
-	names := make([]string, 0, len(list.Items))
+	var owned []corev1.ConfigMap
 	for _, cm := range list.Items {
 		if metav1.IsControlledBy(&cm, camp) {
-			names = append(names, cm.Name)
+			owned = append(owned, cm)
 		}
 	}
-	sort.Strings(names)
-	for _, name := range names[:max(0, len(names)-keep)] {
-		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: sc.namespace, Name: name}}
-		if err := r.Delete(ctx, cm); client.IgnoreNotFound(err) != nil {
+	sort.Slice(owned, func(i, j int) bool { return owned[i].Name < owned[j].Name })
+	for _, cm := range owned[:max(0, len(owned)-keep)] {
+		// The operator may delete ConfigMaps anywhere (for this alone): the
+		// preconditions make sure it deletes exactly the snapshot it read.
+		uid, rv := cm.UID, cm.ResourceVersion
+		if err := r.Delete(ctx, &cm, client.Preconditions{UID: &uid, ResourceVersion: &rv}); client.IgnoreNotFound(err) != nil {
 			return err
 		}
 	}

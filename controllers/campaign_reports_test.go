@@ -168,3 +168,55 @@ func TestWeeklyAndSummaryReports(t *testing.T) {
 		t.Error("no summary in city1's namespace")
 	}
 }
+
+// A ConfigMap planted under a report's name (anyone who may create
+// ConfigMaps in a city namespace could) is not taken for the report: a
+// Warning names it, the planted object is left as it is, the other scopes
+// get their reports, and the report is written once the name is free.
+func TestPlantedReportIsNotTakenForTheReport(t *testing.T) {
+	for _, ns := range []string{"rq-province", "rq-a", "rq-b"} {
+		createNamespace(t, ns)
+	}
+	c := milestoneCampaign("planted", []string{"rq-a", "rq-b"})
+	c.Spec.ProvinceNamespace = "rq-province"
+	c.Spec.Phases = []flycheckv1.Phase{phase("summary", "2020-06-01", "2020-06-14")}
+	c.Spec.Reporting = &flycheckv1.Reporting{SummaryPhase: "summary"}
+	createCampaign(t, c)
+	name := snapshotName(c.Name, reportSummary, "city0", "")
+	planted := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "rq-a", Name: name,
+		Labels: map[string]string{flycheckv1.LabelCampaign: c.Name, LabelReport: reportSummary}},
+		Data: map[string]string{flycheckv1.ReportHTMLKey: "<p>all is well</p>"}}
+	mustCreate(t, planted)
+
+	r, _ := newTestReconciler(shanghai(t, "2020-06-15 00:00:00"))
+	reconcileCampaign(t, r, c.Name)
+	var got corev1.ConfigMap
+	if err := k8sClient.Get(context.Background(), client.ObjectKeyFromObject(planted), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Data[flycheckv1.ReportHTMLKey] != "<p>all is well</p>" || len(got.OwnerReferences) != 0 {
+		t.Errorf("the planted ConfigMap was changed: %+v", got)
+	}
+	if len(snapshots(t, "rq-b", c.Name, reportSummary)) != 1 || len(snapshots(t, "rq-province", c.Name, reportSummary)) != 1 {
+		t.Errorf("the other scopes got no summary")
+	}
+	warned := false
+	for _, e := range eventsAboutEventually(t, "default", "Campaign", c.Name, 1) {
+		warned = warned || (e.Reason == CampaignReasonReportNameTaken && strings.Contains(e.Note, "rq-a/"+name))
+	}
+	if !warned {
+		t.Errorf("no %s event naming rq-a/%s", CampaignReasonReportNameTaken, name)
+	}
+
+	// Once the name is free, the report is written there.
+	if err := k8sClient.Delete(context.Background(), &got); err != nil {
+		t.Fatal(err)
+	}
+	reconcileCampaign(t, r, c.Name)
+	if err := k8sClient.Get(context.Background(), client.ObjectKeyFromObject(planted), &got); err != nil {
+		t.Fatal(err)
+	}
+	if !metav1.IsControlledBy(&got, getCampaign(t, c.Name)) || !strings.Contains(got.Data[flycheckv1.ReportHTMLKey], "<svg") {
+		t.Errorf("after the planted object went, the report was not written: owners %v", got.OwnerReferences)
+	}
+}

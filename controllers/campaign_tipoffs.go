@@ -8,6 +8,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+	"github.com/medfund/flycheck-operator/internal/tipoffs"
 )
 
 // The Campaign's tip-off roll-up: each city's row counts the tip-offs that
@@ -35,7 +36,7 @@ func (r *CampaignReconciler) tipOffTallies(ctx context.Context, camp *flycheckv1
 		}
 		c := out[city]
 		c.tipOffs++
-		if to.Spec.RewardPaidAt != "" {
+		if rewardPaid(to) {
 			c.rewardsPaid++
 		}
 		out[city] = c
@@ -47,5 +48,14 @@ func (r *CampaignReconciler) tipOffTallies(ctx context.Context, camp *flycheckv1
 // goes, or has its reward paid, after rollupDelay.
 func tipOffRollupHandler() handler.TypedEventHandler[client.Object, reconcile.Request] {
 	return rollupHandler(func(to *flycheckv1.TipOff) *flycheckv1.CampaignReference { return to.Spec.CampaignRef },
-		func(o, n *flycheckv1.TipOff) bool { return (o.Spec.RewardPaidAt == "") != (n.Spec.RewardPaidAt == "") })
+		func(o, n *flycheckv1.TipOff) bool { return rewardPaid(o) != rewardPaid(n) })
+}
+
+// rewardPaid: a reward recorded as paid counts only when one was due (a
+// paid date on a tip-off whose reward is None is a clerical slip, not a
+// reward).
+func rewardPaid(to *flycheckv1.TipOff) bool {
+	rw := to.Status.Reward
+	return to.Spec.RewardPaidAt != "" && rw != nil &&
+		(rw.State == flycheckv1.RewardState(tipoffs.Monetary) || rw.State == flycheckv1.RewardState(tipoffs.NonMonetary))
 }

@@ -197,7 +197,7 @@ func (c *caseCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var list flycheckv1.InspectionCaseList
-	if err := r.List(ctx, &list); err != nil {
+	if err := r.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
 		ch <- prometheus.MustNewConstMetric(casesListError, prometheus.GaugeValue, 1)
 		return
 	}

@@ -48,6 +48,13 @@ const (
 	// Warning: a city's red or yellow card changed.
 	CampaignReasonCardChanged   = "CardChanged"
 	CampaignReasonReportWritten = "ReportWritten"
+	// CampaignReasonReportFailed: a report could not be written; retried
+	// within a minute.
+	CampaignReasonReportFailed = "ReportFailed"
+	// CampaignReasonReportNameTaken: an object the Campaign does not own
+	// holds a report's name; the report is not written there (and the
+	// object is not taken for it) until the name is freed.
+	CampaignReasonReportNameTaken = "ReportNameTaken"
 )
 
 // RuleSet.

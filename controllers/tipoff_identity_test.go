@@ -282,6 +282,14 @@ func TestTipOffIdentityNeverLeavesItsSecret(t *testing.T) {
 		return nil
 	})
 	t.Logf("events about the tip-off: %v", reasons)
+	// A city viewer reads these events: the reward's rate (6 % tells an
+	// insider) and amount stay in status.
+	rw := getTipOff(t, ns, name).Status.Reward
+	for _, e := range eventsAbout(t, ns, "TipOff", name) {
+		if rw != nil && (strings.Contains(e.Note, "%") || (rw.Amount != "" && strings.Contains(e.Note, string(rw.Amount)))) {
+			t.Errorf("event %s tells the reward's rate or amount: %q", e.Reason, e.Note)
+		}
+	}
 
 	// The search.
 	var found []string

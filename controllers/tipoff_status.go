@@ -95,6 +95,10 @@ func tipOffMessage(rw *flycheckv1.TipOffReward, res tipoffs.Result, loc *time.Lo
 }
 
 // rewardSummary is the reward in a few words, for messages and events.
+// Events and conditions can be read by whoever reads the namespace's
+// events (a city viewer): the amount and rate stay in status.reward, since
+// a 6 % rate, or an amount beside the case's found sum, would tell that the
+// reporter is an insider of the institution.
 func rewardSummary(rw *flycheckv1.TipOffReward) string {
 	switch rw.State {
 	case flycheckv1.RewardState(tipoffs.None):
@@ -104,11 +108,7 @@ func rewardSummary(rw *flycheckv1.TipOffReward) string {
 		}
 		return "None (" + strings.Join(reasons, ", ") + ")"
 	case flycheckv1.RewardState(tipoffs.Monetary), flycheckv1.RewardState(tipoffs.NonMonetary):
-		s := fmt.Sprintf("%s, %s yuan at %s %%", rw.State, rw.Amount, rw.RatePercent)
-		if rw.Capped {
-			s += " (capped)"
-		}
-		return s
+		return string(rw.State) + " (amount in status.reward)"
 	}
 	return string(rw.State)
 }

@@ -159,8 +159,8 @@ func screenerDefaults(f managerFlags) (controllers.ScreenerDefaults, error) {
 		}
 		(*q.list)[q.name] = v
 	}
-	if f.screenerDeadline < 0 {
-		return d, fmt.Errorf("--screener-active-deadline=%s is negative", f.screenerDeadline)
+	if f.screenerDeadline < 0 || (f.screenerDeadline > 0 && f.screenerDeadline < time.Second) {
+		return d, fmt.Errorf("--screener-active-deadline=%s: give 0 (no deadline) or at least 1s", f.screenerDeadline)
 	}
 	if f.screenerDeadline > 0 {
 		d.ActiveDeadlineSeconds = ptr.To(int64(f.screenerDeadline.Seconds()))
