@@ -188,9 +188,6 @@ func ganttPlot(r *Report, loc *time.Location) (*plot.Plot, vg.Length, error) {
 		for _, ph := range r.Phases {
 			lo, hi = min(lo, float64(ph.Start.Unix())), max(hi, float64(ph.End.Unix()))
 		}
-		for _, m := range r.Milestones {
-			lo, hi = min(lo, float64(m.Due.Unix())), max(hi, float64(m.Due.Unix()))
-		}
 		if marked {
 			lo, hi = min(lo, now), max(hi, now)
 		}

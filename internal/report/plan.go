@@ -7,8 +7,7 @@ import (
 
 // GanttSVG is the phase plan alone as an SVG document, the chart of the
 // report. A Report whose At is zero is a plan not yet running (`flycheck
-// plan`): no today line is drawn and the axis spans the phases and the
-// milestones only.
+// plan`): no today line is drawn and the axis spans the phases only.
 func GanttSVG(r *Report) ([]byte, error) {
 	p, h, err := ganttPlot(r, location(r))
 	if err != nil {
