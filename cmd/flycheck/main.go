@@ -66,6 +66,7 @@ func newRootCommand() *cobra.Command {
 		newLeadsCommand(),
 		newCasesCommand(),
 		newReportCommand(),
+		newPlanCommand(),
 	)
 	return root
 }
