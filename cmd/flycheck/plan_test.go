@@ -221,7 +221,47 @@ func TestPlanStrictFieldsAndDefaults(t *testing.T) {
 	if camp.Spec.TimeZone != "Asia/Shanghai" {
 		t.Errorf("timeZone not defaulted: %q", camp.Spec.TimeZone)
 	}
+	// A Campaign is cluster-scoped: a namespace in the manifest is dropped,
+	// as the API server drops it.
+	inNamespace := strings.Replace(string(base), "  name: validation-base\n", "  name: validation-base\n  namespace: nanjing\n", 1)
+	if camp, err := admitCampaign(context.Background(), []byte(inNamespace)); err != nil || camp.Namespace != "" {
+		t.Errorf("a namespace on a cluster-scoped campaign: %v", err)
+	}
 	if _, err := admitCampaign(context.Background(), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")); err == nil || !strings.Contains(err.Error(), "Campaign") {
 		t.Errorf("a ConfigMap: %v", err)
+	}
+}
+
+// Working days need the year's holidays: a year the built-in calendar lacks
+// reads "?" with a note, until --holidays gives it.
+func TestPlanHolidaysForLaterYears(t *testing.T) {
+	base, err := os.ReadFile(filepath.Join("..", "..", "controllers", "testdata", "campaigns", "valid.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "campaign.yaml")
+	if err := os.WriteFile(manifest, []byte(strings.ReplaceAll(string(base), "2020-", "2031-")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, notes bytes.Buffer
+	if err := runPlan(context.Background(), &out, &notes, manifest, planFlags{}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "123 days, ? working days") || !strings.Contains(out.String(), "does not cover 2031") {
+		t.Errorf("a year the calendar lacks:\n%s", out.String())
+	}
+	// 2031 with one holiday on Thursday 1 May and a make-up Saturday 10 May:
+	// May–June has 43 weekdays, so 43 − 1 + 1.
+	holidays := filepath.Join(dir, "holidays.csv")
+	if err := os.WriteFile(holidays, []byte("date,kind,name\n2031-05-01,holiday,劳动节\n2031-05-10,workday,劳动节\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := runPlan(context.Background(), &out, &notes, manifest, planFlags{holidays: holidays}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "selfinspection  —             2031-05-01  2031-06-30    61            43") || strings.Contains(out.String(), "?") {
+		t.Errorf("with --holidays:\n%s", out.String())
 	}
 }

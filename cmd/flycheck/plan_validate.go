@@ -130,8 +130,12 @@ func (v *crdValidator) admit(ctx context.Context, manifest []byte) (map[string]a
 	if ferr := schemaobjectmeta.Coerce(nil, obj, v.structural, true, false); ferr != nil {
 		return nil, apierrors.NewBadRequest(ferr.Error())
 	}
-	// The create strategy drops status.
+	// The create strategy drops status; a cluster-scoped object's
+	// namespace is cleared before validation (rest.BeforeCreate).
 	delete(obj, "status")
+	if meta, ok := obj["metadata"].(map[string]any); ok && !v.namespaced {
+		delete(meta, "namespace")
+	}
 	if errs := v.validate(ctx, obj); len(errs) > 0 {
 		name, _, _ := nestedString(obj, "metadata", "name")
 		return nil, apierrors.NewInvalid(v.kind.GroupKind(), name, errs)
