@@ -332,21 +332,29 @@ func (p *campaignPlan) writeReporting(w io.Writer) {
 	sched, ok, err := controllers.ReportSchedule(p.camp, p.plan)
 	switch {
 	case err != nil:
-		fmt.Fprintf(w, "Weekly: %v\n", err)
+		fmt.Fprintf(w, "Snapshots: %v\n", err)
 	case ok:
+		// A compressed (demo) schedule may write thousands: stop counting.
+		const most = 10000
 		var at []time.Time
-		for t, more := sched.Next(sched.From.Add(-time.Nanosecond)); more && len(at) < 10000; t, more = sched.Next(t) {
+		for t, more := sched.Next(sched.From.Add(-time.Nanosecond)); more && len(at) < most; t, more = sched.Next(t) {
 			at = append(at, t)
 		}
-		every := "every " + fmt.Sprint(sched.Every)
+		label, layout := "", "2006-01-02 15:04"
 		if rp.Weekly != nil {
-			every = fmt.Sprintf("%s %s", rp.Weekly.Day, rp.Weekly.Time)
+			label = fmt.Sprintf("Weekly (%s %s)", rp.Weekly.Day, rp.Weekly.Time)
+		} else {
+			label, layout = fmt.Sprintf("Snapshots (every %s)", sched.Every), "2006-01-02 15:04:05"
+		}
+		count := fmt.Sprintf("%d %s", len(at), plural(len(at), "snapshot", "snapshots"))
+		if len(at) == most {
+			count = fmt.Sprintf("%d or more snapshots", most)
 		}
 		if len(at) == 0 {
-			fmt.Fprintf(w, "Weekly (%s): none falls within the campaign.\n", every)
+			fmt.Fprintf(w, "%s: none falls within the campaign.\n", label)
 		} else {
-			fmt.Fprintf(w, "Weekly (%s): %d %s, the first %s, the last %s.\n", every, len(at), plural(len(at), "snapshot", "snapshots"),
-				at[0].In(loc).Format("2006-01-02 15:04"), at[len(at)-1].In(loc).Format("2006-01-02 15:04"))
+			fmt.Fprintf(w, "%s: %s, the first %s, the last %s.\n", label, count,
+				at[0].In(loc).Format(layout), at[len(at)-1].In(loc).Format(layout))
 		}
 		if rp.Keep > 0 {
 			fmt.Fprintf(w, "Kept: the latest %d of each scope.\n", rp.Keep)
