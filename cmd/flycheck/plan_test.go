@@ -265,3 +265,40 @@ func TestPlanHolidaysForLaterYears(t *testing.T) {
 		t.Errorf("with --holidays:\n%s", out.String())
 	}
 }
+
+// A compressed schedule (the demo's): date-time phases, snapshots every few
+// minutes, times of day in the table.
+func TestPlanCompressedSchedule(t *testing.T) {
+	base, err := os.ReadFile(filepath.Join("..", "..", "controllers", "testdata", "campaigns", "valid.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.NewReplacer(`"2020-05-01"`, `"2026-11-22T10:00:00+08:00"`, `"2020-06-30"`, `"2026-11-22T10:59:59+08:00"`,
+		`"2020-07-01"`, `"2026-11-22T10:30:00+08:00"`, `"2020-08-31"`, `"2026-11-22T12:00:00+08:00"`).Replace(string(base))
+	s += "  reporting: {every: 30m, summaryPhase: spotcheck}\n"
+	manifest := filepath.Join(t.TempDir(), "demo.yaml")
+	if err := os.WriteFile(manifest, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, notes bytes.Buffer
+	if err := runPlan(context.Background(), &out, &notes, manifest, planFlags{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"selfinspection  —             2026-11-22 10:00:00  2026-11-22 10:59:59     1             0",
+		"spotcheck       —             2026-11-22 10:30:00  2026-11-22 12:00:00",
+		"Snapshots (every 30m0s): 4 snapshots, the first 2026-11-22 10:00:00, the last 2026-11-22 11:30:00.",
+		"Summary: when spotcheck ends, 2026-11-22 12:00.",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in\n%s", want, out.String())
+		}
+	}
+	// The two phases share half an hour: each lists the other.
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(line, "selfinspection ") && !strings.HasSuffix(line, "  spotcheck") ||
+			strings.HasPrefix(line, "spotcheck ") && !strings.HasSuffix(line, "  selfinspection") {
+			t.Errorf("overlap not shown: %q", line)
+		}
+	}
+}
