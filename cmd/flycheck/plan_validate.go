@@ -123,7 +123,8 @@ func (v *crdValidator) admit(ctx context.Context, manifest []byte) (map[string]a
 		for i, u := range unknown {
 			quoted[i] = fmt.Sprintf("unknown field %q", u)
 		}
-		return nil, apierrors.NewBadRequest("strict decoding error: " + strings.Join(quoted, ", "))
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: strict decoding error: %s",
+			v.kind.Kind, v.kind.Version, v.kind.Kind, strings.Join(quoted, ", ")))
 	}
 	structuraldefaulting.PruneNonNullableNullsWithoutDefaults(obj, v.structural)
 	structuraldefaulting.Default(obj, v.structural)
