@@ -64,9 +64,9 @@ func reportScopes(camp *flycheckv1.Campaign) []reportScope {
 	return out
 }
 
-// reportSchedule is the weekly (or every) schedule inside the campaign's
+// ReportSchedule is the weekly (or every) schedule inside the campaign's
 // length, from its first phase's start to its last phase's end.
-func reportSchedule(camp *flycheckv1.Campaign, plan *schedule.Plan) (report.Schedule, bool, error) {
+func ReportSchedule(camp *flycheckv1.Campaign, plan *schedule.Plan) (report.Schedule, bool, error) {
 	rp := camp.Spec.Reporting
 	if rp == nil || (rp.Weekly == nil && rp.Every == nil) || len(plan.Phases) == 0 {
 		return report.Schedule{}, false, nil
@@ -112,7 +112,7 @@ func (r *CampaignReconciler) writeReports(ctx context.Context, camp *flycheckv1.
 	}
 	var dues []due
 	var next time.Time
-	sched, ok, err := reportSchedule(camp, plan)
+	sched, ok, err := ReportSchedule(camp, plan)
 	if err != nil {
 		return time.Time{}, err
 	}

@@ -2,7 +2,6 @@ package controllers
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,114 +12,45 @@ import (
 	"sigs.k8s.io/yaml"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
+	"github.com/medfund/flycheck-operator/controllers/testenv"
 )
 
+// TestCampaignValidation sends the manifests of testdata/campaigns/bad to the
+// API server: each is the valid base (testdata/campaigns/valid.yaml) with one
+// mistake, and its first comments name the field and the words the refusal
+// must carry. `flycheck plan` is held to the same files (cmd/flycheck).
 func TestCampaignValidation(t *testing.T) {
-	valid := func() *flycheckv1.Campaign {
-		c := testCampaign("", []string{"a", "b"},
-			phase("selfinspection", "2020-05-01", "2020-06-30"),
-			phase("spotcheck", "2020-07-01", "2020-08-31"))
-		c.Spec.Phases[1].Sampling = &flycheckv1.PhaseSampling{Purpose: flycheckv1.PurposeRecheck,
-			SamplingPolicy: flycheckv1.SamplingPolicy{MinPercent: 10, MinTertiaryPerCity: 2, MinTotal: 26}}
-		c.Spec.Roster = "designated-institutions"
-		return c
-	}
-	cases := []struct {
-		name   string
-		mutate func(c *flycheckv1.Campaign)
-		field  string // the error must name it
-		msg    string
-	}{
-		{"duplicate phase names", func(c *flycheckv1.Campaign) { c.Spec.Phases[1].Name = "selfinspection" },
-			"spec.phases", "phase names must be unique"},
-		{"start after end", func(c *flycheckv1.Campaign) { c.Spec.Phases[0].End = "2020-04-30" },
-			"spec.phases[0].end", "phase start must not be after its end"},
-		{"start after end, date-times", func(c *flycheckv1.Campaign) {
-			c.Spec.Phases[0].Start, c.Spec.Phases[0].End = "2020-05-01T10:00:00+08:00", "2020-05-01T09:59:59+08:00"
-		}, "spec.phases[0].end", "phase start must not be after its end"},
-		{"no phases", func(c *flycheckv1.Campaign) { c.Spec.Phases = []flycheckv1.Phase{} },
-			"spec.phases", "at least 1 items"},
-		{"not a date", func(c *flycheckv1.Campaign) { c.Spec.Phases[0].Start = "May 1st" },
-			"spec.phases[0].start", "should match"},
-		{"duplicate city names", func(c *flycheckv1.Campaign) { c.Spec.Cities[1].Name = c.Spec.Cities[0].Name },
-			"spec.cities", "city names must be unique"},
-		{"duplicate city namespaces", func(c *flycheckv1.Campaign) { c.Spec.Cities[1].Namespace = c.Spec.Cities[0].Namespace },
-			"spec.cities", "city namespaces must be unique"},
-		{"duplicate city codes", func(c *flycheckv1.Campaign) { c.Spec.Cities[1].Code = c.Spec.Cities[0].Code },
-			"spec.cities", "city codes must be unique"},
-		{"minPercent above 100", func(c *flycheckv1.Campaign) { c.Spec.Phases[1].Sampling.MinPercent = 101 },
-			"spec.phases[1].sampling.minPercent", "less than or equal to 100"},
-		{"negative minPercent", func(c *flycheckv1.Campaign) { c.Spec.Phases[1].Sampling.MinPercent = -1 },
-			"spec.phases[1].sampling.minPercent", "greater than or equal to 0"},
-		{"riskBasedPercent above 100", func(c *flycheckv1.Campaign) { c.Spec.Phases[1].Sampling.RiskBasedPercent = 150 },
-			"spec.phases[1].sampling.riskBasedPercent", "less than or equal to 100"},
-		{"negative minTertiaryPerCity", func(c *flycheckv1.Campaign) { c.Spec.Phases[1].Sampling.MinTertiaryPerCity = -2 },
-			"spec.phases[1].sampling.minTertiaryPerCity", "greater than or equal to 0"},
-		{"fly-check without a province namespace", func(c *flycheckv1.Campaign) {
-			c.Spec.Phases[1].Sampling.Purpose = flycheckv1.PurposeFlyCheck
-		}, "spec.provinceNamespace", "required when a phase samples for FlyCheck"},
-		{"screening without a data source", func(c *flycheckv1.Campaign) {
-			c.Spec.Phases[0].Screening = &flycheckv1.PhaseScreening{RuleSets: []string{"duplicate-charge"}}
-		}, "spec.dataSource", "required when a phase has screening"},
-		{"screening and sampling in one phase", func(c *flycheckv1.Campaign) {
-			c.Spec.DataSource = &flycheckv1.DataSource{PersistentVolumeClaim: "claims"}
-			c.Spec.Phases[1].Screening = &flycheckv1.PhaseScreening{RuleSets: []string{"duplicate-charge"}}
-		}, "spec.phases[1]", "a phase either screens or samples"},
-		{"too many shards", func(c *flycheckv1.Campaign) {
-			c.Spec.DataSource = &flycheckv1.DataSource{PersistentVolumeClaim: "claims"}
-			c.Spec.Phases[0].Screening = &flycheckv1.PhaseScreening{RuleSets: []string{"x"}, Shards: 257}
-		}, "spec.phases[0].screening.shards", "less than or equal to 256"},
-		{"data window backwards", func(c *flycheckv1.Campaign) {
-			c.Spec.DataWindow = &flycheckv1.DataWindow{From: "2020-01-01", To: "2019-12-31"}
-		}, "spec.dataWindow", "dataWindow.from must not be after dataWindow.to"},
-		{"phase name not a DNS label", func(c *flycheckv1.Campaign) { c.Spec.Phases[0].Name = "Self_Inspection" },
-			"spec.phases[0].name", "should match"},
-		{"recheck with no frame", func(c *flycheckv1.Campaign) { c.Spec.Roster = "" },
-			"spec.roster", "a Recheck phase draws from the latest screening phase"},
-		// The lengths in this message are spelt digit by digit from a list
-		// in the messageExpression: CEL's cost estimate takes string(int) to
-		// be of unbounded size and refuses it there.
-		{"children names over 63 characters", func(c *flycheckv1.Campaign) {
-			c.Name, c.Spec.Phases[0].Name, c.Spec.Cities[0].Name = "jiangsu-2024-medical-insurance-funds", "selfinspection", "lianyungang-x"
-		}, "", "campaign 36 + longest phase 14 + longest city 13 + 2 separators = 65"},
-		{"campaign name over 63 characters", func(c *flycheckv1.Campaign) {
-			c.Name = strings.Repeat("c", 64)
-			c.Spec.Phases[0].Name, c.Spec.Phases[1].Name, c.Spec.Cities[0].Name, c.Spec.Cities[1].Name = "p", "q", "a", "b"
-		}, "metadata.name", "may not be more than 63"},
-		{"month 13", func(c *flycheckv1.Campaign) { c.Spec.Phases[0].Start = "2020-13-01" },
-			"spec.phases[0].start", "2020-13-01 is not a calendar date"},
-		{"30 February", func(c *flycheckv1.Campaign) { c.Spec.Phases[0].End = "2020-02-30" },
-			"spec.phases[0].end", "2020-02-30 is not a calendar date"},
-		{"29 February of a common year", func(c *flycheckv1.Campaign) { c.Spec.Phases[0].Start = "2019-02-29" },
-			"spec.phases[0].start", "2019-02-29 is not a calendar date"},
-		{"year 0000", func(c *flycheckv1.Campaign) {
-			c.Spec.DataWindow = &flycheckv1.DataWindow{From: "0000-01-01", To: "2019-12-31"}
-		},
-			"spec.dataWindow.from", "0000-01-01 is not a calendar date"},
-		{"hour 24", func(c *flycheckv1.Campaign) {
-			c.Spec.Phases[0].Start, c.Spec.Phases[0].End = "2020-05-01T24:00:00+08:00", "2020-05-02T10:00:00+08:00"
-		}, "spec.phases[0].start", "has no valid time of day"},
-		{"30 February with a time", func(c *flycheckv1.Campaign) {
-			c.Spec.Phases[0].Start, c.Spec.Phases[0].End = "2020-02-30T10:00:00+08:00", "2020-05-02T10:00:00+08:00"
-		}, "spec.phases[0].start", "2020-02-30T10:00:00+08:00 is not a calendar date"},
+	read := func(t *testing.T, data []byte) *flycheckv1.Campaign {
+		t.Helper()
+		var c flycheckv1.Campaign
+		if err := yaml.UnmarshalStrict(data, &c); err != nil {
+			t.Fatal(err)
+		}
+		return &c
 	}
 	// The valid base must itself be accepted, or every case passes vacuously.
-	base := valid()
-	base.Name = "validation-base"
-	if err := k8sClient.Create(context.Background(), base, client.DryRunAll); err != nil {
+	data, err := os.ReadFile(filepath.Join("testdata", "campaigns", "valid.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k8sClient.Create(context.Background(), read(t, data), client.DryRunAll); err != nil {
 		t.Fatalf("the valid base campaign was rejected: %v", err)
 	}
-	for i, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			c := valid()
-			c.Name = fmt.Sprintf("validation-%d", i)
-			tc.mutate(c)
-			err := k8sClient.Create(context.Background(), c, client.DryRunAll)
+	cases, err := testenv.Refusals(filepath.Join("testdata", "campaigns", "bad"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) < 27 {
+		t.Fatalf("only %d bad manifests", len(cases))
+	}
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			err := k8sClient.Create(context.Background(), read(t, tc.Manifest), client.DryRunAll)
 			if err == nil {
 				t.Fatal("the apiserver accepted an invalid campaign")
 			}
-			if !strings.Contains(err.Error(), tc.field) || !strings.Contains(err.Error(), tc.msg) {
-				t.Errorf("error does not name %q with %q:\n%v", tc.field, tc.msg, err)
+			if !strings.Contains(err.Error(), tc.Field) || !strings.Contains(err.Error(), tc.Message) {
+				t.Errorf("error does not name %q with %q:\n%v", tc.Field, tc.Message, err)
 			}
 			// A user reads the schema's own words, never CEL's.
 			for _, leak := range []string{"evaluation error", "no such overload", "compilation failed", "parsing time"} {

@@ -1,6 +1,7 @@
 // Command flycheck is the binary of flycheck-operator's image: the operator
 // itself (`manager`), the screener its Job pods run (`screen`), and the
-// tools users run (`sample verify`, `roster import`, `leads export`, `cases import|export`, `generate`). Each subcommand lives in
+// tools users run (`sample verify`, `roster import`, `leads export`, `cases import|export`, `generate`,
+// `report`, `plan`). Each subcommand lives in
 // its own file and is added to the root below.
 //
 // It links no test machinery: the demo, with its local control plane and
@@ -66,6 +67,7 @@ func newRootCommand() *cobra.Command {
 		newLeadsCommand(),
 		newCasesCommand(),
 		newReportCommand(),
+		newPlanCommand(),
 	)
 	return root
 }

@@ -33,10 +33,7 @@ var (
 
 // Charts renders the report's four charts.
 func Charts(r *Report) ([]Chart, error) {
-	loc, err := time.LoadLocation(r.TimeZone)
-	if err != nil {
-		loc = time.UTC
-	}
+	loc := location(r)
 	makers := []struct {
 		id, caption string
 		make        func(*Report, *time.Location) (*plot.Plot, vg.Length, error)
@@ -52,13 +49,25 @@ func Charts(r *Report) ([]Chart, error) {
 		if err != nil {
 			return nil, fmt.Errorf("chart %s: %w", m.id, err)
 		}
-		svg, err := renderSVG(p, 17*vg.Centimeter, h)
+		svg, err := renderSVG(p, chartWidth, h)
 		if err != nil {
 			return nil, fmt.Errorf("chart %s: %w", m.id, err)
 		}
 		out = append(out, Chart{ID: m.id, Caption: m.caption, SVG: svg})
 	}
 	return out, nil
+}
+
+// chartWidth fits an A4 page with margins.
+const chartWidth = 17 * vg.Centimeter
+
+// location is the report's zone (UTC if it cannot be loaded).
+func location(r *Report) *time.Location {
+	loc, err := time.LoadLocation(r.TimeZone)
+	if err != nil {
+		return time.UTC
+	}
+	return loc
 }
 
 // newPlot is a plot whose every text is set in the CJK family.
@@ -136,6 +145,8 @@ func ganttPlot(r *Report, loc *time.Location) (*plot.Plot, vg.Length, error) {
 	if len(r.Milestones) > 0 {
 		p.Legend.Add("工作节点截止", legendSwatch(colorFound))
 	}
+	// A plan (r.At zero) has no today to mark.
+	marked := !r.At.IsZero()
 	now := float64(r.At.Unix())
 	today, err := plotter.NewLine(plotter.XYs{{X: now, Y: -1}, {X: now, Y: float64(n) - 0.5}})
 	if err != nil {
@@ -143,7 +154,9 @@ func ganttPlot(r *Report, loc *time.Location) (*plot.Plot, vg.Length, error) {
 	}
 	today.LineStyle.Color, today.LineStyle.Width = colorToday, vg.Points(1.5)
 	today.LineStyle.Dashes = []vg.Length{vg.Points(4), vg.Points(2)}
-	p.Add(today)
+	if marked {
+		p.Add(today)
+	}
 	// A compressed schedule (demo) spans hours: ticks and "now" with the
 	// time of day.
 	span := time.Duration(0)
@@ -157,10 +170,13 @@ func ganttPlot(r *Report, loc *time.Location) (*plot.Plot, vg.Length, error) {
 	if span < 72*time.Hour {
 		tickFormat, nowLabel = "15:04:05", "现在 "+r.At.In(loc).Format("15:04:05")
 	}
-	p.Legend.Add(nowLabel, today)
+	entries := 0
+	if marked {
+		p.Legend.Add(nowLabel, today)
+		entries++
+	}
 	p.Legend.Top = true
 	p.Y.Tick.Marker = nominalTicks(labels)
-	entries := 1
 	if len(r.Milestones) > 0 {
 		entries++
 	}
@@ -172,8 +188,11 @@ func ganttPlot(r *Report, loc *time.Location) (*plot.Plot, vg.Length, error) {
 		for _, ph := range r.Phases {
 			lo, hi = min(lo, float64(ph.Start.Unix())), max(hi, float64(ph.End.Unix()))
 		}
+		if marked {
+			lo, hi = min(lo, now), max(hi, now)
+		}
 		pad := (hi - lo) * 0.03
-		p.X.Min, p.X.Max = min(lo, now)-pad, max(hi, now)+pad
+		p.X.Min, p.X.Max = lo-pad, hi+pad
 	}
 	return p, rowsHeight(n+1, 0.9*vg.Centimeter), nil
 }
