@@ -167,6 +167,9 @@ const (
 	// parse, or the case's name held by another institution's case.
 	TipOffReasonInvalidSpec   = "InvalidSpec"
 	TipOffReasonCaseNameTaken = "CaseNameTaken"
+	// TipOffReasonCaseFull: the institution's case holds as many origins
+	// as it may (32); the tip-off is not added to it.
+	TipOffReasonCaseFull = "CaseFull"
 	// Overdue=True / False, as on a case (setOverdue).
 	TipOffReasonDeadlineMissed = CaseReasonDeadlineMissed
 	TipOffReasonOnTime         = CaseReasonOnTime

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -129,6 +130,12 @@ func (r *TipOffReconciler) openCase(ctx context.Context, to *flycheckv1.TipOff, 
 	}
 	ref := to.Namespace + "/" + caseNameFor(camp, subj.InstitutionCode)
 	outcome, err := r.evaluator().openCase(ctx, camp, seed, now)
+	if apierrors.IsInvalid(err) {
+		// The case refuses another origin (it holds as many as it may): no
+		// retry will change that.
+		return "", note{}, &stallError{TipOffReasonCaseFull, fmt.Sprintf(
+			"cannot add this tip-off to InspectionCase %s: %v", ref, err)}
+	}
 	if err != nil {
 		return "", note{}, err
 	}

@@ -293,6 +293,9 @@ func TestTipOffValidation(t *testing.T) {
 		{"rate over 100", "percentage from 0 to 100", func(s *flycheckv1.TipOffSpec) {
 			s.RewardPolicy = &flycheckv1.RewardPolicy{RatePercent: "100.5"}
 		}},
+		{"rate and insider bonus over 100", "ratePercent plus insiderBonusPercent must not exceed 100", func(s *flycheckv1.TipOffSpec) {
+			s.RewardPolicy = &flycheckv1.RewardPolicy{RatePercent: "100", InsiderBonusPercent: "1"}
+		}},
 		{"rate as a fraction", "percentage from 0 to 100", func(s *flycheckv1.TipOffSpec) {
 			s.RewardPolicy = &flycheckv1.RewardPolicy{RatePercent: "0.055"}
 		}},

@@ -66,6 +66,7 @@ type TipOffSubject struct {
 // RewardPolicy is a bureau's reward rule (举报奖励标准). The defaults are
 // Luohe's 2020 rule: 5 % of the confirmed amount, +1 % for an insider, at
 // most ¥100 000, a non-monetary reward under ¥200.
+// +kubebuilder:validation:XValidation:rule="!has(self.ratePercent) || !has(self.insiderBonusPercent) || double(self.ratePercent) + double(self.insiderBonusPercent) <= 100.0",message="ratePercent plus insiderBonusPercent must not exceed 100"
 type RewardPolicy struct {
 	// Share of the confirmed amount (按查实金额的比例), percent.
 	// +kubebuilder:default="5"
@@ -89,7 +90,7 @@ type RewardPolicy struct {
 // Dates are days ("2020-09-25") or RFC 3339 date-times, read in the
 // campaign's time zone (Asia/Shanghai without a campaign).
 // +kubebuilder:validation:XValidation:rule="(has(self.anonymous) && self.anonymous) != has(self.identitySecretRef)",message="a real-name tip-off names the Secret holding the reporter's identity (identitySecretRef); an anonymous one has none",fieldPath=".identitySecretRef"
-// +kubebuilder:validation:XValidation:rule="has(oldSelf.campaignRef) == has(self.campaignRef) && (!has(self.campaignRef) || self.campaignRef.name == oldSelf.campaignRef.name)",message="a tip-off's campaign cannot change",fieldPath=".campaignRef"
+// +kubebuilder:validation:XValidation:rule="has(oldSelf.campaignRef) == has(self.campaignRef) && (!has(self.campaignRef) || self.campaignRef.name == oldSelf.campaignRef.name)",message="a tip-off's campaign cannot change: campaignRef is set when the tip-off is created (to move it, create the TipOff anew)",fieldPath=".campaignRef"
 // +kubebuilder:validation:XValidation:rule="!has(self.acceptedAt) || self.receivedAt.substring(0, 10) <= self.acceptedAt.substring(0, 10)",message="a tip-off cannot be accepted before it was received",fieldPath=".acceptedAt"
 // +kubebuilder:validation:XValidation:rule="!has(self.feedbackAt) || self.receivedAt.substring(0, 10) <= self.feedbackAt.substring(0, 10)",message="feedback cannot come before the tip-off was received",fieldPath=".feedbackAt"
 // +kubebuilder:validation:XValidation:rule="!has(self.closedAt) || (has(self.acceptedAt) && self.acceptedAt.substring(0, 10) <= self.closedAt.substring(0, 10))",message="only an accepted tip-off is closed, not before its acceptance",fieldPath=".closedAt"
