@@ -12,7 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
-	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
+	"github.com/medfund/flycheck-operator/internal/cases"
 	"github.com/medfund/flycheck-operator/internal/schedule"
 )
 
@@ -205,7 +205,7 @@ func (c *caseCollector) Collect(ch chan<- prometheus.Metric) {
 	type key struct{ ns, stage string }
 	byStage := map[key]int{}
 	overdue := map[string]int{}
-	recovered := map[string]int64{} // in 1/10000 yuan, as rules.ParseDecimal gives
+	recovered := map[string]cases.Fen{}
 	for _, ic := range list.Items {
 		byStage[key{ic.Namespace, string(ic.Status.Stage)}]++
 		if conditionReason(ic.Status.Conditions, flycheckv1.ConditionOverdue) != "" {
@@ -214,7 +214,7 @@ func (c *caseCollector) Collect(ch chan<- prometheus.Metric) {
 			overdue[ic.Namespace] = 0
 		}
 		if ic.Status.Amounts != nil && ic.Status.Amounts.Recovered != "" {
-			if v, err := rules.ParseDecimal(string(ic.Status.Amounts.Recovered)); err == nil {
+			if v, err := cases.ParseYuan(string(ic.Status.Amounts.Recovered)); err == nil {
 				recovered[ic.Namespace] += v
 			}
 		} else if _, ok := recovered[ic.Namespace]; !ok {
@@ -228,6 +228,6 @@ func (c *caseCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(casesOverdue, prometheus.GaugeValue, float64(n), ns)
 	}
 	for ns, v := range recovered {
-		ch <- prometheus.MustNewConstMetric(recoveredYuan, prometheus.GaugeValue, float64(v)/10000, ns)
+		ch <- prometheus.MustNewConstMetric(recoveredYuan, prometheus.GaugeValue, float64(v)/100, ns)
 	}
 }

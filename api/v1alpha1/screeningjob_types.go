@@ -10,7 +10,6 @@ type CampaignReference struct {
 	// Name of the Campaign (cluster-scoped).
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
-	// The Campaign's name.
 	Name string `json:"name"`
 }
 
