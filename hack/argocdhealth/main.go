@@ -32,7 +32,7 @@ const header = `# Argo CD health checks for flycheck.medfund.io kinds. GENERATED
 #
 #   kubectl -n argocd patch configmap argocd-cm --type merge --patch-file config/argocd/argocd-cm.yaml
 #
-# (or set argocd.healthChecks.enabled in the Helm chart). See docs/gitops.md.
+# (or through Argo CD's own Helm chart, configs.cm). See docs/gitops.md.
 `
 
 func main() {
