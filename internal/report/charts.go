@@ -290,6 +290,8 @@ func findingsPlot(r *Report, _ *time.Location) (*plot.Plot, vg.Length, error) {
 	bc.Horizontal, bc.Color, bc.LineStyle.Width = true, colorFound, 0
 	p.Add(bc)
 	p.NominalY(labels...)
+	// Room above the top bar, so that the title does not sit on it.
+	p.Y.Min, p.Y.Max = -0.6, float64(len(order))-0.2
 	p.X.Min = 0
 	p.X.Label.Text = "问题数（项）"
 	return p, rowsHeight(len(order), 0.75*vg.Centimeter), nil
