@@ -145,7 +145,7 @@ func runDemo(ctx context.Context, out io.Writer, f demoFlags) error {
 	stopResults := followDemoResults(ctx, c, say)
 	followed := make(chan error, 1)
 	go func() { followed <- followCampaign(ctx, c, camp.Name, say) }()
-	b := &bureaus{c: c, camp: camp, flycheck: flycheck, kubeconfig: kubeconfigPath, workdir: workdir, say: say}
+	b := &bureaus{c: c, camp: camp, flycheck: flycheck, kubectl: kubectl, kubeconfig: kubeconfigPath, workdir: workdir, say: say}
 	if err := b.playSecondHalf(ctx); err != nil {
 		say.line("the bureaus stopped: %v", err)
 	}
@@ -315,6 +315,14 @@ type demoPrinter struct {
 }
 
 func newDemoPrinter(out io.Writer) *demoPrinter { return &demoPrinter{out: out, start: time.Now()} }
+
+// block lets f write several lines at once (kubectl's output), between
+// the other goroutines' lines.
+func (p *demoPrinter) block(f func(io.Writer)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f(p.out)
+}
 
 func (p *demoPrinter) line(format string, args ...any) {
 	p.mu.Lock()

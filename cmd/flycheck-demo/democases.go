@@ -63,7 +63,8 @@ var demoPlays = map[string]cityPlay{
 type bureaus struct {
 	c                             client.Client
 	camp                          *flycheckv1.Campaign
-	flycheck, kubeconfig, workdir string
+	flycheck, kubectl, kubeconfig string
+	workdir                       string
 	say                           *demoPrinter
 	// leads are each institution's leads by category (yuan), read back from
 	// the workbooks the institutions returned.
@@ -88,6 +89,9 @@ func (b *bureaus) playSecondHalf(ctx context.Context) error {
 			}
 		}
 	}
+	// Mid-campaign, what a city bureau sees first.
+	b.say.block(func(out io.Writer) { showKubectl(ctx, out, b.kubectl, b.kubeconfig, "get", "camp,sj,isample", "-A") })
+
 	// 检查抽查: on-site checks once the city's recheck sample is drawn.
 	for _, city := range b.camp.Spec.Cities {
 		if play := demoPlays[city.Name]; play.inspect {
