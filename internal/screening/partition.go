@@ -53,7 +53,7 @@ func partFiles(dir, ext string) ([]string, int, error) {
 	}
 	for k := 0; k < n; k++ {
 		f, ok := byK[k]
-		if !ok || k >= n {
+		if !ok {
 			return nil, 0, fmt.Errorf("%s: partition %d of %d is missing", dir, k, n)
 		}
 		files = append(files, filepath.Join(dir, f))
