@@ -89,6 +89,7 @@ Examples:
 	f.StringSliceVar(&ruleFiles, "rules", nil, "RuleSet files or directories (their *.yaml and *.yml files): the background respects them, violations break them")
 	f.StringSliceVar(&cities, "city", nil, "only write these cities (admdvs codes); identical to their part of the whole province")
 	f.BoolVar(&opt.Quirks, "quirks", false, "write CSV as platforms export it (padded codes, full-width digits, 2006/1/2 dates, 1,200.00, CRLF, BOMs); the findings stay those of the clean extract")
+	f.IntVar(&opt.Partitions, "partitions", 0, "write visits, fee_lines and diagnoses as directories TABLE/part-<k>-of-<N> by institution (fnv1a32(fixmedins_code) mod N, the shard function): a shard of a run with N a multiple of its shard count reads only its partitions")
 	f.BoolVar(&perCity, "per-city", false, "write one directory per city (OUTPUT/<admdvs>/) instead of one province directory")
 	cmd.AddCommand(newGenerateRulesCommand())
 	return cmd

@@ -129,7 +129,7 @@ $FLYCHECK_SCREENINGJOB_NAME/_UID, signed with the job's key from
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Input, "input", "", "directory with the claims tables (<table>.csv or <table>.parquet)")
+	f.StringVar(&o.Input, "input", "", "directory with the claims tables (<table>.csv or <table>.parquet; visits, fee_lines, diagnoses may be partitioned as <table>/part-<k>-of-<N>.<ext>)")
 	f.StringArrayVar(&o.RuleFiles, "rules", nil, "RuleSet manifest file, or a directory standing for its *.yaml and *.yml files in name order (repeatable; multi-document YAML allowed)")
 	f.StringVar(&o.Output, "output", "", "directory for findings, summary.json, stats.json and quarantine.csv; must be empty or absent "+
 		"(the run writes to OUTPUT.incomplete and moves it into place, with complete.json, when it succeeded)")

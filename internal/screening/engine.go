@@ -78,6 +78,9 @@ type runConfig struct {
 	city          string
 	from, to      int32
 	workers       int
+	// partRead: tables of which this shard reads only its partitions; it
+	// then reports the rejects it alone sees there (else shard 0 does).
+	partRead map[string]bool
 }
 
 type engine struct {
@@ -349,7 +352,7 @@ func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findi
 	consume := func(lb *lineBatch) error {
 		m.rowsRead[tFeeLines.name] += int64(lb.rows + len(lb.syntax))
 		e.linesRead.Add(int64(lb.rows + len(lb.syntax)))
-		if e.cfg.shard == 0 {
+		if e.cfg.owns(tFeeLines.name) {
 			for _, r := range lb.syntax {
 				m.q.add(tFeeLines.name, r)
 			}
@@ -446,7 +449,8 @@ func (e *engine) resolvePending(ctx context.Context) error {
 	for _, p := range e.pending {
 		valid[p.mdtrt] = false
 	}
-	err := e.m.scanValidVisits(ctx, e.cfg.workers, func(r *visitRow, _ int32, _ int64) {
+	// Every partition: the visit may be elsewhere.
+	err := e.m.scanValidVisitsIn(ctx, func() (source, error) { return e.in.openAll(tVisits) }, e.cfg.workers, func(r *visitRow, _ int32, _ int64) {
 		if _, ok := valid[string(r.mdtrt)]; ok {
 			valid[string(r.mdtrt)] = true
 		}

@@ -131,6 +131,13 @@ func (e *engine) openTables(rs []rules.Rule) (*runTables, error) {
 		}
 		return s, err
 	}
+	// OverlappingStays needs the stays of the shard's persons at every
+	// institution: the whole visits table, even when partitioned.
+	e.in.whole[tVisits.name] = t.needOverlap
+	e.cfg.partRead = map[string]bool{}
+	for name := range partitionable {
+		e.cfg.partRead[name] = e.in.partial(name)
+	}
 	var err error
 	if t.inst, err = open(tInstitutions, true); err != nil {
 		return t, err

@@ -91,6 +91,11 @@ func shardOf(code []byte, shards int) int {
 	return int(h.Sum32() % uint32(shards))
 }
 
+// owns reports whether this shard reports the rejects of table that no
+// institution decides: shard 0, or every shard for the partitions it alone
+// reads.
+func (c *runConfig) owns(table string) bool { return c.shard == 0 || c.partRead[table] }
+
 // owned reports whether this shard counts a rejection of a row with this
 // raw institution code (docs/rules.md §2).
 func (m *model) owned(code []byte) bool {
@@ -184,7 +189,7 @@ type loaded[T any] struct {
 // institution cannot be known, so shard 0 reports them (docs/rules.md §2).
 func (m *model) syntaxRejects(table string, rs []reject) {
 	m.rowsRead[table] += int64(len(rs))
-	if m.opts.shard == 0 {
+	if m.opts.owns(table) {
 		for _, r := range rs {
 			m.reject(table, r)
 		}
@@ -443,7 +448,11 @@ type foreignStay struct {
 // uniqueness of mdtrt_id, with its institution and its ordinal (the same
 // ordinals as loadVisits). Nothing is counted or rejected.
 func (m *model) scanValidVisits(ctx context.Context, workers int, fn func(r *visitRow, inst int32, ord int64)) error {
-	src, err := m.visitsSource()
+	return m.scanValidVisitsIn(ctx, m.visitsSource, workers, fn)
+}
+
+func (m *model) scanValidVisitsIn(ctx context.Context, open func() (source, error), workers int, fn func(r *visitRow, inst int32, ord int64)) error {
+	src, err := open()
 	if err != nil {
 		return err
 	}

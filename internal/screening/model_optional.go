@@ -69,11 +69,11 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 		m.syntaxRejects(tDiagnoses.name, l.syntax)
 		for _, r := range l.rows {
 			m.rowsRead[tDiagnoses.name]++
-			if m.opts.shard == 0 {
+			if m.opts.owns(tDiagnoses.name) {
 				m.countNorm(tDiagnoses, r.norm)
 			}
 			if r.bad != "" {
-				if m.opts.shard == 0 {
+				if m.opts.owns(tDiagnoses.name) {
 					m.reject(tDiagnoses.name, reject{file, r.line, r.bad, r.raw})
 				}
 				continue

@@ -159,8 +159,16 @@ type input struct {
 	format  Format
 	enc     Encoding
 	columns *ColumnMap
-	mu      sync.Mutex
-	opened  map[string]source
+	// shard of shards: which partitions of a partitioned table to open.
+	shard, shards int
+	// whole: partitionable tables to read in full even when partitioned
+	// (visits, when OverlappingStays needs the stays elsewhere).
+	whole  map[string]bool
+	mu     sync.Mutex
+	opened map[string]source
+	// files and bytes opened per table, for stats.json.
+	files map[string]int
+	bytes map[string]int64
 }
 
 func newInput(o *Options) (*input, error) {
@@ -172,12 +180,92 @@ func newInput(o *Options) (*input, error) {
 	if err := o.Columns.Validate(); err != nil {
 		return nil, err
 	}
-	return &input{dir: o.Input, format: o.Format, enc: o.Encoding, columns: o.Columns, opened: map[string]source{}}, nil
+	return &input{dir: o.Input, format: o.Format, enc: o.Encoding, columns: o.Columns, opened: map[string]source{},
+		shard: o.Shard, shards: max(o.Shards, 1), whole: map[string]bool{}, files: map[string]int{}, bytes: map[string]int64{}}, nil
 }
 
-// open finds <dir>/<table>.csv or .parquet and opens it, checking the
-// required columns. An absent optional table returns errTableAbsent.
-func (in *input) open(def tableDef) (source, error) {
+// partial reports whether this run reads only its partitions of table.
+func (in *input) partial(table string) bool {
+	if !partitionable[table] || in.whole[table] || in.shards <= 1 {
+		return false
+	}
+	files, n, err := partFiles(filepath.Join(in.dir, table), in.ext())
+	return err == nil && len(selectParts(files, in.shard, in.shards)) < n
+}
+
+func (in *input) ext() string {
+	switch in.format {
+	case FormatCSV:
+		return "csv"
+	case FormatParquet:
+		return "parquet"
+	}
+	return ""
+}
+
+// open finds <dir>/<table>.csv or .parquet, or the partition directory
+// <dir>/<table>/, and opens it, checking the required columns. An absent
+// optional table returns errTableAbsent.
+func (in *input) open(def tableDef) (source, error) { return in.openScope(def, false) }
+
+// openAll opens every partition of a partitioned table (resolving fee-line
+// rejects against visits elsewhere).
+func (in *input) openAll(def tableDef) (source, error) { return in.openScope(def, true) }
+
+func (in *input) openScope(def tableDef, all bool) (source, error) {
+	if st, err := os.Stat(filepath.Join(in.dir, def.name)); err == nil && st.IsDir() {
+		return in.openParts(def, all)
+	}
+	src, err := in.openFile(def)
+	if err == nil {
+		in.mu.Lock()
+		in.files[def.name], in.bytes[def.name] = 1, fileSizes([]string{src.file()})
+		in.mu.Unlock()
+	}
+	return src, err
+}
+
+// openParts opens the partitions of def this shard needs, as one source.
+func (in *input) openParts(def tableDef, all bool) (source, error) {
+	tdir := filepath.Join(in.dir, def.name)
+	files, n, err := partFiles(tdir, in.ext())
+	if err != nil {
+		return nil, err
+	}
+	name := filepath.Join(tdir, fmt.Sprintf("part-*-of-%d%s", n, filepath.Ext(files[0])))
+	if partitionable[def.name] && !in.whole[def.name] && !all {
+		files = selectParts(files, in.shard, in.shards)
+	}
+	ms := &multiSource{name: name}
+	for _, f := range files {
+		src, err := in.openPath(f, def, filepath.Ext(f) == ".parquet")
+		if err != nil {
+			ms.close()
+			return nil, err
+		}
+		ms.parts = append(ms.parts, src)
+	}
+	if !all {
+		in.mu.Lock()
+		in.opened[def.name] = ms
+		in.files[def.name], in.bytes[def.name] = len(files), fileSizes(files)
+		in.mu.Unlock()
+	}
+	return ms, nil
+}
+
+func (in *input) openPath(path string, def tableDef, isParquet bool) (source, error) {
+	presence := []string(nil)
+	if def.name == tFeeLines.name {
+		presence = feeLinesPresenceOnly
+	}
+	if isParquet {
+		return openParquet(path, def.name, def.required, presence, in.columns)
+	}
+	return openCSV(path, def.name, def.required, presence, in.enc, in.columns)
+}
+
+func (in *input) openFile(def tableDef) (source, error) {
 	dir := in.dir
 	csvPath := filepath.Join(dir, def.name+".csv")
 	pqPath := filepath.Join(dir, def.name+".parquet")
@@ -208,17 +296,7 @@ func (in *input) open(def tableDef) (source, error) {
 		}
 		return nil, fmt.Errorf("%s: required table %s not found", path, def.name)
 	}
-	presence := []string(nil)
-	if def.name == tFeeLines.name {
-		presence = feeLinesPresenceOnly
-	}
-	var src source
-	var err error
-	if isParquet {
-		src, err = openParquet(path, def.name, def.required, presence, in.columns)
-	} else {
-		src, err = openCSV(path, def.name, def.required, presence, in.enc, in.columns)
-	}
+	src, err := in.openPath(path, def, isParquet)
 	if err == nil {
 		in.mu.Lock()
 		in.opened[def.name] = src
@@ -237,6 +315,11 @@ type TableInput struct {
 	BOM string `json:"bom,omitempty"`
 	// Columns read under another name: documented name → header in the file.
 	Columns map[string]string `json:"columns,omitempty"`
+	// Files opened (1, or the partitions this shard read) and their size
+	// in bytes: what the shard had to read at most (Parquet reads only the
+	// column chunks it needs of them).
+	Files int   `json:"files"`
+	Bytes int64 `json:"bytes"`
 }
 
 func (in *input) report() map[string]TableInput {
@@ -244,7 +327,9 @@ func (in *input) report() map[string]TableInput {
 	defer in.mu.Unlock()
 	out := map[string]TableInput{}
 	for t, s := range in.opened {
-		out[t] = s.info()
+		ti := s.info()
+		ti.Files, ti.Bytes = in.files[t], in.bytes[t]
+		out[t] = ti
 	}
 	return out
 }

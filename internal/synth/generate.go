@@ -36,6 +36,9 @@ type Options struct {
 	// PerCity writes one directory per city (DIR/<admdvs>/) instead of one
 	// province directory.
 	PerCity bool
+	// Partitions > 0 writes visits, fee_lines and diagnoses as directories
+	// of that many files, by institution (partition.go).
+	Partitions int
 	// Progress, when set, receives a line per city.
 	Progress io.Writer
 }
@@ -67,6 +70,7 @@ type Manifest struct {
 	Quirks              bool              `json:"quirks,omitempty"`
 	ParquetTypes        string            `json:"parquetTypes,omitempty"`
 	Layout              string            `json:"layout"` // province | per-city
+	Partitions          int               `json:"partitions,omitempty"`
 	From                string            `json:"from"`
 	To                  string            `json:"to"`
 	Cities              []string          `json:"cities"`
@@ -124,6 +128,9 @@ func Generate(dir string, opt Options) (*Manifest, error) {
 	default:
 		return nil, fmt.Errorf("unknown parquet types %q (%s or %s)", opt.ParquetTypes, ParquetTyped, ParquetStrings)
 	}
+	if opt.Partitions < 0 || (opt.Partitions > 0 && (opt.PerCity || opt.Quirks)) {
+		return nil, fmt.Errorf("partitions must be ≥ 0, and do not combine with per-city or quirks")
+	}
 	if opt.ViolationRate < 0 || opt.ViolationRate > 1 {
 		return nil, fmt.Errorf("violation rate must be in [0, 1]")
 	}
@@ -162,6 +169,7 @@ func Generate(dir string, opt Options) (*Manifest, error) {
 	if opt.PerCity {
 		m.Layout = "per-city"
 	}
+	m.Partitions = opt.Partitions
 
 	// Plan the injected violations.
 	inj := &injector{prov: prov, pol: pol, seed: opt.Seed}
@@ -221,7 +229,12 @@ func Generate(dir string, opt Options) (*Manifest, error) {
 			}
 		} else {
 			if provSink == nil {
-				if provSink, err = newSink(dir, opt.Format, opt.Encoding, opt.ParquetTypes == ParquetTyped, cal); err != nil {
+				if opt.Partitions > 0 {
+					provSink, err = newPartSink(dir, opt.Partitions, opt.Format, opt.Encoding, opt.ParquetTypes == ParquetTyped, cal)
+				} else {
+					provSink, err = newSink(dir, opt.Format, opt.Encoding, opt.ParquetTypes == ParquetTyped, cal)
+				}
+				if err != nil {
 					return nil, err
 				}
 			}
