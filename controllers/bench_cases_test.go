@@ -249,17 +249,7 @@ func casesRound(b *testing.B, run string, cities, institutions, rounds int) case
 		b.Errorf("roll-up latency up to %s; target under 2 s", sorted[len(sorted)-1].Round(time.Millisecond))
 	}
 
-	mem.stop()
-	runtime.GC()
-	res.liveEnd = readRuntimeMetric("/gc/heap/live:bytes")
-	res.heapPeak = mem.heapPeak
-	if path := os.Getenv("FLYCHECK_BENCH_HEAPPROFILE"); path != "" {
-		writeHeapProfile(b, path)
-	}
-	self := procStatus("self")
-	res.rssHWM = self["VmHWM"]
-	benchLog(b, "cases: manager (test process) memory: heap objects peak %s, live heap peak %s, live heap after GC %s (%s before the manager started), Go runtime total peak %s; RSS %s, RSS high-water mark %s",
-		mib(mem.heapPeak), mib(mem.livePeak), mib(res.liveEnd), mib(liveBefore), mib(mem.totalPeak), mib(self["VmRSS"]), mib(self["VmHWM"]))
+	res.liveEnd, res.heapPeak, res.rssHWM = reportManagerMemory(b, "cases", mem, liveBefore)
 	if res.rssHWM >= 1<<30 {
 		b.Errorf("manager RSS high-water mark %s; target under 1 GiB", mib(res.rssHWM))
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -276,17 +275,7 @@ func scaleRound(b *testing.B, run string, n, cities, institutions int) scaleResu
 
 	// Memory: peaks sampled every 200 ms while the manager worked, and what
 	// stays live after a forced GC (the manager's caches).
-	mem.stop()
-	runtime.GC()
-	res.liveEnd = readRuntimeMetric("/gc/heap/live:bytes")
-	res.heapPeak = mem.heapPeak
-	if path := os.Getenv("FLYCHECK_BENCH_HEAPPROFILE"); path != "" {
-		writeHeapProfile(b, path)
-	}
-	self := procStatus("self")
-	res.rssHWM = self["VmHWM"]
-	benchLog(b, "scale: manager (test process) memory: heap objects peak %s, live heap peak %s, live heap after GC %s (%s before the manager started), Go runtime total peak %s; RSS %s, RSS high-water mark %s",
-		mib(mem.heapPeak), mib(mem.livePeak), mib(res.liveEnd), mib(liveBefore), mib(mem.totalPeak), mib(self["VmRSS"]), mib(self["VmHWM"]))
+	res.liveEnd, res.heapPeak, res.rssHWM = reportManagerMemory(b, "scale", mem, liveBefore)
 	for _, p := range controlPlaneProcesses() {
 		st := procStatus(strconv.Itoa(p.pid))
 		benchLog(b, "scale: %s (pid %d): RSS %s, high-water mark %s", p.name, p.pid, mib(st["VmRSS"]), mib(st["VmHWM"]))

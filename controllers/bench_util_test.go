@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
 	"slices"
@@ -339,6 +340,24 @@ func (m controllerMetrics) failOnErrors(b *testing.B) {
 // Memory
 
 // memorySampler records the peaks of the Go runtime's heap figures.
+// reportManagerMemory stops the sampler, forces a GC and logs the memory
+// of the manager (this test process hosts it): heap peaks, the live heap
+// after GC against liveBefore, and RSS. FLYCHECK_BENCH_HEAPPROFILE names a
+// file for a heap profile. It returns the live heap after GC, the heap
+// peak and the RSS high-water mark.
+func reportManagerMemory(b *testing.B, prefix string, mem *memorySampler, liveBefore uint64) (liveEnd, heapPeak, rssHWM uint64) {
+	mem.stop()
+	runtime.GC()
+	liveEnd = readRuntimeMetric("/gc/heap/live:bytes")
+	if path := os.Getenv("FLYCHECK_BENCH_HEAPPROFILE"); path != "" {
+		writeHeapProfile(b, path)
+	}
+	self := procStatus("self")
+	benchLog(b, "%s: manager (test process) memory: heap objects peak %s, live heap peak %s, live heap after GC %s (%s before the manager started), Go runtime total peak %s; RSS %s, RSS high-water mark %s",
+		prefix, mib(mem.heapPeak), mib(mem.livePeak), mib(liveEnd), mib(liveBefore), mib(mem.totalPeak), mib(self["VmRSS"]), mib(self["VmHWM"]))
+	return liveEnd, mem.heapPeak, self["VmHWM"]
+}
+
 type memorySampler struct {
 	heapPeak, livePeak, totalPeak uint64
 	quit                          chan struct{}
