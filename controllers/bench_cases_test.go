@@ -102,14 +102,7 @@ type casesCampaignSeen struct {
 
 func casesRound(b *testing.B, run string, cities, institutions, rounds int) casesResult {
 	ctx := context.Background()
-	opNS, provNS := "bcase-"+run+"-op", "bcase-"+run+"-prov"
-	var cityNS []string
-	for c := range cities {
-		cityNS = append(cityNS, fmt.Sprintf("bcase-%s-c%02d", run, c+1))
-	}
-	allNS := append([]string{opNS, provNS}, cityNS...)
-	benchNamespaces(b, run, allNS...)
-	rosterBytes := benchRosters(b, run, cityNS, institutions, 2020)
+	opNS, provNS, cityNS, rosterBytes := benchProvince(b, "bcase", run, cities, institutions)
 	total := cities * institutions
 	benchLog(b, "cases: 1 campaign × %d cities × %d institutions, selfInspection scope All: %d cases; largest roster ConfigMap %d KB",
 		cities, institutions, total, rosterBytes/1024)
@@ -185,7 +178,7 @@ func casesRound(b *testing.B, run string, cities, institutions, rounds int) case
 		stopWatch()
 		<-caseWatch
 		<-campaignWatch
-		cleanupBenchRun(b, run, []string{camp.Name}, allNS)
+		cleanupBenchRun(b, run, []string{camp.Name}, append([]string{opNS, provNS}, cityNS...))
 	}()
 
 	progress := time.NewTicker(30 * time.Second)

@@ -109,14 +109,7 @@ type scaleResult struct {
 
 func scaleRound(b *testing.B, run string, n, cities, institutions int) scaleResult {
 	ctx := context.Background()
-	opNS, provNS := "bscale-"+run+"-op", "bscale-"+run+"-prov"
-	var cityNS []string
-	for c := range cities {
-		cityNS = append(cityNS, fmt.Sprintf("bscale-%s-c%02d", run, c+1))
-	}
-	allNS := append([]string{opNS, provNS}, cityNS...)
-	benchNamespaces(b, run, allNS...)
-	rosterBytes := benchRosters(b, run, cityNS, institutions, 2020)
+	opNS, provNS, cityNS, rosterBytes := benchProvince(b, "bscale", run, cities, institutions)
 	benchLog(b, "scale: %d campaigns × %d cities × %d institutions; largest roster ConfigMap %d KB (limit %d KB)",
 		n, cities, institutions, rosterBytes/1024, configMapLimit/1024)
 
@@ -203,7 +196,7 @@ func scaleRound(b *testing.B, run string, n, cities, institutions int) scaleResu
 		stopWatch()
 		<-sampleWatch
 		<-campaignWatch
-		cleanupBenchRun(b, run, names, allNS)
+		cleanupBenchRun(b, run, names, append([]string{opNS, provNS}, cityNS...))
 	}()
 
 	progress := time.NewTicker(30 * time.Second)

@@ -340,6 +340,19 @@ func (m controllerMetrics) failOnErrors(b *testing.B) {
 // Memory
 
 // memorySampler records the peaks of the Go runtime's heap figures.
+// benchProvince creates an operator, a province and cities city
+// namespaces named <prefix>-<run>-…, each city with a roster of
+// institutions (2020); it returns the namespaces and the largest roster's
+// size.
+func benchProvince(b *testing.B, prefix, run string, cities, institutions int) (opNS, provNS string, cityNS []string, rosterBytes int) {
+	opNS, provNS = prefix+"-"+run+"-op", prefix+"-"+run+"-prov"
+	for c := range cities {
+		cityNS = append(cityNS, fmt.Sprintf("%s-%s-c%02d", prefix, run, c+1))
+	}
+	benchNamespaces(b, run, append([]string{opNS, provNS}, cityNS...)...)
+	return opNS, provNS, cityNS, benchRosters(b, run, cityNS, institutions, 2020)
+}
+
 // reportManagerMemory stops the sampler, forces a GC and logs the memory
 // of the manager (this test process hosts it): heap peaks, the live heap
 // after GC against liveBefore, and RSS. FLYCHECK_BENCH_HEAPPROFILE names a

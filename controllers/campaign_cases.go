@@ -26,34 +26,41 @@ import (
 // still shows in the Campaign well within 2 s.
 const rollupDelay = 250 * time.Millisecond
 
-// caseTallies adds up the campaign's cases per city. Only cases in a
-// city's namespace count: a fly-check case in the province namespace
-// counts for its city once handed off, as the city's own case.
-func (r *CampaignReconciler) caseTallies(ctx context.Context, camp *flycheckv1.Campaign) (map[string]*cases.Tally, error) {
+// casesByCity lists the campaign's cases (from the cache, not copied: read
+// only) by city. Only cases in a city's namespace count: a fly-check case
+// in the province namespace counts for its city once handed off, as the
+// city's own case.
+func (r *CampaignReconciler) casesByCity(ctx context.Context, camp *flycheckv1.Campaign) (map[string][]*flycheckv1.InspectionCase, error) {
 	var list flycheckv1.InspectionCaseList
 	if err := r.List(ctx, &list, client.MatchingFields{caseCampaignIndex: camp.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	cityOf := cityNamespaces(camp)
-	out := map[string]*cases.Tally{}
+	out := map[string][]*flycheckv1.InspectionCase{}
 	for i := range list.Items {
 		ic := &list.Items[i]
-		city, ok := cityOf[ic.Namespace]
-		if !ok {
-			continue
+		if city, ok := cityOf[ic.Namespace]; ok {
+			out[city] = append(out[city], ic)
 		}
-		e, err := caseEntry(ic)
-		if err != nil {
-			return nil, fmt.Errorf("InspectionCase %s/%s: %w", ic.Namespace, ic.Name, err)
+	}
+	return out, nil
+}
+
+// caseTallies adds up each city's cases for the roll-up.
+func caseTallies(byCity map[string][]*flycheckv1.InspectionCase) (map[string]*cases.Tally, error) {
+	out := map[string]*cases.Tally{}
+	for city, list := range byCity {
+		t := &cases.Tally{}
+		for _, ic := range list {
+			e, err := caseEntry(ic)
+			if err != nil {
+				return nil, fmt.Errorf("InspectionCase %s/%s: %w", ic.Namespace, ic.Name, err)
+			}
+			if err := t.Add(e); err != nil {
+				return nil, fmt.Errorf("adding up the cases of %s: %w", city, err)
+			}
 		}
-		t := out[city]
-		if t == nil {
-			t = &cases.Tally{}
-			out[city] = t
-		}
-		if err := t.Add(e); err != nil {
-			return nil, fmt.Errorf("adding up the cases of %s: %w", city, err)
-		}
+		out[city] = t
 	}
 	return out, nil
 }

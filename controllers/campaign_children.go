@@ -272,7 +272,8 @@ func mustGVK(scheme *runtime.Scheme, obj client.Object) schema.GroupVersionKind 
 // (campaign_cases.go), tip-off counts (campaign_tipoffs.go). Fly-check
 // samples are not counted here: the campaign is readable by the cities,
 // and fly-checks are unannounced.
-func (r *CampaignReconciler) setCityCounts(ctx context.Context, camp *flycheckv1.Campaign, status *flycheckv1.CampaignStatus) error {
+func (r *CampaignReconciler) setCityCounts(ctx context.Context, camp *flycheckv1.Campaign, status *flycheckv1.CampaignStatus,
+	byCity map[string][]*flycheckv1.InspectionCase) error {
 	sel := client.MatchingLabels{flycheckv1.LabelCampaign: camp.Name}
 	var sjs flycheckv1.ScreeningJobList
 	if err := r.List(ctx, &sjs, sel); err != nil {
@@ -286,7 +287,7 @@ func (r *CampaignReconciler) setCityCounts(ctx context.Context, camp *flycheckv1
 	for i, p := range camp.Spec.Phases {
 		order[p.Name] = i
 	}
-	tallies, err := r.caseTallies(ctx, camp)
+	tallies, err := caseTallies(byCity)
 	if err != nil {
 		return err
 	}

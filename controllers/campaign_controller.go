@@ -126,14 +126,19 @@ func (r *CampaignReconciler) reconcile(ctx context.Context, camp *flycheckv1.Cam
 			return ctrl.Result{}, err
 		}
 	}
-	if err := r.setCityCounts(ctx, camp, status); err != nil {
+	// The campaign's cases, read once for the roll-up and the milestones.
+	byCity, err := r.casesByCity(ctx, camp)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.setCityCounts(ctx, camp, status, byCity); err != nil {
 		return ctrl.Result{}, err
 	}
 	// Milestones and reports freeze with the phases while suspended.
 	var dueNotes []note
 	if !camp.Spec.Suspend {
 		var nextDue time.Time
-		if dueNotes, nextDue, err = r.setMilestones(ctx, camp, status, plan.Location, now); err != nil {
+		if dueNotes, nextDue, err = r.setMilestones(camp, status, byCity, plan.Location, now); err != nil {
 			return ctrl.Result{}, err
 		}
 		requeue = soonest(requeue, nextDue, now)

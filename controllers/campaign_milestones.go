@@ -1,12 +1,10 @@
 package controllers
 
 import (
-	"context"
 	"fmt"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	flycheckv1 "github.com/medfund/flycheck-operator/api/v1alpha1"
 	"github.com/medfund/flycheck-operator/internal/cases"
@@ -39,23 +37,15 @@ func milestoneSpecs(spec []flycheckv1.Milestone, loc *time.Location) ([]mileston
 	return out, milestones.Validate(out)
 }
 
-// milestoneCases lists the campaign's cases per city, as the milestones
-// see them. Like the roll-up, only cases in a city's namespace count (a
-// fly-check case counts for its city once handed off).
-func (r *CampaignReconciler) milestoneCases(ctx context.Context, camp *flycheckv1.Campaign, loc *time.Location) (map[string][]milestones.Case, error) {
-	var list flycheckv1.InspectionCaseList
-	if err := r.List(ctx, &list, client.MatchingFields{caseCampaignIndex: camp.Name}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, err
-	}
-	cityOf := cityNamespaces(camp)
+// milestoneCases is each city's cases as the milestones see them.
+func milestoneCases(byCity map[string][]*flycheckv1.InspectionCase, loc *time.Location) map[string][]milestones.Case {
 	out := map[string][]milestones.Case{}
-	for i := range list.Items {
-		ic := &list.Items[i]
-		if city, ok := cityOf[ic.Namespace]; ok {
+	for city, list := range byCity {
+		for _, ic := range list {
 			out[city] = append(out[city], milestoneCase(ic, loc))
 		}
 	}
-	return out, nil
+	return out
 }
 
 // milestoneCase is when a case reached each requirement, read from the
@@ -133,8 +123,8 @@ func refundedAt(ic *flycheckv1.InspectionCase, settled time.Time, loc *time.Loca
 // setMilestones evaluates every city's milestones and card at now into
 // status, and returns the events to record with the write and the next
 // due instant (zero: none left).
-func (r *CampaignReconciler) setMilestones(ctx context.Context, camp *flycheckv1.Campaign,
-	status *flycheckv1.CampaignStatus, loc *time.Location, now time.Time) ([]note, time.Time, error) {
+func (r *CampaignReconciler) setMilestones(camp *flycheckv1.Campaign,
+	status *flycheckv1.CampaignStatus, byCity map[string][]*flycheckv1.InspectionCase, loc *time.Location, now time.Time) ([]note, time.Time, error) {
 	if len(camp.Spec.Milestones) == 0 && camp.Spec.Cards == nil {
 		for i := range status.Cities {
 			status.Cities[i].Milestones, status.Cities[i].Card, status.Cities[i].CardMilestones = nil, "", nil
@@ -146,17 +136,14 @@ func (r *CampaignReconciler) setMilestones(ctx context.Context, camp *flycheckv1
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	byCity, err := r.milestoneCases(ctx, camp, loc)
-	if err != nil {
-		return nil, time.Time{}, err
-	}
+	cityCases := milestoneCases(byCity, loc)
 	var policy milestones.CardPolicy
 	if c := camp.Spec.Cards; c != nil {
 		policy = milestones.CardPolicy{YellowAfterMissed: int(c.YellowAfterMissed), RedAfterMissed: int(c.RedAfterMissed)}
 	}
 	for i := range status.Cities {
 		row := &status.Cities[i]
-		results := milestones.Evaluate(specs, byCity[row.Name], now)
+		results := milestones.Evaluate(specs, cityCases[row.Name], now)
 		row.Milestones = make([]flycheckv1.CityMilestone, len(results))
 		for j, res := range results {
 			row.Milestones[j] = flycheckv1.CityMilestone{Name: res.Name, Done: int32(res.Done), Total: int32(res.Total),

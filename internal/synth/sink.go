@@ -315,6 +315,21 @@ type pqPerson struct {
 	DeathDate string `parquet:"death_date"`
 }
 
+// addDiagnoses writes a visit's diagnoses, the first as the main one
+// (maindiag_flag 1); both Parquet sinks write them alike.
+func addDiagnoses(t *pqTable[pqDiagnosis], visit string, codes []string) error {
+	for i, d := range codes {
+		flag := "0"
+		if i == 0 {
+			flag = "1"
+		}
+		if err := t.add(pqDiagnosis{visit, d, flag, diagName(d)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 type pqTable[T any] struct {
 	f   *os.File
 	w   *parquet.GenericWriter[T]
@@ -411,14 +426,8 @@ func (s *parquetSink) visit(id string, v *visitBuf) error {
 	if err != nil {
 		return err
 	}
-	for i, d := range v.diags {
-		flag := "0"
-		if i == 0 {
-			flag = "1"
-		}
-		if err := s.diags.add(pqDiagnosis{id, d, flag, diagName(d)}); err != nil {
-			return err
-		}
+	if err := addDiagnoses(s.diags, id, v.diags); err != nil {
+		return err
 	}
 	for i := range v.lines {
 		l := &v.lines[i]

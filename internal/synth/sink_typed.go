@@ -108,14 +108,8 @@ func (s *typedParquetSink) visit(id string, v *visitBuf) error {
 	if err != nil {
 		return err
 	}
-	for i, d := range v.diags {
-		flag := "0"
-		if i == 0 {
-			flag = "1"
-		}
-		if err := s.diags.add(pqDiagnosis{id, d, flag, diagName(d)}); err != nil {
-			return err
-		}
+	if err := addDiagnoses(s.diags, id, v.diags); err != nil {
+		return err
 	}
 	for i := range v.lines {
 		l := &v.lines[i]
