@@ -59,7 +59,7 @@ func BenchmarkScaleCases(b *testing.B) {
 	var w casesResult
 	var rollups []time.Duration
 	for _, r := range results {
-		w.created, w.counted = max(w.created, r.created), max(w.counted, r.counted)
+		w.created, w.counted, w.evaluated = max(w.created, r.created), max(w.counted, r.counted), max(w.evaluated, r.evaluated)
 		w.heapPeak, w.liveEnd, w.rssHWM = max(w.heapPeak, r.heapPeak), max(w.liveEnd, r.liveEnd), max(w.rssHWM, r.rssHWM)
 		w.writes = max(w.writes, r.writes)
 		rollups = append(rollups, r.rollups...)
@@ -70,6 +70,7 @@ func BenchmarkScaleCases(b *testing.B) {
 	b.ReportMetric(w.created.Seconds(), "all-created-s")
 	b.ReportMetric(w.counted.Seconds(), "all-counted-s")
 	b.ReportMetric(float64(total)/w.created.Seconds(), "cases/s")
+	b.ReportMetric(w.evaluated.Seconds(), "all-with-status-s")
 	b.ReportMetric(float64(w.writes), "writes")
 	b.ReportMetric(float64(w.heapPeak)/(1<<20), "heap-peak-MiB")
 	b.ReportMetric(float64(w.liveEnd)/(1<<20), "heap-live-end-MiB")
@@ -82,6 +83,7 @@ func BenchmarkScaleCases(b *testing.B) {
 
 type casesResult struct {
 	created, counted  time.Duration
+	evaluated         time.Duration // until every case has its status
 	writes            int
 	heapPeak, liveEnd uint64
 	rssHWM            uint64
@@ -122,16 +124,24 @@ func casesRound(b *testing.B, run string, cities, institutions, rounds int) case
 	// Watch the cases and the Campaign from before the manager starts.
 	var casesMu sync.Mutex
 	seenCases := make(map[string]struct{}, total)
-	var allCreated time.Time
+	evaluated := make(map[string]struct{}, total) // with their status (origin, deadlines)
+	var allCreated, allEvaluated time.Time
 	seen := &casesCampaignSeen{opened: map[string]time.Time{}, changed: make(chan struct{}, 1)}
 	wctx, stopWatch := context.WithCancel(ctx)
 	caseWatch := benchWatch(wctx, b, &flycheckv1.InspectionCaseList{}, client.MatchingLabels{flycheckv1.LabelCampaign: camp.Name},
 		func(obj client.Object, at time.Time) {
 			casesMu.Lock()
 			defer casesMu.Unlock()
-			seenCases[obj.GetNamespace()+"/"+obj.GetName()] = struct{}{}
+			key := obj.GetNamespace() + "/" + obj.GetName()
+			seenCases[key] = struct{}{}
 			if len(seenCases) == total && allCreated.IsZero() {
 				allCreated = at
+			}
+			if len(obj.(*flycheckv1.InspectionCase).Status.Origins) > 0 {
+				evaluated[key] = struct{}{}
+				if len(evaluated) == total && allEvaluated.IsZero() {
+					allEvaluated = at
+				}
 			}
 		})
 	campaignWatch := benchWatch(wctx, b, &flycheckv1.CampaignList{}, client.MatchingLabels{benchLabel: run}, func(obj client.Object, at time.Time) {
@@ -172,7 +182,9 @@ func casesRound(b *testing.B, run string, cities, institutions, rounds int) case
 	b.StartTimer()
 	start := time.Now()
 	stopMgr := startBenchManager(b, fake, opNS, writes)
+	profiled := profileAPIServer(b, "cases")
 	defer func() {
+		<-profiled
 		b.StopTimer()
 		stopMgr()
 		stopWatch()
@@ -186,29 +198,29 @@ func casesRound(b *testing.B, run string, cities, institutions, rounds int) case
 	deadline := time.Now().Add(30 * time.Minute)
 	for {
 		casesMu.Lock()
-		nCases, created := len(seenCases), allCreated
+		nCases, nEvaluated, created, done := len(seenCases), len(evaluated), allCreated, allEvaluated
 		casesMu.Unlock()
 		seen.mu.Lock()
 		counted, nOpened := seen.counted, len(seen.opened)
 		seen.mu.Unlock()
-		if !created.IsZero() && !counted.IsZero() {
+		if !created.IsZero() && !counted.IsZero() && !done.IsZero() {
 			break
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("after %s: %d/%d cases, %d/%d cities opened, campaign counting all: %v",
-				time.Since(start).Round(time.Second), nCases, total, nOpened, cities, !counted.IsZero())
+			b.Fatalf("after %s: %d/%d cases, %d with status, %d/%d cities opened, campaign counting all: %v",
+				time.Since(start).Round(time.Second), nCases, total, nEvaluated, nOpened, cities, !counted.IsZero())
 		}
 		select {
 		case <-progress.C:
-			benchLog(b, "cases: %s: %d/%d cases, %d/%d cities opened, %d writes so far",
-				time.Since(start).Round(time.Second), nCases, total, nOpened, cities, len(writes.between(time.Time{}, time.Now())))
+			benchLog(b, "cases: %s: %d/%d cases, %d with status, %d/%d cities opened, %d writes so far",
+				time.Since(start).Round(time.Second), nCases, total, nEvaluated, nOpened, cities, len(writes.between(time.Time{}, time.Now())))
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
 	b.StopTimer()
 	var res casesResult
 	casesMu.Lock()
-	res.created = allCreated.Sub(start)
+	res.created, res.evaluated = allCreated.Sub(start), allEvaluated.Sub(start)
 	casesMu.Unlock()
 	seen.mu.Lock()
 	res.counted = seen.counted.Sub(start)
@@ -221,8 +233,9 @@ func casesRound(b *testing.B, run string, cities, institutions, rounds int) case
 		lastCity = max(lastCity, d)
 	}
 	seen.mu.Unlock()
-	benchLog(b, "cases: all %d cases created after %s (%.0f cases/s); the Campaign counts them all after %s; first city's opening recorded after %s, last after %s",
+	benchLog(b, "cases: all %d cases created after %s (%.0f cases/s); the Campaign counts them all after %s; all have their status (origin, deadlines) after %s (%.0f cases/s); first city's opening recorded after %s, last after %s",
 		total, res.created.Round(time.Millisecond), float64(total)/res.created.Seconds(), res.counted.Round(time.Millisecond),
+		res.evaluated.Round(time.Millisecond), float64(total)/res.evaluated.Seconds(),
 		firstCity.Round(time.Millisecond), lastCity.Round(time.Millisecond))
 	if res.created >= 3*time.Minute {
 		b.Errorf("creating %d cases took %s; target under 3 minutes", total, res.created.Round(time.Second))

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -522,4 +523,34 @@ func etcdDBSize() (size, quota float64, err error) {
 		return 0, 0, errors.New("etcd_mvcc_db_total_size_in_bytes not found")
 	}
 	return size, quota, nil
+}
+
+// profileAPIServer, when FLYCHECK_BENCH_APISERVER_PROFILE names a file,
+// takes a CPU profile of kube-apiserver (its /debug/pprof, which a
+// system:masters client may read) over FLYCHECK_BENCH_APISERVER_SECONDS
+// (default 30) starting now, in the background; the channel closes when
+// it is written. It shows where the API server's time goes while the
+// manager writes.
+func profileAPIServer(b *testing.B, what string) <-chan struct{} {
+	done := make(chan struct{})
+	path := os.Getenv("FLYCHECK_BENCH_APISERVER_PROFILE")
+	if path == "" {
+		close(done)
+		return done
+	}
+	seconds := benchEnvInt(b, "FLYCHECK_BENCH_APISERVER_SECONDS", 30)
+	go func() {
+		defer close(done)
+		raw, err := clientset.CoreV1().RESTClient().Get().AbsPath("/debug/pprof/profile").
+			Param("seconds", strconv.Itoa(seconds)).Timeout(time.Duration(seconds+30) * time.Second).DoRaw(context.Background())
+		if err == nil {
+			err = os.WriteFile(path, raw, 0o644)
+		}
+		if err != nil {
+			benchLog(b, "%s: kube-apiserver CPU profile: %v", what, err)
+			return
+		}
+		benchLog(b, "%s: kube-apiserver CPU profile over %d s written to %s", what, seconds, path)
+	}()
+	return done
 }

@@ -147,10 +147,18 @@ func phaseState(camp *flycheckv1.Campaign, name string) flycheckv1.PhaseState {
 // source (the frame, the draw) is not ready.
 type seedsFunc func(ctx context.Context, camp *flycheckv1.Campaign, ph *flycheckv1.Phase, city flycheckv1.City, now time.Time) ([]caseSeed, bool, error)
 
-// openPerCity opens a phase's cases city by city, recording each city's
-// opening as soon as it is done.
+// openPerCity opens a phase's cases in every city whose source is ready:
+// first it creates all their cases, then city by city it writes each case's
+// status and records the city's opening as soon as it is done.
 func (r *CaseOpenerReconciler) openPerCity(ctx context.Context, camp *flycheckv1.Campaign, ph *flycheckv1.Phase,
 	now time.Time, seeds seedsFunc) error {
+	type cityOpening struct {
+		key   string
+		city  flycheckv1.City
+		seeds []caseSeed
+	}
+	var ready []cityOpening
+	var all []caseSeed
 	for _, city := range camp.Spec.Cities {
 		key := ph.Name + "/" + city.Name
 		if slices.Contains(camp.Status.CasesOpened, key) {
@@ -163,12 +171,20 @@ func (r *CaseOpenerReconciler) openPerCity(ctx context.Context, camp *flycheckv1
 		if !ok {
 			continue // its source is not ready; its event brings us back
 		}
-		counts, err := r.openAll(ctx, camp, list, now)
+		ready = append(ready, cityOpening{key, city, list})
+		all = append(all, list...)
+	}
+	created, err := r.createAll(ctx, camp, camp, ph.Name, all)
+	if err != nil {
+		return err
+	}
+	for _, o := range ready {
+		counts, err := r.openAll(ctx, camp, o.seeds, created, now)
 		if err != nil {
 			return err
 		}
-		if err := r.recordOpened(ctx, camp, key, note{corev1.EventTypeNormal, CaseReasonCasesOpened, "Open/" + key,
-			fmt.Sprintf("Phase %s, %s: %s in namespace %s", ph.Name, city.Name, counts, city.Namespace)}); err != nil {
+		if err := r.recordOpened(ctx, camp, o.key, note{corev1.EventTypeNormal, CaseReasonCasesOpened, "Open/" + o.key,
+			fmt.Sprintf("Phase %s, %s: %s in namespace %s", ph.Name, o.city.Name, counts, o.city.Namespace)}); err != nil {
 			return err
 		}
 	}
@@ -192,7 +208,11 @@ func (r *CaseOpenerReconciler) openFlyCheck(ctx context.Context, camp *flycheckv
 		seeds = append(seeds, caseSeed{namespace: is.Namespace, city: city.Name, institution: selectedInstitution(s),
 			origin: flycheckv1.CaseOrigin{Type: flycheckv1.OriginFlyCheck, Phase: ph.Name, Sample: is.Name, Reason: s.Reason, At: *timePtr(now)}})
 	}
-	counts, err := r.openAll(ctx, camp, seeds, now)
+	created, err := r.createAll(ctx, camp, &is, ph.Name, seeds)
+	if err != nil {
+		return err
+	}
+	counts, err := r.openAll(ctx, camp, seeds, created, now)
 	if err != nil {
 		return err
 	}
@@ -318,17 +338,94 @@ func (c openCounts) String() string {
 	return s
 }
 
-// openAll opens the seeds with a few workers in parallel: the API server,
-// not this process, is the bottleneck of a 5 000-case city.
-func (r *CaseOpenerReconciler) openAll(ctx context.Context, camp *flycheckv1.Campaign, seeds []caseSeed, now time.Time) (openCounts, error) {
+// An opening is written in two passes. The first creates every case that
+// does not exist yet (one write each); the second adds each seed's origin
+// and writes the case's status (origins, stage, deadlines: a second write,
+// which costs the API server about 2.5 creates). A Jiangsu-size opening
+// thus has every institution's case, counted by the Campaign, in the time
+// of the creates alone, and the status pass follows. Until its status is
+// written a case opened by the operator is left alone by the InspectionCase
+// reconciler; an opening cut short (a restart) finds its cases created and
+// goes on with their status.
+
+// createAll creates the seeds' cases that do not exist yet and returns the
+// keys (namespace/name) of those it created, with an event on about (the
+// object the opening's event goes on) when it created any.
+func (r *CaseOpenerReconciler) createAll(ctx context.Context, camp *flycheckv1.Campaign, about client.Object, phase string, seeds []caseSeed) (map[string]bool, error) {
+	ev := r.evaluator()
+	var mu sync.Mutex
+	created := map[string]bool{}
+	err := r.parallel(seeds, func(seed caseSeed) error {
+		var ic flycheckv1.InspectionCase
+		if err := ev.Client.Get(ctx, types.NamespacedName{Namespace: seed.namespace, Name: caseNameFor(camp, seed.institution.Code)}, &ic); err == nil || !apierrors.IsNotFound(err) {
+			return client.IgnoreNotFound(err) // it exists (or the cache failed)
+		}
+		ok, err := ev.createCase(ctx, camp, seed, &ic)
+		if ok {
+			mu.Lock()
+			created[ic.Namespace+"/"+ic.Name] = true
+			mu.Unlock()
+		}
+		return err
+	})
+	if n := len(created); n > 0 {
+		namespaces := map[string]bool{}
+		for _, s := range seeds {
+			namespaces[s.namespace] = true
+		}
+		msg := fmt.Sprintf("Phase %s: created %d cases in %d namespaces; writing their status (origin, deadlines)", phase, n, len(namespaces))
+		r.Recorder.Eventf(about, nil, corev1.EventTypeNormal, CaseReasonCasesCreated, "Create/"+phase, "%s", eventNote(msg))
+		recordDecision(ctx, about, note{corev1.EventTypeNormal, CaseReasonCasesCreated, "Create/" + phase, msg})
+	}
+	return created, err
+}
+
+// openAll adds each seed's origin to its case and writes the case's status
+// (creating the case if the first pass did not); created holds the cases
+// the first pass created, which count as opened.
+func (r *CaseOpenerReconciler) openAll(ctx context.Context, camp *flycheckv1.Campaign, seeds []caseSeed, created map[string]bool, now time.Time) (openCounts, error) {
+	ev := r.evaluator()
+	var mu sync.Mutex
+	var counts openCounts
+	err := r.parallel(seeds, func(seed caseSeed) error {
+		outcome, err := ev.openCase(ctx, camp, seed, now)
+		if err != nil {
+			return err
+		}
+		if outcome == caseOriginAdded && created[seed.namespace+"/"+caseNameFor(camp, seed.institution.Code)] {
+			outcome = caseOpened
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		switch outcome {
+		case caseOpened:
+			counts.opened++
+		case caseOriginAdded:
+			counts.added++
+		case caseUnchanged:
+			counts.unchanged++
+		case caseNameTaken:
+			counts.taken++
+		}
+		return nil
+	})
+	return counts, err
+}
+
+func (r *CaseOpenerReconciler) evaluator() caseEvaluator {
+	return caseEvaluator{Client: r.Client, APIReader: r.APIReader, Recorder: r.Recorder, Holidays: r.Holidays}
+}
+
+// parallel calls fn for each seed with r.Workers workers and stops handing
+// out seeds at the first error, which it returns: the API server, not this
+// process, is the bottleneck of a 5 000-case city.
+func (r *CaseOpenerReconciler) parallel(seeds []caseSeed, fn func(caseSeed) error) error {
 	workers := r.Workers
 	if workers <= 0 {
 		workers = 32
 	}
-	ev := caseEvaluator{Client: r.Client, APIReader: r.APIReader, Recorder: r.Recorder, Holidays: r.Holidays}
 	var (
 		mu       sync.Mutex
-		counts   openCounts
 		firstErr error
 		wg       sync.WaitGroup
 	)
@@ -336,22 +433,13 @@ func (r *CaseOpenerReconciler) openAll(ctx context.Context, camp *flycheckv1.Cam
 	for range workers {
 		wg.Go(func() {
 			for seed := range work {
-				outcome, err := ev.openCase(ctx, camp, seed, now)
-				mu.Lock()
-				switch {
-				case err != nil && firstErr == nil:
-					firstErr = err
-				case err != nil:
-				case outcome == caseOpened:
-					counts.opened++
-				case outcome == caseOriginAdded:
-					counts.added++
-				case outcome == caseUnchanged:
-					counts.unchanged++
-				case outcome == caseNameTaken:
-					counts.taken++
+				if err := fn(seed); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
 				}
-				mu.Unlock()
 			}
 		})
 	}
@@ -366,7 +454,7 @@ func (r *CaseOpenerReconciler) openAll(ctx context.Context, camp *flycheckv1.Cam
 	}
 	close(work)
 	wg.Wait()
-	return counts, firstErr
+	return firstErr
 }
 
 // SetupWithManager registers the opener. A campaign is looked at when its

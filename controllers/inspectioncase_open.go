@@ -193,6 +193,33 @@ const (
 	caseNameTaken                      // the name holds another institution's or campaign's case
 )
 
+// createCase creates the seed's case into ic, without status;
+// created=false when a case of that name exists already.
+func (e caseEvaluator) createCase(ctx context.Context, camp *flycheckv1.Campaign, seed caseSeed, ic *flycheckv1.InspectionCase) (created bool, err error) {
+	*ic = flycheckv1.InspectionCase{
+		ObjectMeta: metav1.ObjectMeta{Namespace: seed.namespace, Name: caseNameFor(camp, seed.institution.Code), Labels: map[string]string{}},
+		Spec:       flycheckv1.InspectionCaseSpec{Institution: seed.institution},
+	}
+	if camp != nil {
+		ic.Labels[flycheckv1.LabelCampaign] = camp.Name
+		ic.Spec.CampaignRef = &flycheckv1.CampaignReference{Name: camp.Name}
+		if err := controllerutil.SetControllerReference(camp, ic, e.Client.Scheme()); err != nil {
+			return false, err
+		}
+	}
+	if seed.city != "" {
+		ic.Labels[flycheckv1.LabelCity] = seed.city
+	}
+	switch err := e.Client.Create(ctx, ic); {
+	case err == nil:
+		return true, nil
+	case apierrors.IsAlreadyExists(err):
+		return false, nil
+	default:
+		return false, fmt.Errorf("creating InspectionCase %s/%s: %w", ic.Namespace, ic.Name, err)
+	}
+}
+
 // openCase creates the seed's case (the institution and the campaign only,
 // owned by the Campaign so that deleting the campaign deletes its cases,
 // labelled like every campaign child), or adds the seed's origin to the
@@ -212,30 +239,16 @@ func (e caseEvaluator) openCase(ctx context.Context, camp *flycheckv1.Campaign, 
 	err := e.Client.Get(ctx, key, &ic)
 	switch {
 	case apierrors.IsNotFound(err):
-		ic = flycheckv1.InspectionCase{
-			ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name, Labels: map[string]string{}},
-			Spec:       flycheckv1.InspectionCaseSpec{Institution: seed.institution},
-		}
-		if camp != nil {
-			ic.Labels[flycheckv1.LabelCampaign] = camp.Name
-			ic.Spec.CampaignRef = &flycheckv1.CampaignReference{Name: camp.Name}
-			if err := controllerutil.SetControllerReference(camp, &ic, e.Client.Scheme()); err != nil {
-				return 0, err
-			}
-		}
-		if seed.city != "" {
-			ic.Labels[flycheckv1.LabelCity] = seed.city
-		}
-		err = e.Client.Create(ctx, &ic)
+		created, err := e.createCase(ctx, camp, seed, &ic)
 		switch {
-		case err == nil:
+		case err != nil:
+			return 0, err
+		case created:
 			outcome = caseOpened
-		case apierrors.IsAlreadyExists(err):
+		default:
 			if err := e.APIReader.Get(ctx, key, &ic); err != nil {
 				return 0, err
 			}
-		default:
-			return 0, fmt.Errorf("creating InspectionCase %s: %w", key, err)
 		}
 	case err != nil:
 		return 0, err

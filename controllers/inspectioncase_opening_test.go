@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -441,3 +442,84 @@ func TestCaseScopeAll(t *testing.T) {
 		}
 	}
 }
+
+// TestCaseOpeningCreatesFirst: an opening creates all its cases, in every
+// city, before it writes any case's status, says so on the Campaign
+// (CasesCreated), and still counts the cases it created as opened.
+func TestCaseOpeningCreatesFirst(t *testing.T) {
+	cityNS := []string{"two-pass-a", "two-pass-b"}
+	for _, ns := range append(slices.Clone(cityNS), "two-pass-op") {
+		createNamespace(t, ns)
+	}
+	camp := testCampaign("two-pass", cityNS, phase("selfinspection", "2020-05-01", "2020-06-30"))
+	camp.Spec.Roster = "designated-institutions"
+	camp.Spec.Phases[0].SelfInspection = &flycheckv1.PhaseSelfInspection{Scope: flycheckv1.ScopeAll}
+	for i, ns := range cityNS {
+		mustCreate(t, frameConfigMap(ns, "designated-institutions", makeFrameCSV(testCity{camp.Spec.Cities[i].Code, 40, 3})))
+	}
+	createCampaign(t, camp)
+
+	// Every case event, in the order the API server sends them.
+	wc, err := client.NewWithWatch(cfg, client.Options{Scheme: testScheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := wc.Watch(context.Background(), &flycheckv1.InspectionCaseList{}, client.MatchingLabels{flycheckv1.LabelCampaign: camp.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	var (
+		mu    sync.Mutex
+		order []bool // false: a case without origins; true: with
+	)
+	go func() {
+		for ev := range w.ResultChan() {
+			if ic, ok := ev.Object.(*flycheckv1.InspectionCase); ok {
+				mu.Lock()
+				order = append(order, len(ic.Status.Origins) > 0)
+				mu.Unlock()
+			}
+		}
+	}()
+	startCaseManager(t, cfg, clocktesting.NewFakeClock(shanghai(t, "2020-05-20 09:00:00")), "two-pass-op")
+	testenv.Eventually(t, 30*time.Second, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		with := 0
+		for _, o := range order {
+			if o {
+				with++
+			}
+		}
+		if with != 80 {
+			return fmt.Errorf("%d of 80 cases have their status", with)
+		}
+		return nil
+	})
+	mu.Lock()
+	firstStatus := slices.Index(order, true)
+	mu.Unlock()
+	if firstStatus < 80 {
+		t.Errorf("the first status was written after %d creates; want all 80 created first", firstStatus)
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		var created, opened []string
+		for _, e := range campaignEvents(t, camp.Name) {
+			switch e.Reason {
+			case CaseReasonCasesCreated:
+				created = append(created, e.Message)
+			case CaseReasonCasesOpened:
+				opened = append(opened, e.Message)
+			}
+		}
+		if len(created) != 1 || !strings.Contains(created[0], "created 80 cases in 2 namespaces") {
+			return fmt.Errorf("CasesCreated events %q, want one for 80 cases in 2 namespaces", created)
+		}
+		if len(opened) != 2 || !strings.Contains(opened[0], "opened 40 cases") || !strings.Contains(opened[1], "opened 40 cases") {
+			return fmt.Errorf("CasesOpened events %q, want two, 40 cases opened each", opened)
+		}
+		return nil
+	})
+}
+

@@ -152,7 +152,10 @@ const (
 	CaseReasonOriginAdded  = "OriginAdded"
 	// Events on the Campaign (self-inspection and recheck openings) and on
 	// the fly-check sample (the fly-check's, out of the cities' sight).
-	CaseReasonCasesOpened = "CasesOpened"
+	// CasesCreated: an opening's first pass created its cases; CasesOpened:
+	// a city's (or the sample's) cases have their status.
+	CaseReasonCasesCreated = "CasesCreated"
+	CaseReasonCasesOpened  = "CasesOpened"
 )
 
 // TipOff.
