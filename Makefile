@@ -80,7 +80,7 @@ bench-controllers: controlplane ## Controller benchmarks (DESIGN §7, issue 10):
 		-bench 'BenchmarkPhase|BenchmarkIdle|BenchmarkScaleCampaigns|BenchmarkScaleCases|BenchmarkCaseWriteCeiling' -benchtime=1x -benchmem -timeout 90m
 
 .PHONY: bench-screening
-bench-screening: build ## Screener vs expert DuckDB SQL (and the oracle) on >=20M fee lines, string and typed Parquet, 6 and ~200 rules; read floor (data cached in .bench/).
+bench-screening: build ## Screener vs expert DuckDB SQL (and the oracle) on >=20M fee lines, string and typed Parquet, 6 and ~200 rules; read floor; linearity at 5M/80M; 4 shards of partitioned input (data cached in .bench/).
 	hack/bench-screening.sh
 
 ##@ Build

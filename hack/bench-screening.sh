@@ -8,13 +8,23 @@
 # writes); the correctness oracle's time is a second column. A second table
 # gives DuckDB's read floor (the columns the engine reads, nothing else)
 # and the engine's time with a catalogue that matches nothing.
+# Two more tables (issue 14 items 4 and 5): linearity — the engine alone on
+# extracts of other sizes (default 5 M and 80 M fee lines requested) next to
+# the main run, cost per million lines relative to it; and shards — the main
+# extract partitioned by institution (`flycheck generate --partitions N`),
+# one `flycheck screen --shard k --shards N` per shard, with the files and
+# bytes each shard opened (stats.json "inputs").
 #
 # Usage: hack/bench-screening.sh            (called by `make bench-screening`)
 # Env:   BENCH_LINES (default 21500000 requested → ≥20 M generated),
 #        MIN_LINES (default 20000000; 0 for a smoke run on a small set),
 #        BENCH_KINDS (default "strings typed"), BENCH_ORACLE (default 1;
 #        0 skips the oracle column), BENCH_DIR (default .bench),
-#        DUCKDB_MEMORY (default 4GB), DUCKDB_THREADS (default 2).
+#        DUCKDB_MEMORY (default 4GB), DUCKDB_THREADS (default 2),
+#        BENCH_LINEARITY (default "5000000 80000000": fee lines requested
+#        for the linearity table; "" skips it), BENCH_LINEARITY_KINDS
+#        (default "strings"), BENCH_SHARDS (default 4; 0 skips the shards
+#        table).
 # The data sets are generated once and cached under $BENCH_DIR (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +36,10 @@ DUCKDB_MEMORY=${DUCKDB_MEMORY:-4GB}
 DUCKDB_THREADS=${DUCKDB_THREADS:-2}
 BENCH_ORACLE=${BENCH_ORACLE:-1}
 read -r -a KINDS <<<"${BENCH_KINDS:-strings typed}"
+# Unset → the default; set to "" → no linearity table.
+read -r -a LIN_SIZES <<<"${BENCH_LINEARITY-5000000 80000000}"
+read -r -a LIN_KINDS <<<"${BENCH_LINEARITY_KINDS:-strings}"
+SHARDS=${BENCH_SHARDS:-4}
 SEED=${SEED:-1}
 BIN="$BENCH_DIR/bin"
 OUT="$BENCH_DIR/out"
@@ -44,22 +58,27 @@ echo "bench: building flycheck and duckscreen" >&2
 go build -o "$BIN/flycheck" ./cmd/flycheck
 (cd hack/oracle && go build -o "$BIN/duckscreen" ./cmd/duckscreen)
 
-# dataset KIND: generates (once) the extract of that kind; sets DATA and LINES.
+# dataset KIND [LINES [PARTITIONS]]: generates (once) the extract of that
+# kind with LINES fee lines requested (default $BENCH_LINES; the generator
+# rounds, the manifest says what it wrote), as one file per table, or with
+# PARTITIONS > 0 as TABLE/part-<k>-of-<N> for visits, fee_lines and
+# diagnoses; sets DATA and LINES. MIN_LINES applies to the main size only.
 dataset() {
-  local kind=$1 suffix=""
+  local kind=$1 want=${2:-$BENCH_LINES} parts=${3:-0} suffix="" pflag=()
   [ "$kind" = strings ] || suffix="-$kind"
-  DATA="$BENCH_DIR/province-${BENCH_LINES}-s${SEED}-parquet$suffix"
+  if [ "$parts" -gt 0 ]; then suffix="$suffix-p$parts"; pflag=(--partitions "$parts"); fi
+  DATA="$BENCH_DIR/province-${want}-s${SEED}-parquet$suffix"
   if [ ! -f "$DATA/manifest.json" ]; then
-    echo "bench: generating $BENCH_LINES fee lines as $kind Parquet into $DATA (once)" >&2
+    echo "bench: generating $want fee lines as $kind Parquet${pflag[*]:+ (${pflag[*]})} into $DATA (once)" >&2
     rm -rf "$DATA.tmp"
     /usr/bin/time -f "bench: generated in %e s, peak RSS %M KiB" \
       "$BIN/flycheck" generate --output "$DATA.tmp" --format parquet --parquet-types "$kind" --seed "$SEED" \
-        --fee-lines "$BENCH_LINES" --institutions-per-city 200 \
+        --fee-lines "$want" --institutions-per-city 200 ${pflag[@]+"${pflag[@]}"} \
         --rules config/rules/bench/bench-200.yaml --violation-rate 0.0005 >/dev/null
     mv "$DATA.tmp" "$DATA"
   fi
   LINES=$(sed -n 's/^    "feeLines": \([0-9]*\),*$/\1/p' "$DATA/manifest.json" | head -1)
-  if [ "${LINES:-0}" -lt "$MIN_LINES" ]; then
+  if [ "$want" = "$BENCH_LINES" ] && [ "${LINES:-0}" -lt "$MIN_LINES" ]; then
     echo "bench: $DATA has only $LINES fee lines (< $MIN_LINES); delete it and raise BENCH_LINES" >&2
     exit 1
   fi
@@ -91,6 +110,7 @@ duck() { # duck NAME MODE CATALOGUE: duckscreen on $DATA
 
 ROWS=()
 FLOORS=()
+declare -A MAIN # "KIND CATALOGUE" → "lines seconds rss_kib" of the engine's main runs
 for kind in "${KINDS[@]}"; do
   dataset "$kind"
   echo "bench: $kind: DuckDB read floor; flycheck screen with a catalogue matching nothing" >&2
@@ -99,6 +119,7 @@ for kind in "${KINDS[@]}"; do
   read -r ft _ <"$OUT/floor-$kind.time"
   read -r nt nrss <"$OUT/none-$kind.time"
   FLOORS+=("$kind $LINES $ft $nt $nrss")
+  MAIN["$kind bench-none"]="$LINES $nt $nrss"
   for cat in "${CATALOGUES[@]}"; do
     n=$(grep -c '^ *template:' "$cat" || true)
     tag=$kind-$(basename "$cat" .yaml)
@@ -120,8 +141,103 @@ for kind in "${KINDS[@]}"; do
       echo "bench: WARNING $tag: engine $of findings, expert SQL $ef" >&2
     fi
     ROWS+=("$kind $LINES $n $ot $orss $et $erss $dt $of $ef $df")
+    MAIN["$kind $(basename "$cat" .yaml)"]="$LINES $ot $orss"
   done
 done
+
+# Linearity (issue 14 item 4): the engine alone on other sizes, same
+# generator flags, at no rule, 6 and ~200 rules; the main run is the
+# reference row.
+LIN=() # "kind catalogue-order catalogue lines seconds rss_kib"
+[ "${#LIN_SIZES[@]}" -gt 0 ] || LIN_KINDS=()
+for kind in ${LIN_KINDS[@]+"${LIN_KINDS[@]}"}; do
+  for size in "${LIN_SIZES[@]}"; do
+    dataset "$kind" "$size"
+    i=0
+    for cat in "$NONE" "${CATALOGUES[@]}"; do
+      tag=$kind-$(basename "$cat" .yaml)-$size
+      echo "bench: linearity $tag: flycheck screen" >&2
+      timed "lin-$tag" "$BIN/flycheck" screen --quiet --input "$DATA" --rules "$cat" --output "$OUT/lin-$tag"
+      read -r t rss <"$OUT/lin-$tag.time"
+      LIN+=("$kind $i $(basename "$cat" .yaml) $LINES $t $rss")
+      i=$((i + 1))
+    done
+  done
+  i=0
+  for cat in "$NONE" "${CATALOGUES[@]}"; do
+    c=$(basename "$cat" .yaml)
+    [ -z "${MAIN["$kind $c"]:-}" ] || LIN+=("$kind $i $c ${MAIN["$kind $c"]} main")
+    i=$((i + 1))
+  done
+done
+
+# inputs STATS: "table files bytes" per input table of a stats.json
+# (json.MarshalIndent layout: tables at 4 spaces, their fields at 6).
+inputs() {
+  awk '/^  "inputs": \{/ { on = 1; next } on && /^  \}/ { on = 0 }
+    on && /^    "[a-z_]+": \{/ { t = $1; gsub(/[":]/, "", t) }
+    on && /^      "files": / { f = $2; gsub(/[^0-9]/, "", f) }
+    on && /^      "bytes": / { b = $2; gsub(/[^0-9]/, "", b); print t, f, b }' "$1"
+}
+size_of() { # total bytes of the Parquet files of a table (one file or a directory of parts)
+  { find "$1/$2.parquet" "$1/$2" -name '*.parquet' -printf '%s\n' 2>/dev/null || true; } | awk '{ s += $1 } END { print s + 0 }'
+}
+
+# Shards (issue 14 item 5): the main string extract partitioned by
+# institution; each shard of N opens only its part files.
+SHROWS=() # "label seconds rss_kib lines findings fee_files fee_bytes visits_files visits_bytes diag_files diag_bytes all_bytes"
+SHCHECK=""
+if [ "$SHARDS" -gt 0 ]; then
+  if [ -n "${MAIN["strings bench-6"]:-}" ]; then
+    read -r mainlines _ <<<"${MAIN["strings bench-6"]}"
+  fi
+  dataset strings "$BENCH_LINES" "$SHARDS"
+  PDATA=$DATA
+  if [ -n "${mainlines:-}" ] && [ "$LINES" != "$mainlines" ]; then
+    echo "bench: WARNING $PDATA has $LINES fee lines, the main set $mainlines" >&2
+  fi
+  FEE_TOTAL=$(size_of "$PDATA" fee_lines) VISITS_TOTAL=$(size_of "$PDATA" visits) DIAG_TOTAL=$(size_of "$PDATA" diagnoses)
+  shard_row() { # shard_row LABEL NAME STATS: appends to SHROWS
+    local label=$1 name=$2 stats=$3 t rss lines f tb all=0
+    declare -A fl=() by=()
+    read -r t rss <"$OUT/$name.time"
+    lines=$(sed -n 's/^  "linesRead": \([0-9]*\),*$/\1/p' "$stats" | head -1)
+    f=$(findings "$stats")
+    while read -r tb nf nb; do fl[$tb]=$nf; by[$tb]=$nb; all=$((all + nb)); done < <(inputs "$stats")
+    SHROWS+=("$label $t $rss $lines $f ${fl[fee_lines]:-0} ${by[fee_lines]:-0} ${fl[visits]:-0} ${by[visits]:-0} ${fl[diagnoses]:-0} ${by[diagnoses]:-0} $all")
+  }
+  sumf=0
+  for ((k = 0; k < SHARDS; k++)); do
+    name=shard-$k-of-$SHARDS
+    echo "bench: $name of the partitioned extract (bench-6): flycheck screen --shard $k --shards $SHARDS" >&2
+    timed "$name" "$BIN/flycheck" screen --quiet --input "$PDATA" --rules "${CATALOGUES[0]}" --output "$OUT/$name" \
+      --shard "$k" --shards "$SHARDS"
+    shard_row "$k/$SHARDS" "$name" "$OUT/$name/$name/stats.json"
+    sumf=$((sumf + $(findings "$OUT/$name/$name/stats.json")))
+  done
+  # The same shard 0 on the unpartitioned extract, for comparison: it opens every file whole.
+  if [ -n "${mainlines:-}" ]; then
+    dataset strings "$BENCH_LINES"
+    name=whole-0-of-$SHARDS
+    echo "bench: shard 0 of $SHARDS on the unpartitioned extract (bench-6)" >&2
+    timed "$name" "$BIN/flycheck" screen --quiet --input "$DATA" --rules "${CATALOGUES[0]}" --output "$OUT/$name" \
+      --shard 0 --shards "$SHARDS"
+    shard_row "0/$SHARDS-whole" "$name" "$OUT/$name/shard-0-of-$SHARDS/stats.json"
+    # The shards' findings together must be the unpartitioned run's.
+    mainf=$(findings "$OUT/ours-strings-bench-6/stats.json")
+    if [ "$sumf" != "$mainf" ]; then
+      SHCHECK="WARNING: the $SHARDS shards found $sumf findings, the unpartitioned run $mainf"
+    elif ! diff -q <(tail -q -n +2 "$OUT"/shard-*-of-"$SHARDS"/shard-*/findings.csv | sort) \
+      <(tail -n +2 "$OUT/ours-strings-bench-6/findings.csv" | sort) >/dev/null; then
+      SHCHECK="WARNING: the $SHARDS shards' findings differ from the unpartitioned run's (both $sumf)"
+    else
+      SHCHECK="findings: the $SHARDS shards' union is the unpartitioned run's ($sumf, same rows of findings.csv)"
+    fi
+  else
+    SHCHECK="findings: $sumf in all (no unpartitioned strings run to compare: BENCH_KINDS has no strings)"
+  fi
+  [[ $SHCHECK != WARNING* ]] || echo "bench: $SHCHECK" >&2
+fi
 
 printf '\nScreening benchmark: Parquet extracts under %s, %s cores, DuckDB %s threads\n' "$BENCH_DIR" "$(nproc)" "$DUCKDB_THREADS"
 printf '%-8s %-9s %-6s | %-8s %-11s %-8s | %-9s %-8s | %-6s | %-9s %-6s | %-8s %-8s %-8s\n' \
@@ -143,3 +259,41 @@ for row in "${FLOORS[@]}"; do
     printf "%-8s %-9d | %-13.2f | %-16.2f %-8s | %-6.2f\n", k, lines, ft, nt, sprintf("%.0fMiB", nrss/1024), nt/ft }'
 done
 echo "(target: ours/floor ≤ 1.00)"
+
+if [ "${#LIN[@]}" -gt 0 ]; then
+  printf '\nLinearity (flycheck screen alone; "main" = the run above; rel = s per M lines / the main row'"'"'s)\n'
+  printf '%-8s %-7s %-10s | %-8s %-11s %-8s | %-9s %-6s\n' kind rules lines "ours s" "lines/s" "RSS" "s/M lines" rel
+  declare -A REF=()
+  for row in "${LIN[@]}"; do
+    read -r kind _ c lines t _ main <<<"$row"
+    [ -z "${main:-}" ] || REF["$kind $c"]=$(awk -v t="$t" -v l="$lines" 'BEGIN { printf "%.6f", t / (l / 1e6) }')
+  done
+  printf '%s\n' "${LIN[@]}" | sort -k1,1 -k2,2n -k4,4n | while read -r kind _ c lines t rss main; do
+    case $c in bench-none) n=none ;; *) n=$(grep -c '^ *template:' "config/rules/bench/$c.yaml" || true) ;; esac
+    awk -v k="$kind" -v n="$n" -v lines="$lines" -v t="$t" -v rss="$rss" -v ref="${REF["$kind $c"]:-}" -v m="${main:-}" 'BEGIN {
+      spm = t / (lines / 1e6); rel = (ref > 0) ? sprintf("%.2f", spm / ref) : "-"
+      printf "%-8s %-7s %-10d | %-8.2f %-11.0f %-8s | %-9.3f %-6s %s\n",
+        k, n, lines, t, lines / t, sprintf("%.0fMiB", rss / 1024), spm, rel, (m != "") ? "main" : "" }'
+  done
+  echo "(target: cost linear in lines, rel ≈ 1.00 at every size — small sets carry fixed costs, rel > 1; peak RSS ≤ 1024 MiB)"
+fi
+
+if [ "${#SHROWS[@]}" -gt 0 ]; then
+  printf '\nShards (%s, partitioned by institution into %d; bench-6): what each shard opened\n' "$PDATA" "$SHARDS"
+  printf 'whole tables: fee_lines %.1f MiB, visits %.1f MiB, diagnoses %.1f MiB\n' \
+    "$(awk -v b="$FEE_TOTAL" 'BEGIN { print b / 1048576 }')" "$(awk -v b="$VISITS_TOTAL" 'BEGIN { print b / 1048576 }')" \
+    "$(awk -v b="$DIAG_TOTAL" 'BEGIN { print b / 1048576 }')"
+  printf '%-11s | %-7s %-8s | %-10s %-8s | %-5s %-9s %-6s | %-5s %-9s %-6s | %-5s %-9s | %-9s\n' \
+    shard "ours s" RSS "lines read" findings files "fee MiB" share files "visit MiB" share files "diag MiB" "all MiB"
+  for row in "${SHROWS[@]}"; do
+    read -r label t rss lines f ffl fby vfl vby dfl dby all <<<"$row"
+    awk -v label="$label" -v t="$t" -v rss="$rss" -v lines="$lines" -v f="$f" -v ffl="$ffl" -v fby="$fby" -v vfl="$vfl" \
+        -v vby="$vby" -v dfl="$dfl" -v dby="$dby" -v all="$all" -v ft="$FEE_TOTAL" -v vt="$VISITS_TOTAL" 'BEGIN {
+      M = 1048576
+      printf "%-11s | %-7.2f %-8s | %-10d %-8d | %-5d %-9.1f %-6.3f | %-5d %-9.1f %-6.3f | %-5d %-9.1f | %-9.1f\n",
+        label, t, sprintf("%.0fMiB", rss / 1024), lines, f, ffl, fby / M, (ft > 0) ? fby / ft : 0, vfl, vby / M,
+        (vt > 0) ? vby / vt : 0, dfl, dby / M, all / M }'
+  done
+  echo "$SHCHECK"
+  echo "(share = bytes opened / the whole table's; target: fee share ≤ 1/$SHARDS (hashing institutions leaves a small skew) plus the visits the shard looks up; peak RSS ≤ 1024 MiB per shard; \"whole\" = the same shard on the unpartitioned extract)"
+fi
