@@ -52,6 +52,8 @@ type CampaignReconciler struct {
 	// written remembers the report snapshots known to exist, so that a
 	// reconcile does not GET them again (campaign_reports.go).
 	written snapshotMemo
+	// pacer spaces the reconciles that case and tip-off events ask for.
+	pacer rollupPacer
 }
 
 // +kubebuilder:rbac:groups=flycheck.medfund.io,resources=campaigns,verbs=get;list;watch
@@ -68,8 +70,15 @@ type CampaignReconciler struct {
 func (r *CampaignReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var camp flycheckv1.Campaign
 	if ok, err := fetch(ctx, r.Client, req, &camp); !ok {
+		if err == nil {
+			r.pacer.forget(req.Name)
+		}
 		return ctrl.Result{}, err
 	}
+	// The pacer measures wall time on purpose: a reconcile slowed by a busy
+	// API server spaces the next ones further.
+	start := time.Now()
+	defer func() { r.pacer.observe(camp.Name, time.Since(start)) }()
 	res, err := r.reconcile(ctx, &camp)
 	return settle(ctx, r.Client, r.Clock, &camp, res, err)
 }
@@ -237,8 +246,8 @@ func (r *CampaignReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&flycheckv1.InspectionSample{}).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.campaignsUsingNamespace),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool { return false }})).
-		Watches(&flycheckv1.InspectionCase{}, caseRollupHandler()).
-		Watches(&flycheckv1.TipOff{}, tipOffRollupHandler()).
+		Watches(&flycheckv1.InspectionCase{}, caseRollupHandler(&r.pacer)).
+		Watches(&flycheckv1.TipOff{}, tipOffRollupHandler(&r.pacer)).
 		Named("campaign").
 		Complete(r)
 }

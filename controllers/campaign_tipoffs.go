@@ -45,9 +45,9 @@ func (r *CampaignReconciler) tipOffTallies(ctx context.Context, camp *flycheckv1
 }
 
 // tipOffRollupHandler wakes a tip-off's Campaign when the tip-off appears,
-// goes, or has its reward paid, after rollupDelay.
-func tipOffRollupHandler() handler.TypedEventHandler[client.Object, reconcile.Request] {
-	return rollupHandler(func(to *flycheckv1.TipOff) *flycheckv1.CampaignReference { return to.Spec.CampaignRef },
+// goes, or has its reward paid, after the pacer's delay.
+func tipOffRollupHandler(pacer *rollupPacer) handler.TypedEventHandler[client.Object, reconcile.Request] {
+	return rollupHandler(pacer, func(to *flycheckv1.TipOff) *flycheckv1.CampaignReference { return to.Spec.CampaignRef },
 		func(o, n *flycheckv1.TipOff) bool { return rewardPaid(o) != rewardPaid(n) })
 }
 

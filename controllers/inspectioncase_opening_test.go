@@ -15,7 +15,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
+	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
@@ -459,12 +462,21 @@ func TestCaseOpeningCreatesFirst(t *testing.T) {
 	}
 	createCampaign(t, camp)
 
-	// Every case event, in the order the API server sends them.
+	// Every case event, in the order the API server sends them (a retry
+	// watcher: the API server may close a watch at any time).
 	wc, err := client.NewWithWatch(cfg, client.Options{Scheme: testScheme})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := wc.Watch(context.Background(), &flycheckv1.InspectionCaseList{}, client.MatchingLabels{flycheckv1.LabelCampaign: camp.Name})
+	sel := client.MatchingLabels{flycheckv1.LabelCampaign: camp.Name}
+	var initial flycheckv1.InspectionCaseList
+	if err := wc.List(context.Background(), &initial, sel); err != nil {
+		t.Fatal(err)
+	}
+	w, err := watchtools.NewRetryWatcherWithContext(context.Background(), initial.ResourceVersion, &cache.ListWatch{
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			return wc.Watch(ctx, &flycheckv1.InspectionCaseList{}, sel, &client.ListOptions{Raw: &o})
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -522,4 +534,3 @@ func TestCaseOpeningCreatesFirst(t *testing.T) {
 		return nil
 	})
 }
-

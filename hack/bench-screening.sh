@@ -21,7 +21,7 @@
 #        BENCH_KINDS (default "strings typed"), BENCH_ORACLE (default 1;
 #        0 skips the oracle column), BENCH_DIR (default .bench),
 #        DUCKDB_MEMORY (default 4GB), DUCKDB_THREADS (default 2),
-#        BENCH_LINEARITY (default "5000000 80000000": fee lines requested
+#        BENCH_LINEARITY (default "5400000 86000000": fee lines requested
 #        for the linearity table; "" skips it), BENCH_LINEARITY_KINDS
 #        (default "strings"), BENCH_SHARDS (default 4; 0 skips the shards
 #        table).
@@ -37,7 +37,7 @@ DUCKDB_THREADS=${DUCKDB_THREADS:-2}
 BENCH_ORACLE=${BENCH_ORACLE:-1}
 read -r -a KINDS <<<"${BENCH_KINDS:-strings typed}"
 # Unset → the default; set to "" → no linearity table.
-read -r -a LIN_SIZES <<<"${BENCH_LINEARITY-5000000 80000000}"
+read -r -a LIN_SIZES <<<"${BENCH_LINEARITY-5400000 86000000}"
 read -r -a LIN_KINDS <<<"${BENCH_LINEARITY_KINDS:-strings}"
 SHARDS=${BENCH_SHARDS:-4}
 SEED=${SEED:-1}
