@@ -250,13 +250,17 @@ func parseVisits(b *batch, strict bool) visitBatch {
 		}
 		var ok1, ok2 bool
 		var k normKind
-		r.begin, ok1 = parseDateTime(b.cols[4].at(i))
+		if r.begin, ok1 = fastDateTime(&b.cols[4], i); !ok1 {
+			r.begin, ok1 = parseDateTime(b.cols[4].at(i))
+		}
 		if !ok1 && !strict {
 			if r.begin, k, ok1 = z.dateTime(b.cols[4].at(i)); ok1 {
 				nm.set(4, k)
 			}
 		}
-		r.end, ok2 = parseDateTime(b.cols[5].at(i))
+		if r.end, ok2 = fastDateTime(&b.cols[5], i); !ok2 {
+			r.end, ok2 = parseDateTime(b.cols[5].at(i))
+		}
 		if !ok2 && !strict {
 			if r.end, k, ok2 = z.dateTime(b.cols[5].at(i)); ok2 {
 				nm.set(5, k)
@@ -269,7 +273,10 @@ func parseVisits(b *batch, strict bool) visitBatch {
 		if len(g) == 1 && (g[0] == '1' || g[0] == '2') {
 			r.gend = g[0]
 		}
-		age, okAge := parseSmallInt(b.cols[7].at(i))
+		age, okAge := fastSmallInt(&b.cols[7], i)
+		if !okAge {
+			age, okAge = parseSmallInt(b.cols[7].at(i))
+		}
 		if !okAge && !strict {
 			var a []byte
 			if a, k = z.code(b.cols[7].at(i)); k != 0 {

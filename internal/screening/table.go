@@ -41,9 +41,16 @@ type column struct {
 	// dictID changes whenever the dictionary changes, so that callers can
 	// cache per-entry conversions (item ids, shard of an institution code).
 	dictID uint64
+	// tc: a typed Parquet page (parquet_typed.go), row i at tc row off+i;
+	// the other fields are unused.
+	tc  *typedCol
+	off int
 }
 
 func (c *column) at(i int) []byte {
+	if c.tc != nil {
+		return c.tc.textAt(c.off + i)
+	}
 	if c.idx != nil {
 		j := c.idx[i]
 		if j < 0 {
