@@ -160,7 +160,7 @@ func (e *engine) newLineWorker() *lineWorker {
 // the line-local rules on it (docs/rules.md §2 for the order of checks).
 func (e *engine) convertLines(w int, b *batch) *lineBatch {
 	lw := e.lineWorkers[w]
-	m, c := e.m, e.c
+	m := e.m
 	out := e.getBatch()
 	out.rows, out.syntax = b.n, b.rejects
 	cols := b.cols
@@ -267,47 +267,57 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 		if it == dirtyItem && e.slowLine(lw, out, b, i) {
 			continue // an item code to normalise: checked once per distinct code
 		}
-		rec := lineRec{time: t, cnt: cnt, pric: pric, amt: amt, visit: vi, item: it}
+		e.keepLine(out, lineRec{time: t, cnt: cnt, pric: pric, amt: amt, visit: vi, item: it}, v, sn, setl)
+	}
+	return out
+}
+
+// keepLine adds a kept line to the batch and applies the line-local rules
+// to it. Its feedetl_sn and setl_id are copied into the batch only for the
+// grouped rules (retained or spilled by the in-order stage); without any,
+// a finding takes feedetl_sn from the column.
+func (e *engine) keepLine(out *lineBatch, rec lineRec, v *visit, sn, setl []byte) {
+	c := e.c
+	if c.anyGroup {
 		rec.sn = strRef{uint32(len(out.arena)), uint32(len(sn))}
 		out.arena = append(out.arena, sn...)
 		if c.needsSetl {
 			rec.setl = strRef{uint32(len(out.arena)), uint32(len(setl))}
 			out.arena = append(out.arena, setl...)
 		}
-		out.lines = append(out.lines, rec)
-		if cnt > 0 {
-			e.evalLineRules(out, &out.lines[len(out.lines)-1], v)
-		}
 	}
-	return out
+	out.lines = append(out.lines, rec)
+	if rec.cnt > 0 {
+		e.evalLineRules(out, &out.lines[len(out.lines)-1], v, sn)
+	}
 }
 
 // evalLineRules applies the line-local rules that name the line's item,
 // plus those that apply to every item.
-func (e *engine) evalLineRules(out *lineBatch, l *lineRec, v *visit) {
+func (e *engine) evalLineRules(out *lineBatch, l *lineRec, v *visit, sn []byte) {
 	c := e.c
 	for _, u := range c.uses(l.item) {
 		r := c.rules[u.rule]
 		if u.role == 0 && r.kind == rules.EvalLine && r.visitOK(v) {
-			e.evalLine(r, out, l, v)
+			e.evalLine(r, out, l, v, sn)
 		}
 	}
 	for _, r := range c.allItemLine {
 		if r.visitOK(v) {
-			e.evalLine(r, out, l, v)
+			e.evalLine(r, out, l, v, sn)
 		}
 	}
 }
 
 // evalLine runs a line rule's evaluator (templates.go) and records its
 // finding.
-func (e *engine) evalLine(r *crule, out *lineBatch, l *lineRec, v *visit) {
+func (e *engine) evalLine(r *crule, out *lineBatch, l *lineRec, v *visit, sn []byte) {
 	amount, ev, hit := r.eval.line(e, r, l, v)
 	if !hit {
 		return
 	}
 	out.findings = append(out.findings, finding{rule: r.slot, visit: l.visit, item: l.item,
-		sn: string(l.sn.in(out.arena)), amount: amount, evidence: ev})
+		sn: string(sn), amount: amount, evidence: ev})
 }
 
 func (e *engine) getBatch() *lineBatch {

@@ -215,17 +215,7 @@ func (e *engine) slowLine(lw *lineWorker, out *lineBatch, b *batch, i int) bool 
 	// The tail of convertLines' loop (the item code normalised, so not
 	// cached per dictionary entry: each line counts its normalisation).
 	it := lw.items.intern(item)
-	rec := lineRec{time: t, cnt: cnt, pric: pric, amt: amt, visit: vi, item: it}
-	rec.sn = strRef{uint32(len(out.arena)), uint32(len(sn))}
-	out.arena = append(out.arena, sn...)
-	if e.c.needsSetl {
-		rec.setl = strRef{uint32(len(out.arena)), uint32(len(setl))}
-		out.arena = append(out.arena, setl...)
-	}
-	out.lines = append(out.lines, rec)
-	if cnt > 0 {
-		e.evalLineRules(out, &out.lines[len(out.lines)-1], v)
-	}
+	e.keepLine(out, lineRec{time: t, cnt: cnt, pric: pric, amt: amt, visit: vi, item: it}, v, sn, setl)
 	return true
 }
 

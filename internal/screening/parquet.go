@@ -278,9 +278,9 @@ func (r *colReader) next(path string) error {
 		r.view = r.dictView
 		if defs != nil {
 			r.idx = expandIndexes(r.idx[:0], ix, defs, r.c.maxDef)
-			r.view.idx = r.idx
+			r.view.idx, r.view.indirect = r.idx, true
 		} else {
-			r.view.idx = ix[:r.n]
+			r.view.idx, r.view.indirect = ix[:r.n], true
 		}
 		return nil
 	}
@@ -323,7 +323,7 @@ func (r *colReader) nextTyped(p parquet.Page, values encoding.Values, defs []byt
 	} else {
 		t.spreadNulls(r.c.kind, &values, int(p.NumValues()-p.NumNulls()), defs, r.c.maxDef)
 	}
-	r.view = column{tc: t}
+	r.view = column{tc: t, indirect: true}
 }
 
 // typedText is the current typed page as text (toText), as next makes it
@@ -337,7 +337,7 @@ func (r *colReader) typedText() column {
 			r.dictView, r.dictText = column{data: data, starts: starts, ends: ends, dictID: r.dictID}, true
 		}
 		v := r.dictView
-		v.idx = r.tc.idx
+		v.idx, v.indirect = r.tc.idx, true
 		return v
 	}
 	nv := int(p.NumValues() - p.NumNulls())

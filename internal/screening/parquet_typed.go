@@ -152,36 +152,77 @@ func (t *typedCol) spreadNulls(kind parquet.Kind, v *encoding.Values, n int, def
 
 // fastDecimal is value i of c in units, as parseDecimal reads its text.
 func fastDecimal(c *column, i int) (int64, bool) {
-	if t := c.tc; t != nil && (t.conv.kind == numPlain || t.conv.kind == numDecimal) {
-		if x, ok := t.raw(c.off + i); ok && x > -t.conv.lim && x < t.conv.lim {
+	if c.tc == nil {
+		return 0, false
+	}
+	return c.tc.decimal(c.off + i)
+}
+
+// fastDateTime is value i of c in seconds, as parseDateTime reads its
+// text.
+func fastDateTime(c *column, i int) (int64, bool) {
+	if c.tc == nil {
+		return 0, false
+	}
+	return c.tc.dateTime(c.off + i)
+}
+
+// fastDay is value i of c in days, as parseDate reads its text.
+func fastDay(c *column, i int) (int32, bool) {
+	if c.tc == nil {
+		return 0, false
+	}
+	return c.tc.day(c.off + i)
+}
+
+// fastSmallInt is value i of c as parseSmallInt reads its text.
+func fastSmallInt(c *column, i int) (int, bool) {
+	if c.tc == nil {
+		return 0, false
+	}
+	return c.tc.smallInt(c.off + i)
+}
+
+func (t *typedCol) decimal(j int) (int64, bool) {
+	if t.conv.kind == numPlain || t.conv.kind == numDecimal {
+		if x, ok := t.raw(j); ok && x > -t.conv.lim && x < t.conv.lim {
 			return x * t.conv.mul, true
 		}
 	}
 	return 0, false
 }
 
-// fastDateTime is value i of c in seconds, as parseDateTime reads its
-// text.
-func fastDateTime(c *column, i int) (int64, bool) {
-	if t := c.tc; t != nil && t.conv.kind == numTimestamp {
-		if x, ok := t.raw(c.off + i); ok {
-			u := t.conv.unit
-			sec := x / u
-			if x%u < 0 {
-				sec--
-			}
-			if sec >= minTextDay*secondsPerDay && sec < maxTextDay*secondsPerDay {
-				return sec, true
-			}
-		}
+func (t *typedCol) dateTime(j int) (int64, bool) {
+	if t.conv.kind != numTimestamp {
+		return 0, false
+	}
+	x, ok := t.raw(j)
+	if !ok {
+		return 0, false
+	}
+	var sec, r int64
+	switch t.conv.unit { // constant divisors: multiplications
+	case 1000000:
+		sec, r = x/1000000, x%1000000
+	case 1000:
+		sec, r = x/1000, x%1000
+	case 1000000000:
+		sec, r = x/1000000000, x%1000000000
+	default:
+		sec, r = x, 0
+	}
+	if r < 0 {
+		sec--
+	}
+	if sec >= minTextDay*secondsPerDay && sec < maxTextDay*secondsPerDay {
+		return sec, true
 	}
 	return 0, false
 }
 
-// fastDay is value i of c in days, as parseDate reads its text.
-func fastDay(c *column, i int) (int32, bool) {
-	if t := c.tc; t != nil && t.conv.kind == numDate {
-		if x, ok := t.raw(c.off + i); ok {
+func (t *typedCol) day(j int) (int32, bool) {
+	if t.conv.kind == numDate {
+		if x, ok := t.raw(j); ok {
 			if d := int64(int32(x)); d >= minTextDay && d < maxTextDay {
 				return int32(d), true
 			}
@@ -190,10 +231,9 @@ func fastDay(c *column, i int) (int32, bool) {
 	return 0, false
 }
 
-// fastSmallInt is value i of c as parseSmallInt reads its text.
-func fastSmallInt(c *column, i int) (int, bool) {
-	if t := c.tc; t != nil && t.conv.kind == numPlain {
-		if x, ok := t.raw(c.off + i); ok && x >= 0 && x <= 9999 {
+func (t *typedCol) smallInt(j int) (int, bool) {
+	if t.conv.kind == numPlain {
+		if x, ok := t.raw(j); ok && x >= 0 && x <= 9999 {
 			return int(x), true
 		}
 	}

@@ -95,7 +95,7 @@ func TestTypedAccessorsAgreeWithText(t *testing.T) {
 		tcol := &typedCol{conv: &pc.conv}
 		tcol.setInts(tc.kind, &v, n)
 		tcol.make = func() column { return column{data: text, starts: starts, ends: ends} }
-		c := column{tc: tcol}
+		c := column{tc: tcol, indirect: true}
 		fastN := 0
 		for i := 0; i < n; i++ {
 			s := text[starts[i]:ends[i]]
