@@ -69,11 +69,14 @@ type pendingReject struct {
 type lineWorker struct {
 	items     *localCache
 	visits    visitFinder
-	keyVisit  int32 // visit whose psn and institution code are cached below
-	visitPsn  []byte
-	visitInst []byte
+	keyVisit  int32  // visit whose psn_no is visitPsn
+	visitPsn  []byte // a view of model.visitPsn (unchanged during the pass)
 	dictID    uint64
 	dictItems []int32
+	// Institution per dictionary entry of fixmedins_code (-2 = not yet
+	// looked up, -1 = none).
+	instDict  uint64
+	dictInsts []int32
 	// Parsed values per dictionary entry of cnt and pric (Parquet
 	// dictionary pages): each distinct value is parsed once.
 	cnt, pric dictDecimals
@@ -178,7 +181,6 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 	}
 	for i := 0; i < b.n; i++ {
 		md := cols[fMdtrt].at(i)
-		code := cols[fInst].at(i)
 		vi := lw.visits.find(md)
 		var v *visit
 		// A kept visit is a duplicate only in a partial scope, when its id's
@@ -186,17 +188,14 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 		if vi >= 0 && !m.visits[vi].dup {
 			v = &m.visits[vi]
 			if vi != lw.keyVisit {
-				// The visit's person and institution, copied once per visit
-				// so that its lines compare against hot memory.
-				lw.keyVisit = vi
-				lw.visitPsn = append(lw.visitPsn[:0], m.psn.get(v.psn)...)
-				lw.visitInst = append(lw.visitInst[:0], m.insts[v.inst].code...)
+				lw.keyVisit, lw.visitPsn = vi, m.psnOf(vi)
 			}
-			if !bytes.Equal(lw.visitInst, code) {
+			if !lw.instIs(m, &cols[fInst], i, v.inst) {
 				v = nil
 			}
 		}
 		if v == nil {
+			code := cols[fInst].at(i)
 			if !m.strict && e.slowIDs(lw, out, b, i) {
 				continue // the ids resolve once normalised, or were rejected as such
 			}
@@ -270,6 +269,35 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 		e.keepLine(out, lineRec{time: t, cnt: cnt, pric: pric, amt: amt, visit: vi, item: it}, v, sn, setl)
 	}
 	return out
+}
+
+// instIs reports whether fixmedins_code of line i is institution inst's
+// code. On a dictionary page the institution of each entry is looked up
+// once.
+func (lw *lineWorker) instIs(m *model, c *column, i int, inst int32) bool {
+	if c.idx == nil {
+		return string(c.at(i)) == m.insts[inst].code
+	}
+	if c.dictID != lw.instDict {
+		lw.instDict = c.dictID
+		lw.dictInsts = lw.dictInsts[:0]
+		for range c.starts {
+			lw.dictInsts = append(lw.dictInsts, -2)
+		}
+	}
+	j := c.idx[i]
+	if j < 0 {
+		return m.insts[inst].code == ""
+	}
+	k := lw.dictInsts[j]
+	if k == -2 {
+		k = -1
+		if id, ok := m.instBy[string(c.at(i))]; ok {
+			k = id
+		}
+		lw.dictInsts[j] = k
+	}
+	return k == inst
 }
 
 // keepLine adds a kept line to the batch and applies the line-local rules

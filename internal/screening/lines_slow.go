@@ -231,13 +231,9 @@ func (e *engine) lineVisit(lw *lineWorker, md, code []byte) (int32, *visit) {
 	}
 	v := &m.visits[vi]
 	if vi != lw.keyVisit {
-		// The visit's person and institution, copied once per visit so
-		// that its lines compare against hot memory.
-		lw.keyVisit = vi
-		lw.visitPsn = append(lw.visitPsn[:0], m.psn.get(v.psn)...)
-		lw.visitInst = append(lw.visitInst[:0], m.insts[v.inst].code...)
+		lw.keyVisit, lw.visitPsn = vi, m.psnOf(vi)
 	}
-	if !bytes.Equal(lw.visitInst, code) {
+	if string(code) != m.insts[v.inst].code {
 		return vi, nil
 	}
 	return vi, v

@@ -47,6 +47,11 @@ type model struct {
 	visits []visit
 	mdtrt  *idIndex  // mdtrt_id → visit index
 	psn    *keyIndex // psn_no → person id (persons who have visits)
+	// visitPsn: the psn_no of each loaded visit, in visit order, which is
+	// the fee lines' order: the pass compares a line's psn_no with it
+	// reading memory in sequence (the person index would be a cache miss
+	// per visit). Partners elsewhere, appended later, are not in it.
+	visitPsn strArena
 
 	// per-institution in-scope visits (CSR), built after loading visits
 	instVisitStart []int32
@@ -337,9 +342,9 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 	lastInst := int32(-1)
 	err := scan(ctx, src, workers, func(_ int, b *batch) visitBatch { return parseVisits(b, m.strict) }, func(o visitBatch) error {
 		m.syntaxRejects(tVisits.name, o.rejects)
+		m.rowsRead[tVisits.name] += int64(len(o.rows))
 		for i := range o.rows {
 			r := &o.rows[i]
-			m.rowsRead[tVisits.name]++
 			ord++
 			inst := int32(-1)
 			if r.reason == "" {
@@ -389,6 +394,7 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 	dups := m.mdtrt.build(workers)
 	var psnIDs []int32
 	m.psn, psnIDs = buildKeyIndex(&psnArena, psnHashes, workers)
+	m.visitPsn = psnArena
 	for i := range m.visits {
 		m.visits[i].psn = psnIDs[i]
 	}
@@ -573,6 +579,14 @@ func (f *visitFinder) find(md []byte) int32 {
 	f.md = append(f.md[:0], md...)
 	f.last = v
 	return v
+}
+
+// psnOf is the psn_no of visit vi.
+func (m *model) psnOf(vi int32) []byte {
+	if int(vi) < m.visitPsn.len() {
+		return m.visitPsn.get(vi)
+	}
+	return m.psn.get(m.visits[vi].psn)
 }
 
 const noDeath = math.MaxInt32
