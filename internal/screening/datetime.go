@@ -25,6 +25,34 @@ func parseDateTime(b []byte) (int64, bool) {
 	return int64(d)*secondsPerDay + int64(h*3600+m*60+s), true
 }
 
+// dateTimes is parseDateTime for a run of values that share a few dates
+// (the lines of a visit, the visits of a day): the day of the previous
+// value's date part is reused.
+type dateTimes struct {
+	lastDate [10]byte
+	lastDay  int64
+	have     bool
+}
+
+func (c *dateTimes) parse(b []byte) (int64, bool) {
+	if c.have && len(b) == 19 && string(b[:10]) == string(c.lastDate[:]) && b[10] == ' ' && b[13] == ':' && b[16] == ':' {
+		h, ok1 := two(b[11], b[12])
+		m, ok2 := two(b[14], b[15])
+		s, ok3 := two(b[17], b[18])
+		if ok1 && ok2 && ok3 && h <= 23 && m <= 59 && s <= 59 {
+			return c.lastDay + int64(h*3600+m*60+s), true
+		}
+		return 0, false
+	}
+	t, ok := parseDateTime(b)
+	if ok {
+		copy(c.lastDate[:], b[:10])
+		c.have = true
+		c.lastDay = int64(dayOf(t)) * secondsPerDay
+	}
+	return t, ok
+}
+
 // parseDate parses exactly "YYYY-MM-DD" into days since 1970-01-01.
 func parseDate(b []byte) (int32, bool) {
 	if len(b) != 10 || b[4] != '-' || b[7] != '-' {

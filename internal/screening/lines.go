@@ -81,9 +81,7 @@ type lineWorker struct {
 	// dictionary pages): each distinct value is parsed once.
 	cnt, pric dictDecimals
 	// The date part of the previous fee_ocur_time and its day.
-	lastDate [10]byte
-	lastDay  int64
-	haveDate bool
+	times dateTimes
 	// Value normalisation (slow path only): scratch and counts per column.
 	z    normalizer
 	norm normCounts
@@ -131,27 +129,6 @@ func (d *dictDecimals) get(c *column, i int) (int64, bool) {
 		d.ok[j] = 1
 	}
 	return v, ok
-}
-
-// parseTime parses fee_ocur_time, reusing the day of the previous line when
-// the date part is the same (lines of a visit share a few dates).
-func (lw *lineWorker) parseTime(b []byte) (int64, bool) {
-	if lw.haveDate && len(b) == 19 && string(b[:10]) == string(lw.lastDate[:]) && b[10] == ' ' && b[13] == ':' && b[16] == ':' {
-		h, ok1 := two(b[11], b[12])
-		m, ok2 := two(b[14], b[15])
-		s, ok3 := two(b[17], b[18])
-		if ok1 && ok2 && ok3 && h <= 23 && m <= 59 && s <= 59 {
-			return lw.lastDay + int64(h*3600+m*60+s), true
-		}
-		return 0, false
-	}
-	t, ok := parseDateTime(b)
-	if ok {
-		copy(lw.lastDate[:], b[:10])
-		lw.haveDate = true
-		lw.lastDay = int64(dayOf(t)) * secondsPerDay
-	}
-	return t, ok
 }
 
 func (e *engine) newLineWorker() *lineWorker {
@@ -233,7 +210,7 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 		}
 		t, okT := fastDateTime(&cols[fTime], i)
 		if !okT {
-			t, okT = lw.parseTime(cols[fTime].at(i))
+			t, okT = lw.times.parse(cols[fTime].at(i))
 		}
 		psn := cols[fPsn].at(i)
 		psnOK := bytes.Equal(psn, lw.visitPsn)

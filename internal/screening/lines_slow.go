@@ -195,7 +195,7 @@ func (e *engine) slowLine(lw *lineWorker, out *lineBatch, b *batch, i int) bool 
 	}
 	t, okT := fastDateTime(&cols[fTime], i)
 	if !okT {
-		t, okT = lw.parseTime(cols[fTime].at(i))
+		t, okT = lw.times.parse(cols[fTime].at(i))
 	}
 	if !okT {
 		if t, k, okT = z.dateTime(cols[fTime].at(i)); okT {

@@ -226,6 +226,7 @@ type visitBatch struct {
 func parseVisits(b *batch, strict bool) visitBatch {
 	o := visitBatch{rows: make([]visitRow, b.n), rejects: b.rejects}
 	var z normalizer
+	var times dateTimes // begntime and endtime: one date, or the previous row's
 	size := 0
 	for i := 0; i < b.n; i++ {
 		size += len(b.cols[0].at(i)) + len(b.cols[1].at(i)) + len(b.cols[2].at(i))
@@ -256,7 +257,7 @@ func parseVisits(b *batch, strict bool) visitBatch {
 		var ok1, ok2 bool
 		var k normKind
 		if r.begin, ok1 = fastDateTime(&b.cols[4], i); !ok1 {
-			r.begin, ok1 = parseDateTime(b.cols[4].at(i))
+			r.begin, ok1 = times.parse(b.cols[4].at(i))
 		}
 		if !ok1 && !strict {
 			if r.begin, k, ok1 = z.dateTime(b.cols[4].at(i)); ok1 {
@@ -264,7 +265,7 @@ func parseVisits(b *batch, strict bool) visitBatch {
 			}
 		}
 		if r.end, ok2 = fastDateTime(&b.cols[5], i); !ok2 {
-			r.end, ok2 = parseDateTime(b.cols[5].at(i))
+			r.end, ok2 = times.parse(b.cols[5].at(i))
 		}
 		if !ok2 && !strict {
 			if r.end, k, ok2 = z.dateTime(b.cols[5].at(i)); ok2 {
@@ -389,11 +390,18 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 	if err != nil {
 		return err
 	}
-	// Index visit ids and persons in parallel; a repeated mdtrt_id makes the
+	// Index visit ids and persons in parallel, the two at once (each has
+	// sequential steps the other fills); a repeated mdtrt_id makes the
 	// later visit a rejected duplicate.
-	dups := m.mdtrt.build(workers)
+	var dups []int32
+	built := make(chan struct{})
+	go func() {
+		defer close(built)
+		dups = m.mdtrt.build(workers)
+	}()
 	var psnIDs []int32
 	m.psn, psnIDs = buildKeyIndex(&psnArena, psnHashes, workers)
+	<-built
 	m.visitPsn = psnArena
 	for i := range m.visits {
 		m.visits[i].psn = psnIDs[i]

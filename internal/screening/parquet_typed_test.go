@@ -339,3 +339,21 @@ func TestTypedParquetMatchesText(t *testing.T) {
 		}
 	}
 }
+
+// dateTimes reuses the previous date's day: the same results as
+// parseDateTime for every value, whatever came before.
+func TestDateTimesMatchParseDateTime(t *testing.T) {
+	vals := []string{"2024-03-01 09:00:00", "2024-03-01 23:59:59", "2024-03-01 24:00:00", "2024-03-01 09:60:00",
+		"2024-03-01T09:00:00", "2024-03-01 9:00:00", "2024-03-02 00:00:00", "2024-02-30 00:00:00", "2024-02-30 00:00:01",
+		"2024-03-02 00:00:01", "", "2024-03-02", "2024-03-02 00:00:0x", "1969-12-31 23:59:59", "1969-12-31 00:00:00"}
+	var c dateTimes
+	for round := 0; round < 2; round++ {
+		for _, v := range vals {
+			gt, gok := c.parse([]byte(v))
+			wt, wok := parseDateTime([]byte(v))
+			if gt != wt || gok != wok {
+				t.Errorf("%q: %d, %v; parseDateTime %d, %v", v, gt, gok, wt, wok)
+			}
+		}
+	}
+}
