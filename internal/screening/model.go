@@ -46,7 +46,7 @@ type model struct {
 
 	visits []visit
 	mdtrt  *idIndex  // mdtrt_id → visit index
-	psn    *keyIndex // psn_no → person id (persons who have visits)
+	psn    *keyIndex // psn_no → person id (persons who have visits); nil unless a rule tells persons apart
 	// visitPsn: the psn_no of each loaded visit, in visit order, which is
 	// the fee lines' order: the pass compares a line's psn_no with it
 	// reading memory in sequence (the person index would be a cache miss
@@ -320,7 +320,7 @@ func parseVisits(b *batch, strict bool) visitBatch {
 
 // loadVisits reads the visits table: rows are parsed by workers, then
 // validated and interned in order (duplicates are decided by input order).
-func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap bool) error {
+func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap, persons bool) error {
 	n := int(min(src.rows(), 1<<28))
 	if m.partial {
 		// Expected share of the in-scope institutions' visits.
@@ -399,13 +399,19 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 		defer close(built)
 		dups = m.mdtrt.build(workers)
 	}()
-	var psnIDs []int32
-	m.psn, psnIDs = buildKeyIndex(&psnArena, psnHashes, workers)
-	<-built
 	m.visitPsn = psnArena
-	for i := range m.visits {
-		m.visits[i].psn = psnIDs[i]
+	if persons || overlap {
+		var psnIDs []int32
+		m.psn, psnIDs = buildKeyIndex(&psnArena, psnHashes, workers)
+		for i := range m.visits {
+			m.visits[i].psn = psnIDs[i]
+		}
+	} else {
+		for i := range m.visits {
+			m.visits[i].psn = -1 // no person index: no rule tells persons apart
+		}
 	}
+	<-built
 	var partners []foreignStay
 	if m.partial {
 		var ext []int32
@@ -423,7 +429,7 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 		v.dup, v.inScope, v.inWindow, v.inpatient = true, false, false, false
 		code := m.insts[v.inst].code
 		if m.owned([]byte(code)) {
-			raw := string(appendCSVField(nil, m.mdtrt.get(d))) + "," + string(appendCSVField(nil, m.psn.get(v.psn))) + "," + string(appendCSVField(nil, []byte(code))) + ",…"
+			raw := string(appendCSVField(nil, m.mdtrt.get(d))) + "," + string(appendCSVField(nil, m.psnOf(d))) + "," + string(appendCSVField(nil, []byte(code))) + ",…"
 			m.reject(tVisits.name, reject{file, lines[d], "duplicate mdtrt_id", raw})
 		}
 	}
@@ -562,39 +568,6 @@ func parseSmallInt(b []byte) (int, bool) {
 		v = v*10 + int(c-'0')
 	}
 	return v, true
-}
-
-// visitFinder resolves mdtrt_id to a visit index. Tables exported visit by
-// visit list a visit's rows together and visits in the visits table's
-// order, so the next visit is tried before the hash table.
-type visitFinder struct {
-	m    *model
-	last int32
-	md   []byte
-}
-
-func (f *visitFinder) find(md []byte) int32 {
-	if f.md != nil && bytes.Equal(md, f.md) {
-		return f.last
-	}
-	m := f.m
-	v := int32(-1)
-	if next := f.last + 1; f.md != nil && f.last >= 0 && int(next) < len(m.visits) && bytes.Equal(m.mdtrt.get(next), md) && !m.visits[next].dup {
-		v = next
-	} else {
-		v = m.mdtrt.lookup(md)
-	}
-	f.md = append(f.md[:0], md...)
-	f.last = v
-	return v
-}
-
-// psnOf is the psn_no of visit vi.
-func (m *model) psnOf(vi int32) []byte {
-	if int(vi) < m.visitPsn.len() {
-		return m.visitPsn.get(vi)
-	}
-	return m.psn.get(m.visits[vi].psn)
 }
 
 const noDeath = math.MaxInt32

@@ -357,3 +357,26 @@ func TestDateTimesMatchParseDateTime(t *testing.T) {
 		}
 	}
 }
+
+// Without a rule that tells persons apart the person index is not built:
+// findings still name their psn_no, and a duplicate visit's quarantine row
+// its psn_no, exactly as when it is.
+func TestNoPersonIndexSameOutput(t *testing.T) {
+	d := newDataset().in("V1", "P1").out("V2", "P2").out("V3", "P3")
+	d.visit("V2", "P9", "H1", "11", "2024-03-02 09:00:00", "2024-03-02 11:00:00", "1", "40") // duplicate mdtrt_id
+	d.line("L1", "V1", "BED", "1", "80", "2024-03-01 09:00:00").line("L2", "V3", "BED", "2", "70", "2024-03-01 10:00:00")
+	dir := t.TempDir()
+	d.write(t, dir, "parquet")
+	priceCap := rule("P", rules.PriceCap, "", rules.Params{Items: []string{"BED"}, MaxPrice: "60"})
+	repeat := rule("E", rules.RepeatExamination, "", rules.Params{Items: []string{"CT"}, WithinDays: i32(7)})
+	without, wres := screen(t, dir, []rules.Rule{priceCap}, nil)
+	with, res := screen(t, dir, []rules.Rule{priceCap, repeat}, nil)
+	if len(without) != 2 || without[0].PsnNo != "P1" || without[1].PsnNo != "P3" || !reflect.DeepEqual(without, with) {
+		t.Errorf("findings without the person index %+v; with it %+v", without, with)
+	}
+	wq, _ := os.ReadFile(filepath.Join(wres.OutputDir, "quarantine.csv"))
+	q, _ := os.ReadFile(filepath.Join(res.OutputDir, "quarantine.csv"))
+	if !strings.Contains(string(wq), "duplicate mdtrt_id") || !strings.Contains(string(wq), ",P9,") || string(wq) != string(q) {
+		t.Errorf("quarantine without the person index:\n%s\nwith it:\n%s", wq, q)
+	}
+}
