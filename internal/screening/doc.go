@@ -18,7 +18,7 @@
 // # How a run works
 //
 //  1. The reference tables are loaded: institutions (all), the visits of
-//     the institutions in scope (~70 bytes each, ids interned in one arena),
+//     the institutions in scope (~90 bytes each, ids interned in one arena),
 //     diagnoses of in-scope visits and death dates of their persons — the
 //     last two only if some rule needs them. When the scope is partial
 //     (shard or city), the visits table is read once or twice more without
@@ -78,10 +78,11 @@
 // cost is one extra write and read of the retained lines. Options.Spill
 // forces this mode.
 //
-// Memory of a shard is then: ≈ 70 bytes per visit of its institutions
-// (visit records and interned ids), ≈ 50 bytes per inpatient stay elsewhere
-// of its persons (OverlappingStays partners, only with that rule), ≈ 12
-// bytes per diagnosis of the shard, the retained lines of the institutions
+// Memory of a shard is then: ≈ 90 bytes per visit of its institutions
+// (visit records, interned ids, each visit's psn_no), ≈ 50 bytes per
+// inpatient stay elsewhere of its persons (OverlappingStays partners, only
+// with that rule), ≈ 12 bytes per diagnosis of the shard, the retained
+// lines of the institutions
 // being finalized (≈ 100 bytes per line a grouped rule can use), the fee
 // lines of the shard rejected because their mdtrt_id is no visit of the
 // shard (their reason is decided by one more read of the visits table
@@ -90,6 +91,28 @@
 // per shard. With --memory-limit (default 768 MiB) the Go heap is kept
 // below the budget; for more than ~8 million visits per shard, use more
 // shards.
+//
+// # Decoding, hand-written for speed
+//
+// A run that matches nothing must not take longer than DuckDB reading the
+// same columns (DESIGN §7, issue 14), so decoding avoids work that the
+// profile showed (docs/benchmarks.md, "Decode floor"):
+//
+//   - Typed Parquet columns (INT32/INT64: DECIMAL, DATE, TIMESTAMP,
+//     integers) are read as integers (parquet_typed.go), not formatted
+//     and parsed again, which was most of the CPU of a typed file. An
+//     accessor takes a value only where the text path would have read
+//     exactly it; anything else goes through the text, made on demand, so
+//     results and reject reasons do not depend on the file's types.
+//   - Dictionary pages keep their indexes: an item code's id, a cnt or pric
+//     value, the institution of a fixmedins_code are worked out once per
+//     dictionary entry, not per line.
+//   - Each visit's psn_no is kept in visit order beside the visit records,
+//     so the check of a line's psn_no reads memory in sequence; the person
+//     index (psn_no → person) is built only when a loaded rule tells
+//     persons apart (evaluator.persons).
+//   - feedetl_sn and setl_id are copied out of the decoded page only when
+//     a grouped rule may need them after the page is gone.
 //
 // # Sharding
 //
