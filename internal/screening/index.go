@@ -279,7 +279,8 @@ func (f *visitFinder) find(md []byte) int32 {
 	return v
 }
 
-// psnOf is the psn_no of visit vi.
+// psnOf is the psn_no of visit vi: from model.visitPsn when there is one
+// (no person index), else from the person index.
 func (m *model) psnOf(vi int32) []byte {
 	if int(vi) < m.visitPsn.len() {
 		return m.visitPsn.get(vi)

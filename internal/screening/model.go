@@ -47,10 +47,12 @@ type model struct {
 	visits []visit
 	mdtrt  *idIndex  // mdtrt_id → visit index
 	psn    *keyIndex // psn_no → person id (persons who have visits); nil unless a rule tells persons apart
-	// visitPsn: the psn_no of each loaded visit, in visit order, which is
-	// the fee lines' order: the pass compares a line's psn_no with it
-	// reading memory in sequence (the person index would be a cache miss
-	// per visit). Partners elsewhere, appended later, are not in it.
+	// visitPsn: without the person index (no rule tells persons apart),
+	// the psn_no of each loaded visit, in visit order, which is the fee
+	// lines' order: the pass compares a line's psn_no with it reading
+	// memory in sequence. With the index it is dropped: it costs ~20 bytes
+	// per visit, and the heap of a run with grouped rules has no room for
+	// it under the memory limit.
 	visitPsn strArena
 
 	// per-institution in-scope visits (CSR), built after loading visits
@@ -399,7 +401,6 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 		defer close(built)
 		dups = m.mdtrt.build(workers)
 	}()
-	m.visitPsn = psnArena
 	if persons || overlap {
 		var psnIDs []int32
 		m.psn, psnIDs = buildKeyIndex(&psnArena, psnHashes, workers)
@@ -407,6 +408,7 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 			m.visits[i].psn = psnIDs[i]
 		}
 	} else {
+		m.visitPsn = psnArena
 		for i := range m.visits {
 			m.visits[i].psn = -1 // no person index: no rule tells persons apart
 		}

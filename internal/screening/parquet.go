@@ -30,17 +30,7 @@ import (
 // text, so 0.1 stays 0.1). Required and optional (nullable) columns are
 // accepted; a null is an empty value.
 
-// A task starts by decoding, for every column, the whole page that holds
-// its first row (and the column's dictionary page): the smaller the task,
-// the more is decoded twice (about a tenth of the pages at 64 Ki rows with
-// 1 Mi-row groups, a few per cent at 256 Ki). Batches are still cut at
-// every parquetBatchRows rows of a row group, where the 64 Ki-row tasks
-// cut them: the order of the findings between an institution's line-local
-// and grouped ones follows the batches, and stays as it was.
-const (
-	parquetTaskRows  = 256 << 10
-	parquetBatchRows = 64 << 10
-)
+const parquetTaskRows = 64 << 10
 
 type parquetSource struct {
 	path    string
@@ -208,7 +198,7 @@ func (t *parquetTask) run(ctx context.Context, emit func(*batch) error) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		k := int(min(t.end-row, parquetBatchRows-row%parquetBatchRows))
+		k := int(t.end - row)
 		for _, r := range readers {
 			if r.pos == r.n {
 				if err := r.next(s.path); err != nil {
