@@ -18,7 +18,7 @@
 // # How a run works
 //
 //  1. The reference tables are loaded: institutions (all), the visits of
-//     the institutions in scope (~90 bytes each, ids interned in one arena),
+//     the institutions in scope (~70 bytes each, ids interned in one arena),
 //     diagnoses of in-scope visits and death dates of their persons — the
 //     last two only if some rule needs them. When the scope is partial
 //     (shard or city), the visits table is read once or twice more without
@@ -78,19 +78,19 @@
 // cost is one extra write and read of the retained lines. Options.Spill
 // forces this mode.
 //
-// Memory of a shard is then: ≈ 90 bytes per visit of its institutions
-// (visit records, interned ids, each visit's psn_no), ≈ 50 bytes per
-// inpatient stay elsewhere of its persons (OverlappingStays partners, only
-// with that rule), ≈ 12 bytes per diagnosis of the shard, the retained
-// lines of the institutions
-// being finalized (≈ 100 bytes per line a grouped rule can use), the fee
-// lines of the shard rejected because their mdtrt_id is no visit of the
-// shard (their reason is decided by one more read of the visits table
-// after the pass), and the decoding buffers. None of it grows with the
-// other shards' visits: a larger input needs more shards, not more memory
-// per shard. With --memory-limit (default 768 MiB) the Go heap is kept
-// below the budget; for more than ~8 million visits per shard, use more
-// shards.
+// Memory of a shard is then: ≈ 70 bytes per visit of its institutions
+// (visit records and interned ids; ≈ 90 when no rule tells persons apart,
+// which keeps each visit's psn_no instead of the person index), ≈ 50 bytes
+// per inpatient stay elsewhere of its persons (OverlappingStays partners,
+// only with that rule), ≈ 12 bytes per diagnosis of the shard, the
+// retained lines of the institutions being finalized (≈ 100 bytes per line
+// a grouped rule can use), the fee lines of the shard rejected because
+// their mdtrt_id is no visit of the shard (their reason is decided by one
+// more read of the visits table after the pass), and the decoding buffers.
+// None of it grows with the other shards' visits: a larger input needs
+// more shards, not more memory per shard. With --memory-limit (default 768
+// MiB) the Go heap is kept below the budget; for more than ~8 million
+// visits per shard, use more shards.
 //
 // # Decoding, hand-written for speed
 //
@@ -107,10 +107,12 @@
 //   - Dictionary pages keep their indexes: an item code's id, a cnt or pric
 //     value, the institution of a fixmedins_code are worked out once per
 //     dictionary entry, not per line.
-//   - Each visit's psn_no is kept in visit order beside the visit records,
-//     so the check of a line's psn_no reads memory in sequence; the person
-//     index (psn_no → person) is built only when a loaded rule tells
-//     persons apart (evaluator.persons).
+//   - The person index (psn_no → person) is built only when a loaded rule
+//     tells persons apart (evaluator.persons). Without it each visit's
+//     psn_no is kept in visit order instead, so the check of a line's
+//     psn_no reads memory in sequence (the index costs a cache miss per
+//     visit). With it, that copy is not kept: a run with grouped rules has
+//     no room for it under the memory limit.
 //   - feedetl_sn and setl_id are copied out of the decoded page only when
 //     a grouped rule may need them after the page is gone.
 //
