@@ -1,5 +1,7 @@
 package screening
 
+import "encoding/binary"
+
 // Date-times in the claims data are local wall-clock times without a zone
 // ("2006-01-02 15:04:05"). They are kept as seconds since 1970-01-01 00:00:00
 // of the same wall clock, so day(t) = t / 86400 is the calendar day as
@@ -23,6 +25,37 @@ func parseDateTime(b []byte) (int64, bool) {
 		return 0, false
 	}
 	return int64(d)*secondsPerDay + int64(h*3600+m*60+s), true
+}
+
+// dateTimes is parseDateTime for a run of values that share a few dates
+// (the lines of a visit, the visits of a day): the day of the previous
+// value's date part is reused.
+type dateTimes struct {
+	// the previous date part "YYYY-MM-DD" as two loads (no call to compare)
+	date8   uint64
+	date2   uint16
+	lastDay int64
+	have    bool
+}
+
+func (c *dateTimes) parse(b []byte) (int64, bool) {
+	if c.have && len(b) == 19 && binary.LittleEndian.Uint64(b) == c.date8 && binary.LittleEndian.Uint16(b[8:]) == c.date2 &&
+		b[10] == ' ' && b[13] == ':' && b[16] == ':' {
+		h, ok1 := two(b[11], b[12])
+		m, ok2 := two(b[14], b[15])
+		s, ok3 := two(b[17], b[18])
+		if ok1 && ok2 && ok3 && h <= 23 && m <= 59 && s <= 59 {
+			return c.lastDay + int64(h*3600+m*60+s), true
+		}
+		return 0, false
+	}
+	t, ok := parseDateTime(b)
+	if ok {
+		c.date8, c.date2 = binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint16(b[8:])
+		c.have = true
+		c.lastDay = int64(dayOf(t)) * secondsPerDay
+	}
+	return t, ok
 }
 
 // parseDate parses exactly "YYYY-MM-DD" into days since 1970-01-01.

@@ -79,17 +79,42 @@
 // forces this mode.
 //
 // Memory of a shard is then: ≈ 70 bytes per visit of its institutions
-// (visit records and interned ids), ≈ 50 bytes per inpatient stay elsewhere
-// of its persons (OverlappingStays partners, only with that rule), ≈ 12
-// bytes per diagnosis of the shard, the retained lines of the institutions
-// being finalized (≈ 100 bytes per line a grouped rule can use), the fee
-// lines of the shard rejected because their mdtrt_id is no visit of the
-// shard (their reason is decided by one more read of the visits table
-// after the pass), and the decoding buffers. None of it grows with the
-// other shards' visits: a larger input needs more shards, not more memory
-// per shard. With --memory-limit (default 768 MiB) the Go heap is kept
-// below the budget; for more than ~8 million visits per shard, use more
-// shards.
+// (visit records and interned ids; ≈ 90 when no rule tells persons apart,
+// which keeps each visit's psn_no instead of the person index), ≈ 50 bytes
+// per inpatient stay elsewhere of its persons (OverlappingStays partners,
+// only with that rule), ≈ 12 bytes per diagnosis of the shard, the
+// retained lines of the institutions being finalized (≈ 100 bytes per line
+// a grouped rule can use), the fee lines of the shard rejected because
+// their mdtrt_id is no visit of the shard (their reason is decided by one
+// more read of the visits table after the pass), and the decoding buffers.
+// None of it grows with the other shards' visits: a larger input needs
+// more shards, not more memory per shard. With --memory-limit (default 768
+// MiB) the Go heap is kept below the budget; for more than ~8 million
+// visits per shard, use more shards.
+//
+// # Decoding, hand-written for speed
+//
+// A run that matches nothing must not take longer than DuckDB reading the
+// same columns (DESIGN §7, issue 14), so decoding avoids work that the
+// profile showed (docs/benchmarks.md, "Decode floor"):
+//
+//   - Typed Parquet columns (INT32/INT64: DECIMAL, DATE, TIMESTAMP,
+//     integers) are read as integers (parquet_typed.go), not formatted
+//     and parsed again, which was most of the CPU of a typed file. An
+//     accessor takes a value only where the text path would have read
+//     exactly it; anything else goes through the text, made on demand, so
+//     results and reject reasons do not depend on the file's types.
+//   - Dictionary pages keep their indexes: an item code's id, a cnt or pric
+//     value, the institution of a fixmedins_code are worked out once per
+//     dictionary entry, not per line.
+//   - The person index (psn_no → person) is built only when a loaded rule
+//     tells persons apart (evaluator.persons). Without it each visit's
+//     psn_no is kept in visit order instead, so the check of a line's
+//     psn_no reads memory in sequence (the index costs a cache miss per
+//     visit). With it, that copy is not kept: a run with grouped rules has
+//     no room for it under the memory limit.
+//   - feedetl_sn and setl_id are copied out of the decoded page only when
+//     a grouped rule may need them after the page is gone.
 //
 // # Sharding
 //

@@ -96,6 +96,7 @@ func prepareOutput(opts Options, cfg runConfig) (*stagedOutput, string, error) {
 type runTables struct {
 	inst, visits, diag, persons source
 	needOverlap                 bool
+	needPersons                 bool // a rule tells persons apart: build the person index
 }
 
 func (t *runTables) close() {
@@ -114,6 +115,7 @@ func (e *engine) openTables(rs []rules.Rule) (*runTables, error) {
 	needDiag, needPersons := false, false
 	for _, r := range rs {
 		t.needOverlap = t.needOverlap || evaluators[r.Template].partners
+		t.needPersons = t.needPersons || evaluators[r.Template].persons
 		switch rules.Spec(r.Template).Needs {
 		case "diagnoses":
 			needDiag = true
@@ -168,7 +170,7 @@ func (e *engine) loadReference(ctx context.Context, t *runTables, timePhase func
 		return err
 	}
 	m.visitsSource = func() (source, error) { return e.in.open(tVisits) }
-	if err := m.loadVisits(ctx, t.visits, e.cfg.workers, t.needOverlap); err != nil {
+	if err := m.loadVisits(ctx, t.visits, e.cfg.workers, t.needOverlap, t.needPersons); err != nil {
 		return err
 	}
 	timePhase("visits")

@@ -253,3 +253,37 @@ func (x *keyIndex) lookup(b []byte) int32 {
 	id, _ := t.find(&x.strArena, b, h)
 	return id
 }
+
+// visitFinder resolves mdtrt_id to a visit index. Tables exported visit by
+// visit list a visit's rows together and visits in the visits table's
+// order, so the next visit is tried before the hash table.
+type visitFinder struct {
+	m    *model
+	last int32
+	md   []byte
+}
+
+func (f *visitFinder) find(md []byte) int32 {
+	if f.md != nil && bytes.Equal(md, f.md) {
+		return f.last
+	}
+	m := f.m
+	v := int32(-1)
+	if next := f.last + 1; f.md != nil && f.last >= 0 && int(next) < len(m.visits) && bytes.Equal(m.mdtrt.get(next), md) && !m.visits[next].dup {
+		v = next
+	} else {
+		v = m.mdtrt.lookup(md)
+	}
+	f.md = append(f.md[:0], md...)
+	f.last = v
+	return v
+}
+
+// psnOf is the psn_no of visit vi: from model.visitPsn when there is one
+// (no person index), else from the person index.
+func (m *model) psnOf(vi int32) []byte {
+	if int(vi) < m.visitPsn.len() {
+		return m.visitPsn.get(vi)
+	}
+	return m.psn.get(m.visits[vi].psn)
+}

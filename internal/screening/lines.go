@@ -69,18 +69,19 @@ type pendingReject struct {
 type lineWorker struct {
 	items     *localCache
 	visits    visitFinder
-	keyVisit  int32 // visit whose psn and institution code are cached below
-	visitPsn  []byte
-	visitInst []byte
+	keyVisit  int32  // visit whose psn_no is visitPsn
+	visitPsn  []byte // a view of model.visitPsn (unchanged during the pass)
 	dictID    uint64
 	dictItems []int32
+	// Institution per dictionary entry of fixmedins_code (-2 = not yet
+	// looked up, -1 = none).
+	instDict  uint64
+	dictInsts []int32
 	// Parsed values per dictionary entry of cnt and pric (Parquet
 	// dictionary pages): each distinct value is parsed once.
 	cnt, pric dictDecimals
 	// The date part of the previous fee_ocur_time and its day.
-	lastDate [10]byte
-	lastDay  int64
-	haveDate bool
+	times dateTimes
 	// Value normalisation (slow path only): scratch and counts per column.
 	z    normalizer
 	norm normCounts
@@ -99,6 +100,9 @@ type dictDecimals struct {
 
 func (d *dictDecimals) get(c *column, i int) (int64, bool) {
 	if c.idx == nil {
+		if v, ok := fastDecimal(c, i); ok {
+			return v, true
+		}
 		return parseDecimal(c.at(i))
 	}
 	if c.dictID != d.id {
@@ -127,27 +131,6 @@ func (d *dictDecimals) get(c *column, i int) (int64, bool) {
 	return v, ok
 }
 
-// parseTime parses fee_ocur_time, reusing the day of the previous line when
-// the date part is the same (lines of a visit share a few dates).
-func (lw *lineWorker) parseTime(b []byte) (int64, bool) {
-	if lw.haveDate && len(b) == 19 && string(b[:10]) == string(lw.lastDate[:]) && b[10] == ' ' && b[13] == ':' && b[16] == ':' {
-		h, ok1 := two(b[11], b[12])
-		m, ok2 := two(b[14], b[15])
-		s, ok3 := two(b[17], b[18])
-		if ok1 && ok2 && ok3 && h <= 23 && m <= 59 && s <= 59 {
-			return lw.lastDay + int64(h*3600+m*60+s), true
-		}
-		return 0, false
-	}
-	t, ok := parseDateTime(b)
-	if ok {
-		copy(lw.lastDate[:], b[:10])
-		lw.haveDate = true
-		lw.lastDay = int64(dayOf(t)) * secondsPerDay
-	}
-	return t, ok
-}
-
 func (e *engine) newLineWorker() *lineWorker {
 	return &lineWorker{items: newLocalCache(e.c.items), visits: visitFinder{m: e.m, last: -1}, keyVisit: -1,
 		norm: make(normCounts, len(tFeeLines.required))}
@@ -157,7 +140,7 @@ func (e *engine) newLineWorker() *lineWorker {
 // the line-local rules on it (docs/rules.md §2 for the order of checks).
 func (e *engine) convertLines(w int, b *batch) *lineBatch {
 	lw := e.lineWorkers[w]
-	m, c := e.m, e.c
+	m := e.m
 	out := e.getBatch()
 	out.rows, out.syntax = b.n, b.rejects
 	cols := b.cols
@@ -175,7 +158,6 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 	}
 	for i := 0; i < b.n; i++ {
 		md := cols[fMdtrt].at(i)
-		code := cols[fInst].at(i)
 		vi := lw.visits.find(md)
 		var v *visit
 		// A kept visit is a duplicate only in a partial scope, when its id's
@@ -183,17 +165,14 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 		if vi >= 0 && !m.visits[vi].dup {
 			v = &m.visits[vi]
 			if vi != lw.keyVisit {
-				// The visit's person and institution, copied once per visit
-				// so that its lines compare against hot memory.
-				lw.keyVisit = vi
-				lw.visitPsn = append(lw.visitPsn[:0], m.psn.get(v.psn)...)
-				lw.visitInst = append(lw.visitInst[:0], m.insts[v.inst].code...)
+				lw.keyVisit, lw.visitPsn = vi, m.psnOf(vi)
 			}
-			if !bytes.Equal(lw.visitInst, code) {
+			if !lw.instIs(m, &cols[fInst], i, v.inst) {
 				v = nil
 			}
 		}
 		if v == nil {
+			code := cols[fInst].at(i)
 			if !m.strict && e.slowIDs(lw, out, b, i) {
 				continue // the ids resolve once normalised, or were rejected as such
 			}
@@ -225,8 +204,14 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 		sn, setl, item := cols[fSN].at(i), cols[fSetl].at(i), cols[fItem].at(i)
 		cnt, okC := lw.cnt.get(&cols[fCnt], i)
 		pric, okP := lw.pric.get(&cols[fPric], i)
-		amt, okA := parseDecimal(cols[fAmt].at(i))
-		t, okT := lw.parseTime(cols[fTime].at(i))
+		amt, okA := fastDecimal(&cols[fAmt], i)
+		if !okA {
+			amt, okA = parseDecimal(cols[fAmt].at(i))
+		}
+		t, okT := fastDateTime(&cols[fTime], i)
+		if !okT {
+			t, okT = lw.times.parse(cols[fTime].at(i))
+		}
 		psn := cols[fPsn].at(i)
 		psnOK := bytes.Equal(psn, lw.visitPsn)
 		okX := productFits(cnt, pric)
@@ -258,47 +243,86 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 		if it == dirtyItem && e.slowLine(lw, out, b, i) {
 			continue // an item code to normalise: checked once per distinct code
 		}
-		rec := lineRec{time: t, cnt: cnt, pric: pric, amt: amt, visit: vi, item: it}
+		e.keepLine(out, lineRec{time: t, cnt: cnt, pric: pric, amt: amt, visit: vi, item: it}, v, sn, setl)
+	}
+	return out
+}
+
+// instIs reports whether fixmedins_code of line i is institution inst's
+// code. On a dictionary page the institution of each entry is looked up
+// once.
+func (lw *lineWorker) instIs(m *model, c *column, i int, inst int32) bool {
+	if c.idx == nil {
+		return string(c.at(i)) == m.insts[inst].code
+	}
+	if c.dictID != lw.instDict {
+		lw.instDict = c.dictID
+		lw.dictInsts = lw.dictInsts[:0]
+		for range c.starts {
+			lw.dictInsts = append(lw.dictInsts, -2)
+		}
+	}
+	j := c.idx[i]
+	if j < 0 {
+		return m.insts[inst].code == ""
+	}
+	k := lw.dictInsts[j]
+	if k == -2 {
+		k = -1
+		if id, ok := m.instBy[string(c.at(i))]; ok {
+			k = id
+		}
+		lw.dictInsts[j] = k
+	}
+	return k == inst
+}
+
+// keepLine adds a kept line to the batch and applies the line-local rules
+// to it. Its feedetl_sn and setl_id are copied into the batch only for the
+// grouped rules (retained or spilled by the in-order stage); without any,
+// a finding takes feedetl_sn from the column.
+func (e *engine) keepLine(out *lineBatch, rec lineRec, v *visit, sn, setl []byte) {
+	c := e.c
+	if c.anyGroup {
 		rec.sn = strRef{uint32(len(out.arena)), uint32(len(sn))}
 		out.arena = append(out.arena, sn...)
 		if c.needsSetl {
 			rec.setl = strRef{uint32(len(out.arena)), uint32(len(setl))}
 			out.arena = append(out.arena, setl...)
 		}
-		out.lines = append(out.lines, rec)
-		if cnt > 0 {
-			e.evalLineRules(out, &out.lines[len(out.lines)-1], v)
-		}
 	}
-	return out
+	out.lines = append(out.lines, rec)
+	if rec.cnt > 0 {
+		e.evalLineRules(out, &out.lines[len(out.lines)-1], v, sn)
+	}
 }
 
 // evalLineRules applies the line-local rules that name the line's item,
 // plus those that apply to every item.
-func (e *engine) evalLineRules(out *lineBatch, l *lineRec, v *visit) {
+func (e *engine) evalLineRules(out *lineBatch, l *lineRec, v *visit, sn []byte) {
 	c := e.c
 	for _, u := range c.uses(l.item) {
 		r := c.rules[u.rule]
 		if u.role == 0 && r.kind == rules.EvalLine && r.visitOK(v) {
-			e.evalLine(r, out, l, v)
+			e.evalLine(r, out, l, v, sn)
 		}
 	}
 	for _, r := range c.allItemLine {
 		if r.visitOK(v) {
-			e.evalLine(r, out, l, v)
+			e.evalLine(r, out, l, v, sn)
 		}
 	}
 }
 
 // evalLine runs a line rule's evaluator (templates.go) and records its
 // finding.
-func (e *engine) evalLine(r *crule, out *lineBatch, l *lineRec, v *visit) {
+func (e *engine) evalLine(r *crule, out *lineBatch, l *lineRec, v *visit, sn []byte) {
 	amount, ev, hit := r.eval.line(e, r, l, v)
 	if !hit {
 		return
 	}
 	out.findings = append(out.findings, finding{rule: r.slot, visit: l.visit, item: l.item,
-		sn: string(l.sn.in(out.arena)), amount: amount, evidence: ev})
+		sn: string(sn), amount: amount, evidence: ev})
 }
 
 func (e *engine) getBatch() *lineBatch {

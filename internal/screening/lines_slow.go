@@ -184,13 +184,19 @@ func (e *engine) slowLine(lw *lineWorker, out *lineBatch, b *batch, i int) bool 
 			nm.set(fPric, k)
 		}
 	}
-	amt, okA := parseDecimal(cols[fAmt].at(i))
+	amt, okA := fastDecimal(&cols[fAmt], i)
+	if !okA {
+		amt, okA = parseDecimal(cols[fAmt].at(i))
+	}
 	if !okA {
 		if amt, k, okA = z.decimal(cols[fAmt].at(i)); okA {
 			nm.set(fAmt, k)
 		}
 	}
-	t, okT := lw.parseTime(cols[fTime].at(i))
+	t, okT := fastDateTime(&cols[fTime], i)
+	if !okT {
+		t, okT = lw.times.parse(cols[fTime].at(i))
+	}
 	if !okT {
 		if t, k, okT = z.dateTime(cols[fTime].at(i)); okT {
 			nm.set(fTime, k)
@@ -209,17 +215,7 @@ func (e *engine) slowLine(lw *lineWorker, out *lineBatch, b *batch, i int) bool 
 	// The tail of convertLines' loop (the item code normalised, so not
 	// cached per dictionary entry: each line counts its normalisation).
 	it := lw.items.intern(item)
-	rec := lineRec{time: t, cnt: cnt, pric: pric, amt: amt, visit: vi, item: it}
-	rec.sn = strRef{uint32(len(out.arena)), uint32(len(sn))}
-	out.arena = append(out.arena, sn...)
-	if e.c.needsSetl {
-		rec.setl = strRef{uint32(len(out.arena)), uint32(len(setl))}
-		out.arena = append(out.arena, setl...)
-	}
-	out.lines = append(out.lines, rec)
-	if cnt > 0 {
-		e.evalLineRules(out, &out.lines[len(out.lines)-1], v)
-	}
+	e.keepLine(out, lineRec{time: t, cnt: cnt, pric: pric, amt: amt, visit: vi, item: it}, v, sn, setl)
 	return true
 }
 
@@ -235,13 +231,9 @@ func (e *engine) lineVisit(lw *lineWorker, md, code []byte) (int32, *visit) {
 	}
 	v := &m.visits[vi]
 	if vi != lw.keyVisit {
-		// The visit's person and institution, copied once per visit so
-		// that its lines compare against hot memory.
-		lw.keyVisit = vi
-		lw.visitPsn = append(lw.visitPsn[:0], m.psn.get(v.psn)...)
-		lw.visitInst = append(lw.visitInst[:0], m.insts[v.inst].code...)
+		lw.keyVisit, lw.visitPsn = vi, m.psnOf(vi)
 	}
-	if !bytes.Equal(lw.visitInst, code) {
+	if string(code) != m.insts[v.inst].code {
 		return vi, nil
 	}
 	return vi, v

@@ -46,7 +46,14 @@ type model struct {
 
 	visits []visit
 	mdtrt  *idIndex  // mdtrt_id → visit index
-	psn    *keyIndex // psn_no → person id (persons who have visits)
+	psn    *keyIndex // psn_no → person id (persons who have visits); nil unless a rule tells persons apart
+	// visitPsn: without the person index (no rule tells persons apart),
+	// the psn_no of each loaded visit, in visit order, which is the fee
+	// lines' order: the pass compares a line's psn_no with it reading
+	// memory in sequence. With the index it is dropped: it costs ~20 bytes
+	// per visit, and the heap of a run with grouped rules has no room for
+	// it under the memory limit.
+	visitPsn strArena
 
 	// per-institution in-scope visits (CSR), built after loading visits
 	instVisitStart []int32
@@ -221,6 +228,7 @@ type visitBatch struct {
 func parseVisits(b *batch, strict bool) visitBatch {
 	o := visitBatch{rows: make([]visitRow, b.n), rejects: b.rejects}
 	var z normalizer
+	var times dateTimes // begntime and endtime: one date, or the previous row's
 	size := 0
 	for i := 0; i < b.n; i++ {
 		size += len(b.cols[0].at(i)) + len(b.cols[1].at(i)) + len(b.cols[2].at(i))
@@ -250,13 +258,17 @@ func parseVisits(b *batch, strict bool) visitBatch {
 		}
 		var ok1, ok2 bool
 		var k normKind
-		r.begin, ok1 = parseDateTime(b.cols[4].at(i))
+		if r.begin, ok1 = fastDateTime(&b.cols[4], i); !ok1 {
+			r.begin, ok1 = times.parse(b.cols[4].at(i))
+		}
 		if !ok1 && !strict {
 			if r.begin, k, ok1 = z.dateTime(b.cols[4].at(i)); ok1 {
 				nm.set(4, k)
 			}
 		}
-		r.end, ok2 = parseDateTime(b.cols[5].at(i))
+		if r.end, ok2 = fastDateTime(&b.cols[5], i); !ok2 {
+			r.end, ok2 = times.parse(b.cols[5].at(i))
+		}
 		if !ok2 && !strict {
 			if r.end, k, ok2 = z.dateTime(b.cols[5].at(i)); ok2 {
 				nm.set(5, k)
@@ -269,7 +281,10 @@ func parseVisits(b *batch, strict bool) visitBatch {
 		if len(g) == 1 && (g[0] == '1' || g[0] == '2') {
 			r.gend = g[0]
 		}
-		age, okAge := parseSmallInt(b.cols[7].at(i))
+		age, okAge := fastSmallInt(&b.cols[7], i)
+		if !okAge {
+			age, okAge = parseSmallInt(b.cols[7].at(i))
+		}
 		if !okAge && !strict {
 			var a []byte
 			if a, k = z.code(b.cols[7].at(i)); k != 0 {
@@ -307,7 +322,7 @@ func parseVisits(b *batch, strict bool) visitBatch {
 
 // loadVisits reads the visits table: rows are parsed by workers, then
 // validated and interned in order (duplicates are decided by input order).
-func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap bool) error {
+func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap, persons bool) error {
 	n := int(min(src.rows(), 1<<28))
 	if m.partial {
 		// Expected share of the in-scope institutions' visits.
@@ -330,9 +345,9 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 	lastInst := int32(-1)
 	err := scan(ctx, src, workers, func(_ int, b *batch) visitBatch { return parseVisits(b, m.strict) }, func(o visitBatch) error {
 		m.syntaxRejects(tVisits.name, o.rejects)
+		m.rowsRead[tVisits.name] += int64(len(o.rows))
 		for i := range o.rows {
 			r := &o.rows[i]
-			m.rowsRead[tVisits.name]++
 			ord++
 			inst := int32(-1)
 			if r.reason == "" {
@@ -377,14 +392,28 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 	if err != nil {
 		return err
 	}
-	// Index visit ids and persons in parallel; a repeated mdtrt_id makes the
+	// Index visit ids and persons in parallel, the two at once (each has
+	// sequential steps the other fills); a repeated mdtrt_id makes the
 	// later visit a rejected duplicate.
-	dups := m.mdtrt.build(workers)
-	var psnIDs []int32
-	m.psn, psnIDs = buildKeyIndex(&psnArena, psnHashes, workers)
-	for i := range m.visits {
-		m.visits[i].psn = psnIDs[i]
+	var dups []int32
+	built := make(chan struct{})
+	go func() {
+		defer close(built)
+		dups = m.mdtrt.build(workers)
+	}()
+	if persons || overlap {
+		var psnIDs []int32
+		m.psn, psnIDs = buildKeyIndex(&psnArena, psnHashes, workers)
+		for i := range m.visits {
+			m.visits[i].psn = psnIDs[i]
+		}
+	} else {
+		m.visitPsn = psnArena
+		for i := range m.visits {
+			m.visits[i].psn = -1 // no person index: no rule tells persons apart
+		}
 	}
+	<-built
 	var partners []foreignStay
 	if m.partial {
 		var ext []int32
@@ -402,7 +431,7 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 		v.dup, v.inScope, v.inWindow, v.inpatient = true, false, false, false
 		code := m.insts[v.inst].code
 		if m.owned([]byte(code)) {
-			raw := string(appendCSVField(nil, m.mdtrt.get(d))) + "," + string(appendCSVField(nil, m.psn.get(v.psn))) + "," + string(appendCSVField(nil, []byte(code))) + ",…"
+			raw := string(appendCSVField(nil, m.mdtrt.get(d))) + "," + string(appendCSVField(nil, m.psnOf(d))) + "," + string(appendCSVField(nil, []byte(code))) + ",…"
 			m.reject(tVisits.name, reject{file, lines[d], "duplicate mdtrt_id", raw})
 		}
 	}
@@ -541,31 +570,6 @@ func parseSmallInt(b []byte) (int, bool) {
 		v = v*10 + int(c-'0')
 	}
 	return v, true
-}
-
-// visitFinder resolves mdtrt_id to a visit index. Tables exported visit by
-// visit list a visit's rows together and visits in the visits table's
-// order, so the next visit is tried before the hash table.
-type visitFinder struct {
-	m    *model
-	last int32
-	md   []byte
-}
-
-func (f *visitFinder) find(md []byte) int32 {
-	if f.md != nil && bytes.Equal(md, f.md) {
-		return f.last
-	}
-	m := f.m
-	v := int32(-1)
-	if next := f.last + 1; f.md != nil && f.last >= 0 && int(next) < len(m.visits) && bytes.Equal(m.mdtrt.get(next), md) && !m.visits[next].dup {
-		v = next
-	} else {
-		v = m.mdtrt.lookup(md)
-	}
-	f.md = append(f.md[:0], md...)
-	f.last = v
-	return v
 }
 
 const noDeath = math.MaxInt32

@@ -167,7 +167,11 @@ func (m *model) loadPersons(ctx context.Context, src source, workers int) error 
 			r := row{psn: -1}
 			z.reset()
 			p := normCodeIfDirty(&z, m.strict, b.cols[0].at(i), &r.norm, 0)
-			d := b.cols[1].at(i)
+			day, fast := fastDay(&b.cols[1], i) // a DATE column: no text
+			var d []byte
+			if !fast {
+				d = b.cols[1].at(i)
+			}
 			if len(d) > 0 && !m.strict && dirtyCode(d) {
 				if t := trimSpaces(d); len(t) == 0 { // only white space: no death date
 					d = t
@@ -176,6 +180,8 @@ func (m *model) loadPersons(ctx context.Context, src source, workers int) error 
 			}
 			if len(p) == 0 {
 				r.bad = "psn_no is empty"
+			} else if fast {
+				r.psn, r.day = m.psn.lookup(p), day
 			} else if len(d) > 0 {
 				day, ok := parseDate(d)
 				if !ok && !m.strict {

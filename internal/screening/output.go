@@ -143,7 +143,7 @@ func (w *findingsWriter) write(fs []finding) error {
 			continue
 		}
 		row := FindingRow{RuleID: r.id, Category: string(r.cat), Template: string(r.tpl),
-			FixmedinsCode: m.insts[v.inst].code, MdtrtID: m.mdtrt.str(f.visit), PsnNo: m.psn.str(v.psn),
+			FixmedinsCode: m.insts[v.inst].code, MdtrtID: m.mdtrt.str(f.visit), PsnNo: string(m.psnOf(f.visit)),
 			FeedetlSn: f.sn, Amount: formatFen(f.amount), Evidence: f.evidence}
 		if f.item >= 0 {
 			row.HilistCode = e.c.items.str(f.item)

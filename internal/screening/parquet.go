@@ -46,6 +46,7 @@ type parquetCol struct {
 	maxDef int
 	kind   parquet.Kind
 	logic  *format.LogicalType
+	conv   numConv // typed columns (parquet_typed.go)
 }
 
 func openParquet(path, table string, required, presence []string, cm *ColumnMap) (source, error) {
@@ -99,6 +100,7 @@ func openParquet(path, table string, required, presence []string, cm *ColumnMap)
 				return nil, fmt.Errorf("%s: column %q is DECIMAL with scale %d; at most 4 is supported", path, name, d.Scale)
 			}
 		}
+		c.conv = newNumConv(c.kind, c.logic)
 		s.cols = append(s.cols, c)
 	}
 	return s, nil
@@ -153,6 +155,14 @@ type colReader struct {
 	idx      []int32
 	lastDict parquet.Dictionary
 	dictView column
+	// typed columns (c.conv.kind != numNone): the page as integers, its
+	// text made only when asked for.
+	tc       typedCol
+	values   encoding.Values // the current page's values
+	defs     []byte
+	dictVals encoding.Values
+	dictID   uint64
+	dictText bool // dictView holds the dictionary's text
 }
 
 func (t *parquetTask) run(ctx context.Context, emit func(*batch) error) error {
@@ -172,6 +182,10 @@ func (t *parquetTask) run(ctx context.Context, emit func(*batch) error) error {
 	for i := range s.cols {
 		pages := chunks[s.cols[i].index].Pages()
 		readers[i] = &colReader{c: &s.cols[i], pages: pages}
+		if s.cols[i].conv.kind != numNone {
+			r := readers[i]
+			r.tc.conv, r.tc.make = &r.c.conv, r.typedText
+		}
 		if t.start > 0 {
 			if err := pages.SeekToRow(t.start); err != nil {
 				return fmt.Errorf("%s: column %s: seek to row %d: %w", s.path, s.cols[i].name, t.start, err)
@@ -208,6 +222,10 @@ func (t *parquetTask) run(ctx context.Context, emit func(*batch) error) error {
 }
 
 func (c column) slice(i, j int) column {
+	if c.tc != nil {
+		c.off += i
+		return c
+	}
 	if c.idx != nil {
 		c.idx = c.idx[i:j]
 		return c
@@ -244,6 +262,10 @@ func (r *colReader) next(path string) error {
 	if r.c.maxDef > 0 {
 		defs = p.DefinitionLevels()
 	}
+	if r.c.conv.kind != numNone {
+		r.nextTyped(p, values, defs)
+		return nil
+	}
 	if dict := p.Dictionary(); dict != nil {
 		if dict != r.lastDict {
 			r.lastDict = dict
@@ -256,9 +278,9 @@ func (r *colReader) next(path string) error {
 		r.view = r.dictView
 		if defs != nil {
 			r.idx = expandIndexes(r.idx[:0], ix, defs, r.c.maxDef)
-			r.view.idx = r.idx
+			r.view.idx, r.view.indirect = r.idx, true
 		} else {
-			r.view.idx = ix[:r.n]
+			r.view.idx, r.view.indirect = ix[:r.n], true
 		}
 		return nil
 	}
@@ -274,6 +296,58 @@ func (r *colReader) next(path string) error {
 		r.view.starts, r.view.ends = expandNulls(r.view.starts, r.view.ends, defs, r.c.maxDef, &r.idx)
 	}
 	return nil
+}
+
+// nextTyped prepares the view of a typed page: its integers, or its
+// dictionary's with the page's indexes; the text only on demand.
+func (r *colReader) nextTyped(p parquet.Page, values encoding.Values, defs []byte) {
+	t := &r.tc
+	r.values, r.defs = values, defs
+	t.ready, t.idx, t.null = false, nil, nil
+	if dict := p.Dictionary(); dict != nil {
+		if dict != r.lastDict {
+			r.lastDict, r.dictText = dict, false
+			r.dictVals = dict.Page().Data()
+			r.dictID = dictCounter.Add(1)
+		}
+		t.setInts(r.c.kind, &r.dictVals, dict.Len())
+		ix := values.Int32()
+		if defs != nil {
+			r.idx = expandIndexes(r.idx[:0], ix, defs, r.c.maxDef)
+			t.idx = r.idx
+		} else {
+			t.idx = ix[:r.n]
+		}
+	} else if defs == nil || p.NumNulls() == 0 {
+		t.setInts(r.c.kind, &values, r.n)
+	} else {
+		t.spreadNulls(r.c.kind, &values, int(p.NumValues()-p.NumNulls()), defs, r.c.maxDef)
+	}
+	r.view = column{tc: t, indirect: true}
+}
+
+// typedText is the current typed page as text (toText), as next makes it
+// for a text page.
+func (r *colReader) typedText() column {
+	p := r.page
+	if p.Dictionary() != nil {
+		if !r.dictText {
+			// The dictionary's text outlives r.text (reused per page).
+			data, starts, ends := r.c.toText(&r.dictVals, r.lastDict.Len(), nil, nil, nil)
+			r.dictView, r.dictText = column{data: data, starts: starts, ends: ends, dictID: r.dictID}, true
+		}
+		v := r.dictView
+		v.idx, v.indirect = r.tc.idx, true
+		return v
+	}
+	nv := int(p.NumValues() - p.NumNulls())
+	data, starts, ends := r.c.toText(&r.values, nv, r.text[:0], r.starts[:0], r.ends[:0])
+	r.text, r.starts, r.ends = data, starts, ends
+	v := column{data: data, starts: starts, ends: ends}
+	if r.defs != nil {
+		v.starts, v.ends = expandNulls(v.starts, v.ends, r.defs, r.c.maxDef, nil)
+	}
+	return v
 }
 
 // toText returns n values as a text column. BYTE_ARRAY values are returned

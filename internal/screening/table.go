@@ -41,17 +41,33 @@ type column struct {
 	// dictID changes whenever the dictionary changes, so that callers can
 	// cache per-entry conversions (item ids, shard of an institution code).
 	dictID uint64
+	// tc: a typed Parquet page (parquet_typed.go), row i at tc row off+i;
+	// the other fields are unused.
+	tc  *typedCol
+	off int
+	// indirect: idx or tc is set (one test keeps at inlined).
+	indirect bool
 }
 
+// at is value i (small enough to be inlined: the hot loops call it for
+// every value).
 func (c *column) at(i int) []byte {
-	if c.idx != nil {
-		j := c.idx[i]
-		if j < 0 {
-			return nil
-		}
-		return c.data[c.starts[j]:c.ends[j]]
+	if c.indirect {
+		return c.atIndirect(i)
 	}
 	return c.data[c.starts[i]:c.ends[i]]
+}
+
+// atIndirect is at for a dictionary or typed page.
+func (c *column) atIndirect(i int) []byte {
+	if c.tc != nil {
+		return c.tc.textAt(c.off + i)
+	}
+	j := c.idx[i]
+	if j < 0 {
+		return nil
+	}
+	return c.data[c.starts[j]:c.ends[j]]
 }
 
 // batch is a run of consecutive rows of one table.
@@ -146,10 +162,10 @@ var errTableAbsent = errors.New("table absent")
 
 // resultsPerTask is room for all the batches of one task, so that a worker
 // never waits for the consumer to reach its task: a Parquet task of
-// parquetTaskRows rows is cut at every page boundary of every column (a few
-// dozen batches); a CSV task is one batch. Memory stays bounded by the rows
-// of the tasks in flight, not by this count.
-const resultsPerTask = 256
+// parquetTaskRows rows is cut at every page boundary of every column (about
+// 150 batches with pages of 10 000 rows); a CSV task is one batch. Memory
+// stays bounded by the rows of the tasks in flight, not by this count.
+const resultsPerTask = 1024
 
 // input opens the tables of one run: where they are, in which format and
 // encoding, and how their headers map to the documented columns. It keeps

@@ -27,6 +27,10 @@ type evaluator struct {
 	// partners: the template needs every person's inpatient stays of the
 	// whole input, regardless of scope (engine.buildPartners).
 	partners bool
+	// persons: the template tells persons apart (visit.psn, the person
+	// index); without such a rule the index is not built and visit.psn is
+	// -1.
+	persons bool
 }
 
 // evaluatorSet maps every template to its evaluator.
@@ -39,17 +43,18 @@ var evaluators = evaluatorSet{
 	rules.FacilityLevelRestriction: {line: lineFacilityLevel},
 	rules.CoveredIndication:        {line: lineCoveredIndication, prepare: prepareCoveredIndication},
 	rules.PriceCap:                 {line: linePriceCap},
-	rules.MaxUnits:                 {group: groupMaxUnits},
+	rules.MaxUnits:                 {group: groupMaxUnits, persons: true}, // per course
 	rules.PerDayExceedsStay:        {group: groupPerDayExceedsStay},
 	rules.ChargeAfterDischarge:     {line: lineChargeAfterDischarge},
-	rules.ChargeAfterDeath:         {line: lineChargeAfterDeath},
-	rules.OverlappingStays:         {visit: visitOverlappingStays, partners: true},
+	rules.ChargeAfterDeath:         {line: lineChargeAfterDeath, persons: true},
+	rules.OverlappingStays:         {visit: visitOverlappingStays, partners: true, persons: true},
 	rules.AddOnWithoutPrimary:      {group: groupAddOnWithoutPrimary},
 	rules.InclusivePair:            {group: groupInclusivePair},
-	rules.DuplicateLine:            {group: groupDuplicateLine, prepare: func(c *compiled, _ *crule, _ *model) { c.needsSetl = true }},
-	rules.UnbundledPackage:         {group: groupUnbundledPackage},
-	rules.RepeatExamination:        {group: groupRepeatExamination},
-	rules.Readmission:              {visit: visitReadmission},
+	rules.DuplicateLine: {group: groupDuplicateLine, persons: true,
+		prepare: func(c *compiled, _ *crule, _ *model) { c.needsSetl = true }},
+	rules.UnbundledPackage:  {group: groupUnbundledPackage},
+	rules.RepeatExamination: {group: groupRepeatExamination, persons: true},
+	rules.Readmission:       {visit: visitReadmission, persons: true},
 	rules.BedOnlyDays: {group: groupBedOnlyDays,
 		prepare: func(c *compiled, cr *crule, _ *model) { c.bedRules = append(c.bedRules, cr) }},
 }

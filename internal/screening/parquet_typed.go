@@ -1,0 +1,241 @@
+package screening
+
+import (
+	"math"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding"
+	"github.com/parquet-go/parquet-go/format"
+)
+
+// Typed Parquet columns (INT32/INT64: plain integers, DECIMAL, DATE,
+// TIMESTAMP) are read without text. A batch's column then points at the
+// page's integers (typedCol), and the accessors below (fastDecimal,
+// fastDateTime, fastDay, fastSmallInt) turn a value straight into the
+// engine's representation — but only where the text path (toText, then
+// the strict parser) would have produced exactly that value. For anything
+// else (a text column, a null, a value beyond the documented range, a type
+// that is not the one the column calls for) they say no (ok false) and the
+// caller parses the text, made on demand with toText (column.at), so
+// findings, rejects and their reasons are those of the text path. Formatting and parsing every value was most of the CPU of a
+// typed file (issue 14); this is hand-written for that reason.
+
+// numKind says how a typed column's integers read as values.
+type numKind uint8
+
+const (
+	numNone      numKind = iota // FLOAT/DOUBLE and BYTE_ARRAY: text only
+	numPlain                    // an integer (also DECIMAL with scale 0)
+	numDecimal                  // DECIMAL with scale 1..4
+	numDate                     // DATE: days since 1970-01-01
+	numTimestamp                // TIMESTAMP: ticks of unit since 1970-01-01 00:00:00 (wall clock)
+)
+
+// numConv is how a typed column's integers map to values.
+type numConv struct {
+	kind numKind
+	// decimals: value in units = raw × mul, exact while |raw| < lim (at
+	// most maxIntDigits integer digits, as parseDecimal requires).
+	mul, lim int64
+	unit     int64 // timestamps: ticks per second
+}
+
+// The date-times and dates that toText writes as four-digit years, which
+// the strict parsers read back exactly (years 0000..9999).
+var (
+	minTextDay = int64(daysFromCivil(0, 1, 1))
+	maxTextDay = int64(daysFromCivil(10000, 1, 1)) // exclusive
+)
+
+func newNumConv(kind parquet.Kind, logic *format.LogicalType) numConv {
+	if kind != parquet.Int32 && kind != parquet.Int64 {
+		return numConv{}
+	}
+	c := numConv{kind: numPlain, mul: scale, lim: int64(math.Pow10(maxIntDigits))}
+	if logic == nil {
+		return c
+	}
+	switch l := logic.Value.(type) {
+	case *format.DecimalType:
+		if l.Scale > 0 { // scale ≤ 4 (openParquet refuses more)
+			c.kind = numDecimal
+			c.mul = int64(math.Pow10(maxFracDigits - int(l.Scale)))
+			c.lim = int64(math.Pow10(maxIntDigits + int(l.Scale)))
+		}
+	case *format.DateType:
+		c.kind = numDate
+	case *format.TimestampType:
+		c.kind, c.unit = numTimestamp, 1
+		switch l.Unit.Value.(type) {
+		case *format.MilliSeconds:
+			c.unit = 1000
+		case *format.MicroSeconds:
+			c.unit = 1000000
+		case *format.NanoSeconds:
+			c.unit = 1000000000
+		}
+	}
+	return c
+}
+
+// typedCol is the current page of a typed column: its integers (or the
+// dictionary's, with the page's indexes), and its text once asked for.
+type typedCol struct {
+	conv *numConv
+	i32  []int32
+	i64  []int64
+	idx  []int32 // dictionary page: entry per row, -1 = null
+	null []bool  // page with nulls (not a dictionary page): row is null
+	// buffers of a page with nulls, its values spread over its rows
+	nullBuf []bool
+	i64Buf  []int64
+	// The page's text, made by materialize on the first at().
+	ready bool
+	text  column
+	make  func() column
+}
+
+// raw returns the integer of row j and whether it is there (not null).
+func (t *typedCol) raw(j int) (int64, bool) {
+	if t.idx != nil {
+		if j = int(t.idx[j]); j < 0 {
+			return 0, false
+		}
+	} else if t.null != nil && t.null[j] {
+		return 0, false
+	}
+	if t.i64 != nil {
+		return t.i64[j], true
+	}
+	return int64(t.i32[j]), true
+}
+
+// textAt is row j as toText writes it.
+func (t *typedCol) textAt(j int) []byte {
+	if !t.ready {
+		t.text, t.ready = t.make(), true
+	}
+	return t.text.at(j)
+}
+
+// setInts points t at values (count n) of the column's physical type.
+func (t *typedCol) setInts(kind parquet.Kind, v *encoding.Values, n int) {
+	t.i32, t.i64 = nil, nil
+	if kind == parquet.Int64 {
+		t.i64 = v.Int64()[:n]
+	} else {
+		t.i32 = v.Int32()[:n]
+	}
+}
+
+// spreadNulls points t at the n non-null values of v spread over the rows
+// of defs (a page with nulls).
+func (t *typedCol) spreadNulls(kind parquet.Kind, v *encoding.Values, n int, defs []byte, maxDef int) {
+	t.setInts(kind, v, n)
+	t.null, t.i64 = t.nullBuf[:0], t.i64Buf[:0]
+	j := 0
+	for _, d := range defs {
+		var x int64
+		isNull := int(d) != maxDef
+		if !isNull {
+			if t.i32 != nil {
+				x = int64(t.i32[j])
+			} else {
+				x = v.Int64()[j]
+			}
+			j++
+		}
+		t.null, t.i64 = append(t.null, isNull), append(t.i64, x)
+	}
+	t.i32, t.nullBuf, t.i64Buf = nil, t.null, t.i64
+}
+
+// fastDecimal is value i of c in units, as parseDecimal reads its text.
+func fastDecimal(c *column, i int) (int64, bool) {
+	if c.tc == nil {
+		return 0, false
+	}
+	return c.tc.decimal(c.off + i)
+}
+
+// fastDateTime is value i of c in seconds, as parseDateTime reads its
+// text.
+func fastDateTime(c *column, i int) (int64, bool) {
+	if c.tc == nil {
+		return 0, false
+	}
+	return c.tc.dateTime(c.off + i)
+}
+
+// fastDay is value i of c in days, as parseDate reads its text.
+func fastDay(c *column, i int) (int32, bool) {
+	if c.tc == nil {
+		return 0, false
+	}
+	return c.tc.day(c.off + i)
+}
+
+// fastSmallInt is value i of c as parseSmallInt reads its text.
+func fastSmallInt(c *column, i int) (int, bool) {
+	if c.tc == nil {
+		return 0, false
+	}
+	return c.tc.smallInt(c.off + i)
+}
+
+func (t *typedCol) decimal(j int) (int64, bool) {
+	if t.conv.kind == numPlain || t.conv.kind == numDecimal {
+		if x, ok := t.raw(j); ok && x > -t.conv.lim && x < t.conv.lim {
+			return x * t.conv.mul, true
+		}
+	}
+	return 0, false
+}
+
+func (t *typedCol) dateTime(j int) (int64, bool) {
+	if t.conv.kind != numTimestamp {
+		return 0, false
+	}
+	x, ok := t.raw(j)
+	if !ok {
+		return 0, false
+	}
+	var sec, r int64
+	switch t.conv.unit { // constant divisors: multiplications
+	case 1000000:
+		sec, r = x/1000000, x%1000000
+	case 1000:
+		sec, r = x/1000, x%1000
+	case 1000000000:
+		sec, r = x/1000000000, x%1000000000
+	default:
+		sec, r = x, 0
+	}
+	if r < 0 {
+		sec--
+	}
+	if sec >= minTextDay*secondsPerDay && sec < maxTextDay*secondsPerDay {
+		return sec, true
+	}
+	return 0, false
+}
+
+func (t *typedCol) day(j int) (int32, bool) {
+	if t.conv.kind == numDate {
+		if x, ok := t.raw(j); ok {
+			if d := int64(int32(x)); d >= minTextDay && d < maxTextDay {
+				return int32(d), true
+			}
+		}
+	}
+	return 0, false
+}
+
+func (t *typedCol) smallInt(j int) (int, bool) {
+	if t.conv.kind == numPlain {
+		if x, ok := t.raw(j); ok && x >= 0 && x <= 9999 {
+			return int(x), true
+		}
+	}
+	return 0, false
+}
