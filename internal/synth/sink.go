@@ -377,61 +377,91 @@ func (t *pqTable[T]) close() error {
 	return err
 }
 
-type parquetSink struct {
-	cal     *calendar
+// parquetTables are the five tables of a Parquet extract; V, L and P are
+// the row types of visits, fee lines and persons, which differ between
+// the string and the typed files. Both sinks embed it.
+type parquetTables[V, L, P any] struct {
 	insts   *pqTable[pqInstitution]
-	visits  *pqTable[pqVisit]
-	lines   *pqTable[pqFeeLine]
+	visits  *pqTable[V]
+	lines   *pqTable[L]
 	diags   *pqTable[pqDiagnosis]
-	persons *pqTable[pqPerson]
+	persons *pqTable[P]
 	scratch []byte
+}
+
+func (t *parquetTables[V, L, P]) open(dir string) error {
+	p := func(name string) string { return filepath.Join(dir, name+".parquet") }
+	var err error
+	if t.insts, err = openParquet[pqInstitution](p("institutions")); err != nil {
+		return err
+	}
+	if t.visits, err = openParquet[V](p("visits")); err != nil {
+		return err
+	}
+	if t.lines, err = openParquet[L](p("fee_lines")); err != nil {
+		return err
+	}
+	if t.diags, err = openParquet[pqDiagnosis](p("diagnoses")); err != nil {
+		return err
+	}
+	t.persons, err = openParquet[P](p("persons"))
+	return err
+}
+
+func (t *parquetTables[V, L, P]) institution(in *Institution) error {
+	return t.insts.add(pqInstitution{in.Code, in.Name, in.CityCode, int32(in.Level), in.Ownership, in.Type})
+}
+
+// str is the text f appends, built in a reused buffer.
+func (t *parquetTables[V, L, P]) str(f func(b []byte) []byte) string {
+	t.scratch = f(t.scratch[:0])
+	return string(t.scratch)
+}
+
+// addVisit writes a visit's row, its diagnoses and its fee lines (line
+// makes the row of line i).
+func (t *parquetTables[V, L, P]) addVisit(id string, v *visitBuf, row V, line func(i int, l *line) L) error {
+	if err := t.visits.add(row); err != nil {
+		return err
+	}
+	if err := addDiagnoses(t.diags, id, v.diags); err != nil {
+		return err
+	}
+	for i := range v.lines {
+		if err := t.lines.add(line(i, &v.lines[i])); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *parquetTables[V, L, P]) close() error {
+	var first error
+	for _, c := range []interface{ close() error }{t.insts, t.visits, t.lines, t.diags, t.persons} {
+		if err := c.close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+type parquetSink struct {
+	parquetTables[pqVisit, pqFeeLine, pqPerson]
+	cal *calendar
 }
 
 func newParquetSink(dir string, cal *calendar) (*parquetSink, error) {
 	s := &parquetSink{cal: cal}
-	var err error
-	p := func(name string) string { return filepath.Join(dir, name+".parquet") }
-	if s.insts, err = openParquet[pqInstitution](p("institutions")); err != nil {
-		return nil, err
-	}
-	if s.visits, err = openParquet[pqVisit](p("visits")); err != nil {
-		return nil, err
-	}
-	if s.lines, err = openParquet[pqFeeLine](p("fee_lines")); err != nil {
-		return nil, err
-	}
-	if s.diags, err = openParquet[pqDiagnosis](p("diagnoses")); err != nil {
-		return nil, err
-	}
-	if s.persons, err = openParquet[pqPerson](p("persons")); err != nil {
-		return nil, err
-	}
-	return s, nil
-}
-
-func (s *parquetSink) institution(in *Institution) error {
-	return s.insts.add(pqInstitution{in.Code, in.Name, in.CityCode, int32(in.Level), in.Ownership, in.Type})
-}
-
-func (s *parquetSink) str(f func(b []byte) []byte) string {
-	s.scratch = f(s.scratch[:0])
-	return string(s.scratch)
+	return s, s.open(dir)
 }
 
 func (s *parquetSink) visit(id string, v *visitBuf) error {
-	err := s.visits.add(pqVisit{MdtrtID: id, PsnNo: v.ps.psnNo, FixmedinsCode: v.inst.Code, MedType: v.medType,
+	row := pqVisit{MdtrtID: id, PsnNo: v.ps.psnNo, FixmedinsCode: v.inst.Code, MedType: v.medType,
 		Begntime: s.str(func(b []byte) []byte { return s.cal.appendTime(b, v.beginDay, v.beginSec) }),
 		Endtime:  s.str(func(b []byte) []byte { return s.cal.appendTime(b, v.endDay, v.endSec) }),
-		Gend:     string(rune('0' + v.gend)), Age: int32(v.age)})
-	if err != nil {
-		return err
-	}
-	if err := addDiagnoses(s.diags, id, v.diags); err != nil {
-		return err
-	}
-	for i := range v.lines {
-		l := &v.lines[i]
-		row := pqFeeLine{
+		Gend:     string(rune('0' + v.gend)), Age: int32(v.age)}
+	return s.addVisit(id, v, row, func(i int, l *line) pqFeeLine {
+		return pqFeeLine{
 			FeedetlSn:        s.str(func(b []byte) []byte { return appendSN(b, id, i) }),
 			MdtrtID:          id,
 			SetlID:           s.str(func(b []byte) []byte { return appendSetl(b, id, l.setl) }),
@@ -444,11 +474,7 @@ func (s *parquetSink) visit(id string, v *visitBuf) error {
 			DetItemFeeSumamt: s.str(func(b []byte) []byte { return appendFixed(b, l.amount(), false) }),
 			FeeOcurTime:      s.str(func(b []byte) []byte { return s.cal.appendTime(b, l.day, l.sec) }),
 		}
-		if err := s.lines.add(row); err != nil {
-			return err
-		}
-	}
-	return nil
+	})
 }
 
 func (s *parquetSink) person(p *person) error {
@@ -457,16 +483,6 @@ func (s *parquetSink) person(p *person) error {
 		dd = s.cal.day(p.deathDay)
 	}
 	return s.persons.add(pqPerson{p.psnNo, dd})
-}
-
-func (s *parquetSink) close() error {
-	var first error
-	for _, c := range []interface{ close() error }{s.insts, s.visits, s.lines, s.diags, s.persons} {
-		if err := c.close(); err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
 }
 
 var diagNames = func() map[string]string {

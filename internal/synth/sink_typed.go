@@ -1,9 +1,6 @@
 package synth
 
-import (
-	"path/filepath"
-	"time"
-)
+import "time"
 
 // Typed Parquet (Options.ParquetTypes = "typed"): the same rows as the
 // string Parquet of sink.go, typed the way real extracts converted to
@@ -52,14 +49,9 @@ type pqtPerson struct {
 }
 
 type typedParquetSink struct {
-	cal     *calendar
-	epoch   int64 // seconds of the window's first day, wall clock as UTC
-	insts   *pqTable[pqInstitution]
-	visits  *pqTable[pqtVisit]
-	lines   *pqTable[pqtFeeLine]
-	diags   *pqTable[pqDiagnosis]
-	persons *pqTable[pqtPerson]
-	scratch []byte
+	parquetTables[pqtVisit, pqtFeeLine, pqtPerson]
+	cal   *calendar
+	epoch int64 // seconds of the window's first day, wall clock as UTC
 }
 
 func newTypedParquetSink(dir string, cal *calendar) (*typedParquetSink, error) {
@@ -67,24 +59,7 @@ func newTypedParquetSink(dir string, cal *calendar) (*typedParquetSink, error) {
 	// UTC: the window's first midnight, taken in UTC.
 	f := cal.from
 	s := &typedParquetSink{cal: cal, epoch: time.Date(f.Year(), f.Month(), f.Day(), 0, 0, 0, 0, time.UTC).Unix()}
-	var err error
-	p := func(name string) string { return filepath.Join(dir, name+".parquet") }
-	if s.insts, err = openParquet[pqInstitution](p("institutions")); err != nil {
-		return nil, err
-	}
-	if s.visits, err = openParquet[pqtVisit](p("visits")); err != nil {
-		return nil, err
-	}
-	if s.lines, err = openParquet[pqtFeeLine](p("fee_lines")); err != nil {
-		return nil, err
-	}
-	if s.diags, err = openParquet[pqDiagnosis](p("diagnoses")); err != nil {
-		return nil, err
-	}
-	if s.persons, err = openParquet[pqtPerson](p("persons")); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return s, s.open(dir)
 }
 
 // micros is the timestamp of second sec of day d.
@@ -92,29 +67,13 @@ func (s *typedParquetSink) micros(d int, sec int32) int64 {
 	return (s.epoch + int64(d)*86400 + int64(sec)) * 1000000
 }
 
-func (s *typedParquetSink) institution(in *Institution) error {
-	return s.insts.add(pqInstitution{in.Code, in.Name, in.CityCode, int32(in.Level), in.Ownership, in.Type})
-}
-
-func (s *typedParquetSink) str(f func(b []byte) []byte) string {
-	s.scratch = f(s.scratch[:0])
-	return string(s.scratch)
-}
-
 func (s *typedParquetSink) visit(id string, v *visitBuf) error {
-	err := s.visits.add(pqtVisit{MdtrtID: id, PsnNo: v.ps.psnNo, FixmedinsCode: v.inst.Code, MedType: v.medType,
+	row := pqtVisit{MdtrtID: id, PsnNo: v.ps.psnNo, FixmedinsCode: v.inst.Code, MedType: v.medType,
 		Begntime: s.micros(v.beginDay, v.beginSec), Endtime: s.micros(v.endDay, v.endSec),
-		Gend: string(rune('0' + v.gend)), Age: int32(v.age)})
-	if err != nil {
-		return err
-	}
-	if err := addDiagnoses(s.diags, id, v.diags); err != nil {
-		return err
-	}
-	for i := range v.lines {
-		l := &v.lines[i]
+		Gend: string(rune('0' + v.gend)), Age: int32(v.age)}
+	return s.addVisit(id, v, row, func(i int, l *line) pqtFeeLine {
 		// cnt and price are in hundredths; DECIMAL(18,4) holds 1/10000.
-		row := pqtFeeLine{
+		return pqtFeeLine{
 			FeedetlSn:        s.str(func(b []byte) []byte { return appendSN(b, id, i) }),
 			MdtrtID:          id,
 			SetlID:           s.str(func(b []byte) []byte { return appendSetl(b, id, l.setl) }),
@@ -127,11 +86,7 @@ func (s *typedParquetSink) visit(id string, v *visitBuf) error {
 			DetItemFeeSumamt: l.amount(),
 			FeeOcurTime:      s.micros(l.day, l.sec),
 		}
-		if err := s.lines.add(row); err != nil {
-			return err
-		}
-	}
-	return nil
+	})
 }
 
 func (s *typedParquetSink) person(p *person) error {
@@ -141,14 +96,4 @@ func (s *typedParquetSink) person(p *person) error {
 		row.DeathDate = &d
 	}
 	return s.persons.add(row)
-}
-
-func (s *typedParquetSink) close() error {
-	var first error
-	for _, c := range []interface{ close() error }{s.insts, s.visits, s.lines, s.diags, s.persons} {
-		if err := c.close(); err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
 }
