@@ -62,23 +62,24 @@ type pluginFlags struct {
 	allNamespaces bool
 }
 
-// listOptions scope a list: -A, else -n, else the context's namespace.
-func (f *pluginFlags) listOptions(campaign string) ([]client.ListOption, string, error) {
+// list fills list with the objects in scope: -A, else -n, else the
+// context's namespace; only the campaign's when campaign is set.
+func (f *pluginFlags) list(ctx context.Context, c client.Client, campaign string, list client.ObjectList) error {
 	var opts []client.ListOption
 	if campaign != "" {
 		opts = append(opts, client.MatchingLabels{flycheckv1.LabelCampaign: campaign})
 	}
-	if f.allNamespaces {
-		return opts, "", nil
+	if !f.allNamespaces {
+		ns, err := f.kube.namespace(f.namespace)
+		if err != nil {
+			return err
+		}
+		if ns == "" {
+			ns = "default"
+		}
+		opts = append(opts, client.InNamespace(ns))
 	}
-	ns, err := f.kube.namespace(f.namespace)
-	if err != nil {
-		return nil, "", err
-	}
-	if ns == "" {
-		ns = "default"
-	}
-	return append(opts, client.InNamespace(ns)), ns, nil
+	return c.List(ctx, list, opts...)
 }
 
 func newPluginStatusCommand(f *pluginFlags) *cobra.Command {
@@ -175,12 +176,8 @@ func newPluginSamplesCommand(f *pluginFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts, _, err := f.listOptions(campaign)
-			if err != nil {
-				return err
-			}
 			var list flycheckv1.InspectionSampleList
-			if err := c.List(cmdContext(cmd), &list, opts...); err != nil {
+			if err := f.list(cmdContext(cmd), c, campaign, &list); err != nil {
 				return err
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
@@ -219,12 +216,8 @@ func newPluginCasesCommand(f *pluginFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			opts, _, err := f.listOptions(campaign)
-			if err != nil {
-				return err
-			}
 			var list flycheckv1.InspectionCaseList
-			if err := c.List(cmdContext(cmd), &list, opts...); err != nil {
+			if err := f.list(cmdContext(cmd), c, campaign, &list); err != nil {
 				return err
 			}
 			zones := campaignZones{}
