@@ -17,8 +17,9 @@ import (
 // else (a text column, a null, a value beyond the documented range, a type
 // that is not the one the column calls for) they say no (ok false) and the
 // caller parses the text, made on demand with toText (column.at), so
-// findings, rejects and their reasons are those of the text path. Formatting and parsing every value was most of the CPU of a
-// typed file (issue 14); this is hand-written for that reason.
+// findings, rejects and their reasons are those of the text path.
+// Formatting and parsing every value was most of the CPU of a typed file
+// (issue 14); this is hand-written for that reason.
 
 // numKind says how a typed column's integers read as values.
 type numKind uint8
