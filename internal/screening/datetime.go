@@ -63,19 +63,52 @@ func parseDate(b []byte) (int32, bool) {
 	if len(b) != 10 || b[4] != '-' || b[7] != '-' {
 		return 0, false
 	}
-	y := 0
-	for _, c := range b[:4] {
-		if c < '0' || c > '9' {
+	y1, ok1 := two(b[0], b[1])
+	y2, ok2 := two(b[2], b[3])
+	mo, ok3 := two(b[5], b[6])
+	d, ok4 := two(b[8], b[9])
+	if !ok1 || !ok2 || !ok3 || !ok4 || mo < 1 || mo > 12 || d < 1 {
+		return 0, false
+	}
+	y := y1*100 + y2
+	if k := y - tableFirstYear; uint(k) < tableYears {
+		leap := yearLeap[k]
+		if d > int(monthDays[leap][mo]) {
 			return 0, false
 		}
-		y = y*10 + int(c-'0')
+		return yearStart[k] + monthStart[leap][mo] + int32(d-1), true
 	}
-	mo, ok1 := two(b[5], b[6])
-	d, ok2 := two(b[8], b[9])
-	if !ok1 || !ok2 || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) {
+	if d > daysIn(y, mo) {
 		return 0, false
 	}
 	return daysFromCivil(y, mo, d), true
+}
+
+// Day numbers of the years claims carry, looked up instead of computed:
+// parseDate runs for every visit and for most fee lines, and the division
+// of daysFromCivil was a sixth of its time.
+const tableFirstYear, tableYears = 1900, 256
+
+var (
+	yearStart  [tableYears]int32 // daysFromCivil(y, 1, 1)
+	yearLeap   [tableYears]uint8 // 1 in a leap year
+	monthDays  = [2][13]uint8{{0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}, {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}}
+	monthStart [2][13]int32 // days of the year before month m
+)
+
+func init() {
+	for k := range yearStart {
+		y := tableFirstYear + k
+		yearStart[k] = daysFromCivil(y, 1, 1)
+		if daysIn(y, 2) == 29 {
+			yearLeap[k] = 1
+		}
+	}
+	for leap := range monthStart {
+		for m := 2; m <= 12; m++ {
+			monthStart[leap][m] = monthStart[leap][m-1] + int32(monthDays[leap][m-1])
+		}
+	}
 }
 
 func two(a, b byte) (int, bool) {
