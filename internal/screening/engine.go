@@ -450,7 +450,7 @@ func (e *engine) resolvePending(ctx context.Context) error {
 		valid[p.mdtrt] = false
 	}
 	// Every partition: the visit may be elsewhere.
-	err := e.m.scanValidVisitsIn(ctx, func() (source, error) { return e.in.openAll(tVisits) }, e.cfg.workers, func(r *visitRow, _ int32, _ int64) {
+	err := e.m.scanValidVisitsIn(ctx, func() (source, error) { return e.in.openAll(tVisits) }, e.cfg.workers, func(r *visitRef, _ int32, _ int64) {
 		if _, ok := valid[string(r.mdtrt)]; ok {
 			valid[string(r.mdtrt)] = true
 		}

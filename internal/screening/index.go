@@ -31,17 +31,33 @@ func newStrArena(capacity int) strArena {
 
 func (a *strArena) add(b []byte) int32 {
 	if len(a.data)+len(b) > cap(a.data) {
-		// Grow by doubling, at least to the expected size (capacity of offs
-		// × the length of this string): append's 1.25× steps would copy a
-		// 100 MB arena many times.
-		want := max(2*cap(a.data), len(a.data)+len(b), (cap(a.offs)-1)*len(b)*9/8)
-		data := make([]byte, len(a.data), want)
-		copy(data, a.data)
-		a.data = data
+		a.grow(len(b), len(b))
 	}
 	a.data = append(a.data, b...)
 	a.offs = append(a.offs, uint32(len(a.data)))
 	return int32(len(a.offs) - 2)
+}
+
+// grow makes room for n more bytes: by doubling, at least to the expected
+// size (capacity of offs × each, the length of a typical string):
+// append's 1.25× steps would copy a 100 MB arena many times.
+func (a *strArena) grow(n, each int) {
+	want := max(2*cap(a.data), len(a.data)+n, (cap(a.offs)-1)*each*9/8)
+	data := make([]byte, len(a.data), want)
+	copy(data, a.data)
+	a.data = data
+}
+
+// addAll adds every string of b, in order.
+func (a *strArena) addAll(b *strArena) {
+	if k := b.len(); k > 0 && len(a.data)+len(b.data) > cap(a.data) {
+		a.grow(len(b.data), len(b.data)/k)
+	}
+	base := uint32(len(a.data))
+	a.data = append(a.data, b.data...)
+	for _, o := range b.offs[1:] {
+		a.offs = append(a.offs, base+o)
+	}
 }
 
 func (a *strArena) get(id int32) []byte { return a.data[a.offs[id]:a.offs[id+1]] }
@@ -131,6 +147,12 @@ func newIDIndex(capacity int) *idIndex {
 func (x *idIndex) add(b []byte, h uint32) int32 {
 	x.hashes = append(x.hashes, h)
 	return x.strArena.add(b)
+}
+
+// addAll adds every id of b, whose hashes are h.
+func (x *idIndex) addAll(b *strArena, h []uint32) {
+	x.hashes = append(x.hashes, h...)
+	x.strArena.addAll(b)
 }
 
 // build indexes every id and returns the duplicate positions, ascending.

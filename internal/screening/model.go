@@ -203,83 +203,96 @@ func (m *model) syntaxRejects(table string, rs []reject) {
 	}
 }
 
-type visitRow struct {
-	mdtrt, psn, code []byte
-	hMdtrt, hPsn     uint32
-	begin, end       int64
-	age              int16
-	gend             byte
-	inpatient        bool
-	reason           string
-	line             int64
-	raw              string
-	norm             normMask
-}
-
-// visitBatch is a batch of parsed visits rows, their ids in arena.
+// visitBatch is a batch of parsed visits rows, column by column, so that
+// the in-order loader can append a batch whose rows are all kept to the
+// model in a few copies instead of row by row (the loader runs on one
+// core beside the workers; row by row it was a quarter of the visits
+// phase's CPU).
 type visitBatch struct {
-	rows    []visitRow
-	arena   []byte
-	rejects []reject
+	vis       []visit  // per row; inst -1 when unknown, psn and dup set by the loader
+	md, psn   strArena // mdtrt_id and psn_no of each row (normalised)
+	hMd, hPsn []uint32
+	line      []int64
+	odd       []visitOdd // the rows the loader must look at, ascending
+	rejects   []reject
 }
 
-// parseVisits parses and checks a batch of visits rows: everything but
-// the institution and the uniqueness of mdtrt_id.
-func parseVisits(b *batch, strict bool) visitBatch {
-	o := visitBatch{rows: make([]visitRow, b.n), rejects: b.rejects}
+// visitOdd is a row that is rejected or had values normalised: the loader
+// rejects or counts it if the row's institution is the shard's.
+type visitOdd struct {
+	row    int
+	reason string // "" when the row is valid
+	raw    string
+	code   []byte // fixmedins_code (normalised)
+	norm   normMask
+}
+
+// visitRef is a valid visits row as the partial-scope scans see it.
+type visitRef struct {
+	mdtrt, psn []byte
+	begin, end int64
+	inpatient  bool
+}
+
+// parseVisits parses and checks a batch of visits rows and finds their
+// institutions: everything but the uniqueness of mdtrt_id. It reads the
+// model's institutions and window, which do not change while visits load.
+func (m *model) parseVisits(b *batch) *visitBatch {
+	strict := m.strict
+	o := &visitBatch{vis: make([]visit, b.n), hMd: make([]uint32, b.n), hPsn: make([]uint32, b.n),
+		line: make([]int64, b.n), rejects: b.rejects}
+	mdSize, psnSize := 0, 0
+	for i := 0; i < b.n; i++ {
+		mdSize += len(b.cols[0].at(i))
+		psnSize += len(b.cols[1].at(i))
+	}
+	o.md = strArena{data: make([]byte, 0, mdSize), offs: append(make([]uint32, 0, b.n+1), 0)}
+	o.psn = strArena{data: make([]byte, 0, psnSize), offs: append(make([]uint32, 0, b.n+1), 0)}
 	var z normalizer
 	var times dateTimes // begntime and endtime: one date, or the previous row's
-	size := 0
+	lastInst := int32(-1)
 	for i := 0; i < b.n; i++ {
-		size += len(b.cols[0].at(i)) + len(b.cols[1].at(i)) + len(b.cols[2].at(i))
-	}
-	o.arena = make([]byte, 0, size)
-	keep := func(v []byte) []byte {
-		s := len(o.arena)
-		o.arena = append(o.arena, v...)
-		return o.arena[s:len(o.arena):len(o.arena)]
-	}
-	for i := 0; i < b.n; i++ {
-		r := &o.rows[i]
-		nm := &r.norm
+		var nm normMask
 		z.reset()
 		md, psn, code := b.cols[0].at(i), b.cols[1].at(i), b.cols[2].at(i)
 		if !strict && (dirtyCode(md) || dirtyCode(psn) || dirtyCode(code)) {
-			md = normCodeIfDirty(&z, false, md, nm, 0)
-			psn = normCodeIfDirty(&z, false, psn, nm, 1)
-			code = normCodeIfDirty(&z, false, code, nm, 2)
+			md = normCodeIfDirty(&z, false, md, &nm, 0)
+			psn = normCodeIfDirty(&z, false, psn, &nm, 1)
+			code = normCodeIfDirty(&z, false, code, &nm, 2)
 		}
-		r.mdtrt, r.psn, r.code = keep(md), keep(psn), keep(code)
-		r.hMdtrt, r.hPsn = hashBytes(r.mdtrt), hashBytes(r.psn)
-		r.line = b.lineOf(i)
+		o.md.add(md)
+		o.psn.add(psn)
+		o.hMd[i], o.hPsn[i] = hashBytes(md), hashBytes(psn)
+		o.line[i] = b.lineOf(i)
+		v := &o.vis[i]
 		med := b.cols[3].at(i)
 		if !strict && endsDirty(med) {
-			med = normCodeIfDirty(&z, false, med, nm, 3) // only its first byte and emptiness matter
+			med = normCodeIfDirty(&z, false, med, &nm, 3) // only its first byte and emptiness matter
 		}
 		var ok1, ok2 bool
 		var k normKind
-		if r.begin, ok1 = fastDateTime(&b.cols[4], i); !ok1 {
-			r.begin, ok1 = times.parse(b.cols[4].at(i))
+		if v.begin, ok1 = fastDateTime(&b.cols[4], i); !ok1 {
+			v.begin, ok1 = times.parse(b.cols[4].at(i))
 		}
 		if !ok1 && !strict {
-			if r.begin, k, ok1 = z.dateTime(b.cols[4].at(i)); ok1 {
+			if v.begin, k, ok1 = z.dateTime(b.cols[4].at(i)); ok1 {
 				nm.set(4, k)
 			}
 		}
-		if r.end, ok2 = fastDateTime(&b.cols[5], i); !ok2 {
-			r.end, ok2 = times.parse(b.cols[5].at(i))
+		if v.end, ok2 = fastDateTime(&b.cols[5], i); !ok2 {
+			v.end, ok2 = times.parse(b.cols[5].at(i))
 		}
 		if !ok2 && !strict {
-			if r.end, k, ok2 = z.dateTime(b.cols[5].at(i)); ok2 {
+			if v.end, k, ok2 = z.dateTime(b.cols[5].at(i)); ok2 {
 				nm.set(5, k)
 			}
 		}
 		g := b.cols[6].at(i)
 		if len(g) != 1 {
-			g = normCodeIfDirty(&z, strict, g, nm, 6)
+			g = normCodeIfDirty(&z, strict, g, &nm, 6)
 		}
 		if len(g) == 1 && (g[0] == '1' || g[0] == '2') {
-			r.gend = g[0]
+			v.gend = g[0]
 		}
 		age, okAge := fastSmallInt(&b.cols[7], i)
 		if !okAge {
@@ -293,31 +306,61 @@ func parseVisits(b *batch, strict bool) visitBatch {
 				}
 			}
 		}
-		r.age = int16(age)
-		r.inpatient = len(med) > 0 && med[0] == '2'
+		v.age = int16(age)
+		v.inpatient = len(med) > 0 && med[0] == '2'
+		var reason, raw string
 		switch {
-		case len(r.mdtrt) == 0:
-			r.reason = "mdtrt_id is empty"
-		case len(r.psn) == 0:
-			r.reason = "psn_no is empty"
-		case len(r.code) == 0:
-			r.reason = "fixmedins_code is empty"
+		case len(md) == 0:
+			reason = "mdtrt_id is empty"
+		case len(psn) == 0:
+			reason = "psn_no is empty"
+		case len(code) == 0:
+			reason = "fixmedins_code is empty"
 		case len(med) == 0:
-			r.reason = "med_type is empty"
+			reason = "med_type is empty"
 		case !ok1:
-			r.reason = fmt.Sprintf(dateTimeReason(strict), "begntime", b.cols[4].at(i))
+			reason = fmt.Sprintf(dateTimeReason(strict), "begntime", b.cols[4].at(i))
 		case !ok2:
-			r.reason = fmt.Sprintf(dateTimeReason(strict), "endtime", b.cols[5].at(i))
-		case r.end < r.begin:
-			r.reason = "endtime before begntime"
+			reason = fmt.Sprintf(dateTimeReason(strict), "endtime", b.cols[5].at(i))
+		case v.end < v.begin:
+			reason = "endtime before begntime"
 		case !okAge || age > 150:
-			r.reason = fmt.Sprintf("age %q is not an integer 0..150", b.cols[7].at(i))
+			reason = fmt.Sprintf("age %q is not an integer 0..150", b.cols[7].at(i))
 		}
-		if r.reason != "" {
-			r.raw = b.raw(i)
+		if reason != "" {
+			raw = b.raw(i)
+		}
+		v.inst = -1
+		if reason == "" {
+			if lastInst >= 0 && m.insts[lastInst].code == string(code) {
+				v.inst = lastInst
+			} else if id, ok := m.instBy[string(code)]; ok {
+				v.inst, lastInst = id, id
+			} else {
+				reason, raw = "fixmedins_code is not a valid institution", string(md)+",…"
+			}
+		}
+		if reason != "" || nm != 0 {
+			o.odd = append(o.odd, visitOdd{row: i, reason: reason, raw: raw, code: bytes.Clone(code), norm: nm})
+		}
+		if v.inst >= 0 {
+			d := dayOf(v.end)
+			v.inWindow = d >= m.opts.from && d <= m.opts.to
+			v.inScope = v.inWindow && m.insts[v.inst].inScope
 		}
 	}
 	return o
+}
+
+// valid reports whether row i of o is valid, with the next odd row to
+// look at; it passes over row i's entry.
+func (o *visitBatch) valid(i int, next *int) (visitOdd, bool) {
+	if *next < len(o.odd) && o.odd[*next].row == i {
+		x := o.odd[*next]
+		*next++
+		return x, x.reason == ""
+	}
+	return visitOdd{}, true
 }
 
 // loadVisits reads the visits table: rows are parsed by workers, then
@@ -342,49 +385,43 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 	lines := make([]int64, 0, n)
 	m.visits = make([]visit, 0, n)
 	file := src.file()
-	lastInst := int32(-1)
-	err := scan(ctx, src, workers, func(_ int, b *batch) visitBatch { return parseVisits(b, m.strict) }, func(o visitBatch) error {
+	err := scan(ctx, src, workers, func(_ int, b *batch) *visitBatch { return m.parseVisits(b) }, func(o *visitBatch) error {
 		m.syntaxRejects(tVisits.name, o.rejects)
-		m.rowsRead[tVisits.name] += int64(len(o.rows))
-		for i := range o.rows {
-			r := &o.rows[i]
+		n := len(o.vis)
+		m.rowsRead[tVisits.name] += int64(n)
+		if len(o.odd) == 0 && !m.partial { // every row kept: the batch as it is
+			ord += int64(n)
+			m.mdtrt.addAll(&o.md, o.hMd)
+			psnArena.addAll(&o.psn)
+			psnHashes = append(psnHashes, o.hPsn...)
+			lines = append(lines, o.line...)
+			m.visits = append(m.visits, o.vis...)
+			return nil
+		}
+		next := 0
+		for i := 0; i < n; i++ {
 			ord++
-			inst := int32(-1)
-			if r.reason == "" {
-				if lastInst >= 0 && m.insts[lastInst].code == string(r.code) {
-					inst = lastInst
-				} else if id, ok := m.instBy[string(r.code)]; ok {
-					inst, lastInst = id, id
-				} else {
-					r.reason = "fixmedins_code is not a valid institution"
-				}
+			x, ok := o.valid(i, &next)
+			if x.norm != 0 && m.owned(x.code) {
+				m.countNorm(tVisits, x.norm)
 			}
-			if r.norm != 0 && m.owned(r.code) {
-				m.countNorm(tVisits, r.norm)
-			}
-			if r.reason != "" {
-				if m.owned(r.code) {
-					if r.raw == "" {
-						r.raw = string(r.mdtrt) + ",…"
-					}
-					m.reject(tVisits.name, reject{file, r.line, r.reason, r.raw})
+			if !ok {
+				if m.owned(x.code) {
+					m.reject(tVisits.name, reject{file, o.line[i], x.reason, x.raw})
 				}
 				continue
 			}
-			if m.partial && !m.insts[inst].inScope {
+			v := o.vis[i]
+			if m.partial && !m.insts[v.inst].inScope {
 				continue
 			}
 			if m.partial {
 				ords = append(ords, ord)
 			}
-			m.mdtrt.add(r.mdtrt, r.hMdtrt)
-			psnArena.add(r.psn)
-			psnHashes = append(psnHashes, r.hPsn)
-			lines = append(lines, r.line)
-			v := visit{begin: r.begin, end: r.end, inst: inst, age: r.age, gend: r.gend, inpatient: r.inpatient}
-			d := dayOf(r.end)
-			v.inWindow = d >= m.opts.from && d <= m.opts.to
-			v.inScope = v.inWindow && m.insts[inst].inScope
+			m.mdtrt.add(o.md.get(int32(i)), o.hMd[i])
+			psnArena.add(o.psn.get(int32(i)))
+			psnHashes = append(psnHashes, o.hPsn[i])
+			lines = append(lines, o.line[i])
 			m.visits = append(m.visits, v)
 		}
 		return nil
@@ -476,34 +513,26 @@ type foreignStay struct {
 // order, for every row that passes the checks of loadVisits other than the
 // uniqueness of mdtrt_id, with its institution and its ordinal (the same
 // ordinals as loadVisits). Nothing is counted or rejected.
-func (m *model) scanValidVisits(ctx context.Context, workers int, fn func(r *visitRow, inst int32, ord int64)) error {
+func (m *model) scanValidVisits(ctx context.Context, workers int, fn func(r *visitRef, inst int32, ord int64)) error {
 	return m.scanValidVisitsIn(ctx, m.visitsSource, workers, fn)
 }
 
-func (m *model) scanValidVisitsIn(ctx context.Context, open func() (source, error), workers int, fn func(r *visitRow, inst int32, ord int64)) error {
+func (m *model) scanValidVisitsIn(ctx context.Context, open func() (source, error), workers int, fn func(r *visitRef, inst int32, ord int64)) error {
 	src, err := open()
 	if err != nil {
 		return err
 	}
 	defer src.close()
 	ord := int64(-1)
-	lastInst := int32(-1)
-	return scan(ctx, src, workers, func(_ int, b *batch) visitBatch { return parseVisits(b, m.strict) }, func(o visitBatch) error {
-		for i := range o.rows {
-			r := &o.rows[i]
+	return scan(ctx, src, workers, func(_ int, b *batch) *visitBatch { return m.parseVisits(b) }, func(o *visitBatch) error {
+		next := 0
+		for i := range o.vis {
 			ord++
-			if r.reason != "" {
+			if _, ok := o.valid(i, &next); !ok {
 				continue
 			}
-			inst := int32(-1)
-			if lastInst >= 0 && m.insts[lastInst].code == string(r.code) {
-				inst = lastInst
-			} else if id, ok := m.instBy[string(r.code)]; ok {
-				inst, lastInst = id, id
-			} else {
-				continue
-			}
-			fn(r, inst, ord)
+			v := &o.vis[i]
+			fn(&visitRef{mdtrt: o.md.get(int32(i)), psn: o.psn.get(int32(i)), begin: v.begin, end: v.end, inpatient: v.inpatient}, v.inst, ord)
 		}
 		return nil
 	})
@@ -518,7 +547,7 @@ func (m *model) scanValidVisitsIn(ctx context.Context, open func() (source, erro
 func (m *model) scanOutOfScope(ctx context.Context, workers int, ords []int64, overlap bool) ([]int32, []foreignStay, error) {
 	var ext []int32
 	var cands []foreignStay
-	err := m.scanValidVisits(ctx, workers, func(r *visitRow, inst int32, ord int64) {
+	err := m.scanValidVisits(ctx, workers, func(r *visitRef, inst int32, ord int64) {
 		if m.insts[inst].inScope {
 			return
 		}
@@ -541,7 +570,7 @@ func (m *model) scanOutOfScope(ctx context.Context, workers int, ords []int64, o
 	for _, c := range cands {
 		first[c.mdtrt] = math.MaxInt64
 	}
-	err = m.scanValidVisits(ctx, workers, func(r *visitRow, _ int32, ord int64) {
+	err = m.scanValidVisits(ctx, workers, func(r *visitRef, _ int32, ord int64) {
 		if f, ok := first[string(r.mdtrt)]; ok && ord < f {
 			first[string(r.mdtrt)] = ord
 		}
