@@ -239,9 +239,7 @@ func (r *CampaignReconciler) createChild(ctx context.Context, camp *flycheckv1.C
 	}
 	err := r.Create(ctx, obj)
 	if err == nil {
-		n := note{corev1.EventTypeNormal, reason, "Create/" + obj.GetNamespace() + "/" + obj.GetName(), msg}
-		r.Recorder.Eventf(camp, nil, n.typ, n.reason, n.action, "%s", eventNote(n.msg))
-		recordDecision(ctx, camp, n)
+		emit(ctx, r.Recorder, camp, note{corev1.EventTypeNormal, reason, "Create/" + obj.GetNamespace() + "/" + obj.GetName(), msg})
 		return nil
 	}
 	if !apierrors.IsAlreadyExists(err) {

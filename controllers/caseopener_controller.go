@@ -224,9 +224,7 @@ func (r *CaseOpenerReconciler) openFlyCheck(ctx context.Context, camp *flycheckv
 	if err := r.Patch(ctx, &is, patch); err != nil {
 		return err
 	}
-	n := note{corev1.EventTypeNormal, CaseReasonCasesOpened, "Open", fmt.Sprintf("Fly-check %s: %s in namespace %s", ph.Name, counts, is.Namespace)}
-	r.Recorder.Eventf(&is, nil, n.typ, n.reason, n.action, "%s", eventNote(n.msg))
-	recordDecision(ctx, &is, n)
+	emit(ctx, r.Recorder, &is, note{corev1.EventTypeNormal, CaseReasonCasesOpened, "Open", fmt.Sprintf("Fly-check %s: %s in namespace %s", ph.Name, counts, is.Namespace)})
 	return nil
 }
 
@@ -351,19 +349,19 @@ func (c openCounts) String() string {
 // createAll creates the seeds' cases that do not exist yet and returns the
 // keys (namespace/name) of those it created, with an event on about (the
 // object the opening's event goes on) when it created any.
-func (r *CaseOpenerReconciler) createAll(ctx context.Context, camp *flycheckv1.Campaign, about client.Object, phase string, seeds []caseSeed) (map[string]bool, error) {
+func (r *CaseOpenerReconciler) createAll(ctx context.Context, camp *flycheckv1.Campaign, about client.Object, phase string, seeds []caseSeed) (map[types.NamespacedName]bool, error) {
 	ev := r.evaluator()
 	var mu sync.Mutex
-	created := map[string]bool{}
+	created := map[types.NamespacedName]bool{}
 	err := r.parallel(seeds, func(seed caseSeed) error {
 		var ic flycheckv1.InspectionCase
-		if err := ev.Client.Get(ctx, types.NamespacedName{Namespace: seed.namespace, Name: caseNameFor(camp, seed.institution.Code)}, &ic); err == nil || !apierrors.IsNotFound(err) {
+		if err := ev.Client.Get(ctx, seedKey(camp, seed), &ic); err == nil || !apierrors.IsNotFound(err) {
 			return client.IgnoreNotFound(err) // it exists (or the cache failed)
 		}
 		ok, err := ev.createCase(ctx, camp, seed, &ic)
 		if ok {
 			mu.Lock()
-			created[ic.Namespace+"/"+ic.Name] = true
+			created[client.ObjectKeyFromObject(&ic)] = true
 			mu.Unlock()
 		}
 		return err
@@ -373,9 +371,8 @@ func (r *CaseOpenerReconciler) createAll(ctx context.Context, camp *flycheckv1.C
 		for _, s := range seeds {
 			namespaces[s.namespace] = true
 		}
-		msg := fmt.Sprintf("Phase %s: created %d cases in %d namespaces; writing their status (origin, deadlines)", phase, n, len(namespaces))
-		r.Recorder.Eventf(about, nil, corev1.EventTypeNormal, CaseReasonCasesCreated, "Create/"+phase, "%s", eventNote(msg))
-		recordDecision(ctx, about, note{corev1.EventTypeNormal, CaseReasonCasesCreated, "Create/" + phase, msg})
+		emit(ctx, r.Recorder, about, note{corev1.EventTypeNormal, CaseReasonCasesCreated, "Create/" + phase,
+			fmt.Sprintf("Phase %s: created %d cases in %d namespaces; writing their status (origin, deadlines)", phase, n, len(namespaces))})
 	}
 	return created, err
 }
@@ -383,7 +380,7 @@ func (r *CaseOpenerReconciler) createAll(ctx context.Context, camp *flycheckv1.C
 // openAll adds each seed's origin to its case and writes the case's status
 // (creating the case if the first pass did not); created holds the cases
 // the first pass created, which count as opened.
-func (r *CaseOpenerReconciler) openAll(ctx context.Context, camp *flycheckv1.Campaign, seeds []caseSeed, created map[string]bool, now time.Time) (openCounts, error) {
+func (r *CaseOpenerReconciler) openAll(ctx context.Context, camp *flycheckv1.Campaign, seeds []caseSeed, created map[types.NamespacedName]bool, now time.Time) (openCounts, error) {
 	ev := r.evaluator()
 	var mu sync.Mutex
 	var counts openCounts
@@ -392,7 +389,7 @@ func (r *CaseOpenerReconciler) openAll(ctx context.Context, camp *flycheckv1.Cam
 		if err != nil {
 			return err
 		}
-		if outcome == caseOriginAdded && created[seed.namespace+"/"+caseNameFor(camp, seed.institution.Code)] {
+		if outcome == caseOriginAdded && created[seedKey(camp, seed)] {
 			outcome = caseOpened
 		}
 		mu.Lock()

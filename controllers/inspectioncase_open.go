@@ -193,11 +193,16 @@ const (
 	caseNameTaken                      // the name holds another institution's or campaign's case
 )
 
+// seedKey is the name of the seed's case.
+func seedKey(camp *flycheckv1.Campaign, seed caseSeed) types.NamespacedName {
+	return types.NamespacedName{Namespace: seed.namespace, Name: caseNameFor(camp, seed.institution.Code)}
+}
+
 // createCase creates the seed's case into ic, without status;
 // created=false when a case of that name exists already.
 func (e caseEvaluator) createCase(ctx context.Context, camp *flycheckv1.Campaign, seed caseSeed, ic *flycheckv1.InspectionCase) (created bool, err error) {
 	*ic = flycheckv1.InspectionCase{
-		ObjectMeta: metav1.ObjectMeta{Namespace: seed.namespace, Name: caseNameFor(camp, seed.institution.Code), Labels: map[string]string{}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: seed.namespace, Name: seedKey(camp, seed).Name, Labels: map[string]string{}},
 		Spec:       flycheckv1.InspectionCaseSpec{Institution: seed.institution},
 	}
 	if camp != nil {
@@ -229,7 +234,7 @@ func (e caseEvaluator) createCase(ctx context.Context, camp *flycheckv1.Campaign
 // names none) the case is the institution's standing case outside
 // campaigns, TipOffCaseName, with no owner.
 func (e caseEvaluator) openCase(ctx context.Context, camp *flycheckv1.Campaign, seed caseSeed, now time.Time) (openOutcome, error) {
-	key := types.NamespacedName{Namespace: seed.namespace, Name: caseNameFor(camp, seed.institution.Code)}
+	key := seedKey(camp, seed)
 	campaign := ""
 	if camp != nil {
 		campaign = camp.Name

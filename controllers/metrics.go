@@ -102,8 +102,8 @@ func kindOf(obj client.Object) string {
 	return t.Name()
 }
 
-// recordDecision is what writeStatus does for each note once the status
-// write succeeded: the event, an info log line with the same facts, and the
+// recordDecision is the rest of recording a decision (emit sends its
+// event): an info log line with the same facts as the event, and the
 // metrics the decision moves.
 func recordDecision(ctx context.Context, obj client.Object, n note) {
 	kind := kindOf(obj)
