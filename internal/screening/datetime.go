@@ -11,11 +11,23 @@ const secondsPerDay = 86400
 
 // parseDateTime parses exactly "YYYY-MM-DD HH:MM:SS".
 func parseDateTime(b []byte) (int64, bool) {
-	if len(b) != 19 || b[10] != ' ' || b[13] != ':' || b[16] != ':' {
+	if len(b) != 19 {
+		return 0, false
+	}
+	t, ok := timeOfDay(b)
+	if !ok {
 		return 0, false
 	}
 	d, ok := parseDate(b[:10])
 	if !ok {
+		return 0, false
+	}
+	return int64(d)*secondsPerDay + t, true
+}
+
+// timeOfDay is " HH:MM:SS" after the date of b (19 bytes) in seconds.
+func timeOfDay(b []byte) (int64, bool) {
+	if b[10] != ' ' || b[13] != ':' || b[16] != ':' {
 		return 0, false
 	}
 	h, ok1 := two(b[11], b[12])
@@ -24,7 +36,7 @@ func parseDateTime(b []byte) (int64, bool) {
 	if !ok1 || !ok2 || !ok3 || h > 23 || m > 59 || s > 59 {
 		return 0, false
 	}
-	return int64(d)*secondsPerDay + int64(h*3600+m*60+s), true
+	return int64(h*3600 + m*60 + s), true
 }
 
 // dateTimes is parseDateTime for a run of values that share a few dates
@@ -39,13 +51,9 @@ type dateTimes struct {
 }
 
 func (c *dateTimes) parse(b []byte) (int64, bool) {
-	if c.have && len(b) == 19 && binary.LittleEndian.Uint64(b) == c.date8 && binary.LittleEndian.Uint16(b[8:]) == c.date2 &&
-		b[10] == ' ' && b[13] == ':' && b[16] == ':' {
-		h, ok1 := two(b[11], b[12])
-		m, ok2 := two(b[14], b[15])
-		s, ok3 := two(b[17], b[18])
-		if ok1 && ok2 && ok3 && h <= 23 && m <= 59 && s <= 59 {
-			return c.lastDay + int64(h*3600+m*60+s), true
+	if c.have && len(b) == 19 && binary.LittleEndian.Uint64(b) == c.date8 && binary.LittleEndian.Uint16(b[8:]) == c.date2 {
+		if t, ok := timeOfDay(b); ok {
+			return c.lastDay + t, true
 		}
 		return 0, false
 	}
@@ -56,6 +64,15 @@ func (c *dateTimes) parse(b []byte) (int64, bool) {
 		c.lastDay = int64(dayOf(t)) * secondsPerDay
 	}
 	return t, ok
+}
+
+// at is value i of c in seconds: a typed TIMESTAMP read as it is, else
+// the text parsed.
+func (c *dateTimes) at(col *column, i int) (int64, bool) {
+	if t, ok := fastDateTime(col, i); ok {
+		return t, true
+	}
+	return c.parse(col.at(i))
 }
 
 // parseDate parses exactly "YYYY-MM-DD" into days since 1970-01-01.
@@ -100,7 +117,7 @@ func init() {
 	for k := range yearStart {
 		y := tableFirstYear + k
 		yearStart[k] = daysFromCivil(y, 1, 1)
-		if daysIn(y, 2) == 29 {
+		if isLeap(y) {
 			yearLeap[k] = 1
 		}
 	}
@@ -118,17 +135,14 @@ func two(a, b byte) (int, bool) {
 	return int(a-'0')*10 + int(b-'0'), true
 }
 
+func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
+
 func daysIn(y, m int) int {
-	switch m {
-	case 2:
-		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
+	leap := 0
+	if isLeap(y) {
+		leap = 1
 	}
-	return 31
+	return int(monthDays[leap][m])
 }
 
 // daysFromCivil is the proleptic Gregorian day number (1970-01-01 = 0).

@@ -19,6 +19,15 @@ const (
 	maxFracDigits = 4
 )
 
+// decimalAt is value i of c in units: a typed DECIMAL or integer read as
+// it is, else the text parsed.
+func decimalAt(c *column, i int) (int64, bool) {
+	if v, ok := fastDecimal(c, i); ok {
+		return v, true
+	}
+	return parseDecimal(c.at(i))
+}
+
 // parseDecimal parses -?[0-9]+(\.[0-9]{1,4})? into units. ok is false for
 // anything else (including blanks, exponents, '+', and more than 14
 // integer digits, which would not fit an int64 in units; decimalRange

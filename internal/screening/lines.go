@@ -100,10 +100,7 @@ type dictDecimals struct {
 
 func (d *dictDecimals) get(c *column, i int) (int64, bool) {
 	if c.idx == nil {
-		if v, ok := fastDecimal(c, i); ok {
-			return v, true
-		}
-		return parseDecimal(c.at(i))
+		return decimalAt(c, i)
 	}
 	if c.dictID != d.id {
 		d.id = c.dictID
@@ -204,14 +201,8 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 		sn, setl, item := cols[fSN].at(i), cols[fSetl].at(i), cols[fItem].at(i)
 		cnt, okC := lw.cnt.get(&cols[fCnt], i)
 		pric, okP := lw.pric.get(&cols[fPric], i)
-		amt, okA := fastDecimal(&cols[fAmt], i)
-		if !okA {
-			amt, okA = parseDecimal(cols[fAmt].at(i))
-		}
-		t, okT := fastDateTime(&cols[fTime], i)
-		if !okT {
-			t, okT = lw.times.parse(cols[fTime].at(i))
-		}
+		amt, okA := decimalAt(&cols[fAmt], i)
+		t, okT := lw.times.at(&cols[fTime], i)
 		psn := cols[fPsn].at(i)
 		psnOK := bytes.Equal(psn, lw.visitPsn)
 		okX := productFits(cnt, pric)

@@ -184,19 +184,13 @@ func (e *engine) slowLine(lw *lineWorker, out *lineBatch, b *batch, i int) bool 
 			nm.set(fPric, k)
 		}
 	}
-	amt, okA := fastDecimal(&cols[fAmt], i)
-	if !okA {
-		amt, okA = parseDecimal(cols[fAmt].at(i))
-	}
+	amt, okA := decimalAt(&cols[fAmt], i)
 	if !okA {
 		if amt, k, okA = z.decimal(cols[fAmt].at(i)); okA {
 			nm.set(fAmt, k)
 		}
 	}
-	t, okT := fastDateTime(&cols[fTime], i)
-	if !okT {
-		t, okT = lw.times.parse(cols[fTime].at(i))
-	}
+	t, okT := lw.times.at(&cols[fTime], i)
 	if !okT {
 		if t, k, okT = z.dateTime(cols[fTime].at(i)); okT {
 			nm.set(fTime, k)

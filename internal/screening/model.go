@@ -211,7 +211,7 @@ func (m *model) syntaxRejects(table string, rs []reject) {
 type visitBatch struct {
 	vis       []visit  // per row; inst -1 when unknown, psn and dup set by the loader
 	md, psn   strArena // mdtrt_id and psn_no of each row (normalised)
-	hMd, hPsn []uint32
+	hMd, hPsn []uint32 // hPsn only for the person index
 	line      []int64
 	odd       []visitOdd // the rows the loader must look at, ascending
 	rejects   []reject
@@ -237,10 +237,13 @@ type visitRef struct {
 // parseVisits parses and checks a batch of visits rows and finds their
 // institutions: everything but the uniqueness of mdtrt_id. It reads the
 // model's institutions and window, which do not change while visits load.
-func (m *model) parseVisits(b *batch) *visitBatch {
+// hashPsn: the loader builds the person index, which needs psn_no's hashes.
+func (m *model) parseVisits(b *batch, hashPsn bool) *visitBatch {
 	strict := m.strict
-	o := &visitBatch{vis: make([]visit, b.n), hMd: make([]uint32, b.n), hPsn: make([]uint32, b.n),
-		line: make([]int64, b.n), rejects: b.rejects}
+	o := &visitBatch{vis: make([]visit, b.n), hMd: make([]uint32, b.n), line: make([]int64, b.n), rejects: b.rejects}
+	if hashPsn {
+		o.hPsn = make([]uint32, b.n)
+	}
 	mdSize, psnSize := 0, 0
 	for i := 0; i < b.n; i++ {
 		mdSize += len(b.cols[0].at(i))
@@ -262,7 +265,10 @@ func (m *model) parseVisits(b *batch) *visitBatch {
 		}
 		o.md.add(md)
 		o.psn.add(psn)
-		o.hMd[i], o.hPsn[i] = hashBytes(md), hashBytes(psn)
+		o.hMd[i] = hashBytes(md)
+		if hashPsn {
+			o.hPsn[i] = hashBytes(psn)
+		}
 		o.line[i] = b.lineOf(i)
 		v := &o.vis[i]
 		med := b.cols[3].at(i)
@@ -271,17 +277,13 @@ func (m *model) parseVisits(b *batch) *visitBatch {
 		}
 		var ok1, ok2 bool
 		var k normKind
-		if v.begin, ok1 = fastDateTime(&b.cols[4], i); !ok1 {
-			v.begin, ok1 = times.parse(b.cols[4].at(i))
-		}
+		v.begin, ok1 = times.at(&b.cols[4], i)
 		if !ok1 && !strict {
 			if v.begin, k, ok1 = z.dateTime(b.cols[4].at(i)); ok1 {
 				nm.set(4, k)
 			}
 		}
-		if v.end, ok2 = fastDateTime(&b.cols[5], i); !ok2 {
-			v.end, ok2 = times.parse(b.cols[5].at(i))
-		}
+		v.end, ok2 = times.at(&b.cols[5], i)
 		if !ok2 && !strict {
 			if v.end, k, ok2 = z.dateTime(b.cols[5].at(i)); ok2 {
 				nm.set(5, k)
@@ -381,11 +383,15 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 	ord := int64(-1)
 	m.mdtrt = newIDIndex(n)
 	psnArena := newStrArena(n)
-	psnHashes := make([]uint32, 0, n)
+	personIndex := persons || overlap
+	var psnHashes []uint32
+	if personIndex {
+		psnHashes = make([]uint32, 0, n)
+	}
 	lines := make([]int64, 0, n)
 	m.visits = make([]visit, 0, n)
 	file := src.file()
-	err := scan(ctx, src, workers, func(_ int, b *batch) *visitBatch { return m.parseVisits(b) }, func(o *visitBatch) error {
+	err := scan(ctx, src, workers, func(_ int, b *batch) *visitBatch { return m.parseVisits(b, personIndex) }, func(o *visitBatch) error {
 		m.syntaxRejects(tVisits.name, o.rejects)
 		n := len(o.vis)
 		m.rowsRead[tVisits.name] += int64(n)
@@ -420,7 +426,9 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 			}
 			m.mdtrt.add(o.md.get(int32(i)), o.hMd[i])
 			psnArena.add(o.psn.get(int32(i)))
-			psnHashes = append(psnHashes, o.hPsn[i])
+			if personIndex {
+				psnHashes = append(psnHashes, o.hPsn[i])
+			}
 			lines = append(lines, o.line[i])
 			m.visits = append(m.visits, v)
 		}
@@ -438,7 +446,7 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 		defer close(built)
 		dups = m.mdtrt.build(workers)
 	}()
-	if persons || overlap {
+	if personIndex {
 		var psnIDs []int32
 		m.psn, psnIDs = buildKeyIndex(&psnArena, psnHashes, workers)
 		for i := range m.visits {
@@ -524,7 +532,7 @@ func (m *model) scanValidVisitsIn(ctx context.Context, open func() (source, erro
 	}
 	defer src.close()
 	ord := int64(-1)
-	return scan(ctx, src, workers, func(_ int, b *batch) *visitBatch { return m.parseVisits(b) }, func(o *visitBatch) error {
+	return scan(ctx, src, workers, func(_ int, b *batch) *visitBatch { return m.parseVisits(b, false) }, func(o *visitBatch) error {
 		next := 0
 		for i := range o.vis {
 			ord++
