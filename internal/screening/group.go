@@ -2,6 +2,7 @@ package screening
 
 import (
 	"bytes"
+	"unsafe"
 
 	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
@@ -17,13 +18,13 @@ type instState struct {
 	lists    [][2][]int32 // by group-rule index
 	marks    []map[int64]struct{}
 	lastMark []int64
+	scratch  []int32 // groupDuplicateLine's tables, reused
 }
 
 // newInstState returns an empty state, reusing a released one so that the
 // retained-line buffers are allocated once per worker, not per institution.
 func (e *engine) newInstState(inst int32) *instState {
-	if x := e.statePool.Get(); x != nil {
-		st := x.(*instState)
+	if st := e.statePool.get(); st != nil {
 		st.inst = inst
 		return st
 	}
@@ -39,6 +40,15 @@ func (e *engine) newInstState(inst int32) *instState {
 	return st
 }
 
+// bytes is the memory a recycled state keeps (its reusable buffers).
+func (st *instState) bytes() int {
+	n := cap(st.lines)*int(unsafe.Sizeof(lineRec{})) + cap(st.arena) + 4*cap(st.scratch)
+	for _, l := range st.lists {
+		n += 4 * (cap(l[0]) + cap(l[1]))
+	}
+	return n
+}
+
 func (e *engine) releaseInstState(st *instState) {
 	st.lines = st.lines[:0]
 	st.arena = st.arena[:0]
@@ -50,7 +60,7 @@ func (e *engine) releaseInstState(st *instState) {
 		clear(st.marks[i])
 		st.lastMark[i] = -1
 	}
-	e.statePool.Put(st)
+	e.statePool.put(st)
 }
 
 func visitDay(visit int32, day int32) int64 { return int64(visit)<<32 | int64(uint32(day)) }

@@ -191,63 +191,53 @@ func (x *idIndex) lookup(b []byte) int32 {
 	return id
 }
 
-// keyIndex assigns dense ids to distinct keys (person numbers): key ids
-// are ordered by partition, then by first occurrence, which is
-// deterministic for a given input.
+// keyIndex assigns dense ids to distinct keys (person numbers), in order
+// of first occurrence. It keeps no copy of the keys: its
+// tables point at each key's first position in src (the visits' psn_no in
+// visit order, which the fee-line pass reads anyway); the model keeps
+// each position's key id (visit.psn).
 type keyIndex struct {
-	strArena // dense id → key
-	parts    [indexParts]partTable
+	src   *strArena
+	n     int // distinct keys
+	parts [indexParts]partTable
 }
 
 // buildKeyIndex indexes the keys of src (one per visit, with hashes) and
 // returns the index and each entry's key id.
 func buildKeyIndex(src *strArena, hashes []uint32, workers int) (*keyIndex, []int32) {
 	start, order := partitionIDs(hashes)
+	// First the partitions, in parallel: a first occurrence is marked -1,
+	// a repeat holds its first occurrence's position.
 	ids := make([]int32, len(hashes))
-	var firsts [indexParts][]int32 // per partition: src positions of new keys
-	x := &keyIndex{}
+	x := &keyIndex{src: src}
 	forParts(workers, func(p int) {
 		pos := order[start[p]:start[p+1]]
 		t := newPartTable(len(pos) / 2)
+		n := 0
 		for _, i := range pos {
 			h := hashes[i]
 			if found, slot := t.find(src, src.get(i), h); found >= 0 {
-				ids[i] = ids[found] // local id of the first occurrence
+				ids[i] = found
 			} else {
-				local := int32(len(firsts[p]))
-				firsts[p] = append(firsts[p], i)
-				ids[i] = local
+				ids[i] = -1
+				n++
 				t.slots[slot] = uint64(h)<<32 | uint64(i+1)
-				if uint64(len(firsts[p]))*4 > uint64(t.mask)*3 {
+				if uint64(n)*4 > uint64(t.mask)*3 {
 					t = regrow(t)
 				}
 			}
 		}
 		x.parts[p] = t
 	})
-	var base [indexParts + 1]int32
-	for p := 0; p < indexParts; p++ {
-		base[p+1] = base[p] + int32(len(firsts[p]))
-	}
-	x.strArena = newStrArena(int(base[indexParts]))
-	for p := 0; p < indexParts; p++ {
-		for _, i := range firsts[p] {
-			x.add(src.get(i))
+	// Then ids in order of first occurrence, which, unlike the partitions
+	// (the hash is seeded per process), is the same in every run.
+	for i, f := range ids {
+		if f < 0 {
+			ids[i] = int32(x.n)
+			x.n++
+		} else {
+			ids[i] = ids[f]
 		}
-	}
-	// Tables now point at dense ids in x's own arena.
-	forParts(workers, func(p int) {
-		t := &x.parts[p]
-		for s, e := range t.slots {
-			if e != 0 {
-				src := int32(uint32(e)) - 1
-				dense := base[p] + ids[src]
-				t.slots[s] = e&^0xFFFFFFFF | uint64(dense+1)
-			}
-		}
-	})
-	for i, h := range hashes {
-		ids[i] += base[partOf(h)]
 	}
 	return x, ids
 }
@@ -266,14 +256,17 @@ func regrow(t partTable) partTable {
 	return n
 }
 
-func (x *keyIndex) lookup(b []byte) int32 {
+func (x *keyIndex) len() int { return x.n }
+
+// first returns the position in src of b's first occurrence, or -1.
+func (x *keyIndex) first(b []byte) int32 {
 	h := hashBytes(b)
 	t := &x.parts[partOf(h)]
 	if t.slots == nil {
 		return -1
 	}
-	id, _ := t.find(&x.strArena, b, h)
-	return id
+	pos, _ := t.find(x.src, b, h)
+	return pos
 }
 
 // visitFinder resolves mdtrt_id to a visit index. Tables exported visit by
@@ -301,11 +294,14 @@ func (f *visitFinder) find(md []byte) int32 {
 	return v
 }
 
-// psnOf is the psn_no of visit vi: from model.visitPsn when there is one
-// (no person index), else from the person index.
-func (m *model) psnOf(vi int32) []byte {
-	if int(vi) < m.visitPsn.len() {
-		return m.visitPsn.get(vi)
+// personOf returns the person id of psn_no b, or -1 if no loaded visit
+// has it.
+func (m *model) personOf(b []byte) int32 {
+	if vi := m.psn.first(b); vi >= 0 {
+		return m.visits[vi].psn
 	}
-	return m.psn.get(m.visits[vi].psn)
+	return -1
 }
+
+// psnOf is the psn_no of visit vi.
+func (m *model) psnOf(vi int32) []byte { return m.visitPsn.get(vi) }

@@ -2,6 +2,8 @@ package screening
 
 import (
 	"bytes"
+	"slices"
+	"unsafe"
 
 	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
@@ -58,6 +60,11 @@ type lineBatch struct {
 	pending  []pendingReject
 }
 
+// bytes is the memory a recycled batch keeps (its reusable buffers).
+func (lb *lineBatch) bytes() int {
+	return cap(lb.lines)*int(unsafe.Sizeof(lineRec{})) + cap(lb.arena)
+}
+
 // pendingReject is a rejected fee line whose reason depends on visits out
 // of scope: whether its mdtrt_id is a valid visit elsewhere.
 type pendingReject struct {
@@ -69,6 +76,7 @@ type pendingReject struct {
 type lineWorker struct {
 	items     *localCache
 	visits    visitFinder
+	lineBytes int    // most bytes a batch's arena has needed per line
 	keyVisit  int32  // visit whose psn_no is visitPsn
 	visitPsn  []byte // a view of model.visitPsn (unchanged during the pass)
 	dictID    uint64
@@ -153,6 +161,12 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 	if !m.strict {
 		lw.z.reset()
 	}
+	// One allocation of the right size when a recycled batch is too small,
+	// rather than append's chain of doublings.
+	out.lines = slices.Grow(out.lines, b.n)
+	if e.c.anyGroup {
+		out.arena = slices.Grow(out.arena, b.n*lw.lineBytes)
+	}
 	for i := 0; i < b.n; i++ {
 		md := cols[fMdtrt].at(i)
 		vi := lw.visits.find(md)
@@ -236,6 +250,9 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 		}
 		e.keepLine(out, lineRec{time: t, cnt: cnt, pric: pric, amt: amt, visit: vi, item: it}, v, sn, setl)
 	}
+	if n := len(out.lines); n > 0 && e.c.anyGroup {
+		lw.lineBytes = max(lw.lineBytes, len(out.arena)/n+1)
+	}
 	return out
 }
 
@@ -317,8 +334,8 @@ func (e *engine) evalLine(r *crule, out *lineBatch, l *lineRec, v *visit, sn []b
 }
 
 func (e *engine) getBatch() *lineBatch {
-	if x := e.batchPool.Get(); x != nil {
-		return x.(*lineBatch)
+	if lb := e.batchPool.get(); lb != nil {
+		return lb
 	}
 	return &lineBatch{}
 }
@@ -329,5 +346,5 @@ func (e *engine) releaseBatch(lb *lineBatch) {
 	lb.lines = lb.lines[:0]
 	lb.arena = lb.arena[:0]
 	lb.rejects, lb.syntax, lb.findings, lb.pending = nil, nil, nil, nil
-	e.batchPool.Put(lb)
+	e.batchPool.put(lb)
 }

@@ -47,12 +47,10 @@ type model struct {
 	visits []visit
 	mdtrt  *idIndex  // mdtrt_id → visit index
 	psn    *keyIndex // psn_no → person id (persons who have visits); nil unless a rule tells persons apart
-	// visitPsn: without the person index (no rule tells persons apart),
-	// the psn_no of each loaded visit, in visit order, which is the fee
-	// lines' order: the pass compares a line's psn_no with it reading
-	// memory in sequence. With the index it is dropped: it costs ~20 bytes
-	// per visit, and the heap of a run with grouped rules has no room for
-	// it under the memory limit.
+	// visitPsn: the psn_no of each loaded visit, in visit order, which is
+	// the fee lines' order: the pass compares a line's psn_no with it
+	// reading memory in sequence (from a person's key, a cache miss per
+	// visit). The person index points into it rather than copying keys.
 	visitPsn strArena
 
 	// per-institution in-scope visits (CSR), built after loading visits
@@ -446,14 +444,14 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 		defer close(built)
 		dups = m.mdtrt.build(workers)
 	}()
+	m.visitPsn = psnArena
 	if personIndex {
-		var psnIDs []int32
-		m.psn, psnIDs = buildKeyIndex(&psnArena, psnHashes, workers)
+		var ids []int32
+		m.psn, ids = buildKeyIndex(&m.visitPsn, psnHashes, workers)
 		for i := range m.visits {
-			m.visits[i].psn = psnIDs[i]
+			m.visits[i].psn = ids[i]
 		}
 	} else {
-		m.visitPsn = psnArena
 		for i := range m.visits {
 			m.visits[i].psn = -1 // no person index: no rule tells persons apart
 		}
@@ -499,9 +497,10 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 		}
 	}
 	// Partners elsewhere: visits out of scope, not in the id index (only in
-	// its arena, for the evidence text).
+	// its arena, for the evidence text, and in visitPsn, as every visit).
 	for _, p := range partners {
 		m.mdtrt.strArena.add([]byte(p.mdtrt))
+		m.visitPsn.add([]byte(p.psnNo))
 		m.visits = append(m.visits, visit{begin: p.begin, end: p.end, inst: p.inst, psn: p.psn, inpatient: true, inWindow: true})
 	}
 	return nil
@@ -512,6 +511,7 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 // partner.
 type foreignStay struct {
 	mdtrt      string
+	psnNo      string
 	begin, end int64
 	inst, psn  int32
 	ord        int64
@@ -565,8 +565,8 @@ func (m *model) scanOutOfScope(ctx context.Context, workers int, ords []int64, o
 		}
 		if overlap && r.inpatient {
 			if d := dayOf(r.end); d >= m.opts.from && d <= m.opts.to {
-				if p := m.psn.lookup(r.psn); p >= 0 {
-					cands = append(cands, foreignStay{mdtrt: string(r.mdtrt), begin: r.begin, end: r.end, inst: inst, psn: p, ord: ord})
+				if p := m.personOf(r.psn); p >= 0 {
+					cands = append(cands, foreignStay{mdtrt: string(r.mdtrt), psnNo: string(r.psn), begin: r.begin, end: r.end, inst: inst, psn: p, ord: ord})
 				}
 			}
 		}

@@ -21,67 +21,73 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 		main        bool
 	}
 	var pairs []pair
-	type row struct {
-		visit int32
-		code  []byte
-		main  bool
-		bad   string
-		line  int64
-		raw   string
-		norm  normMask
+	if !m.partial { // nearly every row is kept: one allocation
+		pairs = make([]pair, 0, src.rows())
 	}
 	file := src.file()
+	workers = max(1, workers)
 	finders := make([]visitFinder, workers)
+	dw := make([]diagWorker, workers)
 	for i := range finders {
 		finders[i].m = m
 	}
-	err := scan(ctx, src, workers, func(w int, b *batch) loaded[row] {
-		rows := make([]row, b.n)
+	err := scan(ctx, src, workers, func(w int, b *batch) *diagBatch {
+		d := &diagBatch{n: b.n, syntax: b.rejects, codes: newStrArena(64)}
+		x := &dw[w]
+		x.startBatch(&b.cols[1])
 		var z normalizer
 		for i := 0; i < b.n; i++ {
-			r := &rows[i]
 			z.reset()
-			md := normCodeIfDirty(&z, m.strict, b.cols[0].at(i), &r.norm, 0)
-			code := normCodeIfDirty(&z, m.strict, b.cols[1].at(i), &r.norm, 1)
+			var norm normMask
+			md := normCodeIfDirty(&z, m.strict, b.cols[0].at(i), &norm, 0)
+			raw := b.cols[1].at(i)
+			code := normCodeIfDirty(&z, m.strict, raw, &norm, 1)
 			f := b.cols[2].at(i)
 			if len(f) != 1 {
-				f = normCodeIfDirty(&z, m.strict, f, &r.norm, 2)
+				f = normCodeIfDirty(&z, m.strict, f, &norm, 2)
 			}
-			r.visit = -1
+			var bad string
 			switch {
 			case len(md) == 0:
-				r.bad = "mdtrt_id is empty"
+				bad = "mdtrt_id is empty"
 			case len(code) == 0:
-				r.bad = "diag_code is empty"
+				bad = "diag_code is empty"
 			}
-			if r.bad != "" {
-				r.line, r.raw = b.lineOf(i), b.raw(i)
-				continue
+			if bad != "" || norm != 0 {
+				o := diagOdd{row: int32(i), norm: norm, bad: bad}
+				if bad != "" {
+					o.line, o.raw = b.lineOf(i), b.raw(i)
+				}
+				d.odd = append(d.odd, o)
+				if bad != "" {
+					continue
+				}
 			}
 			if v := finders[w].find(md); v >= 0 && m.visits[v].inScope {
-				r.visit = v
-				r.code = bytes.Clone(code)
-				r.main = len(f) == 1 && f[0] == '1'
+				local := x.local(d, &b.cols[1], i, code, m.strict || !dirtyCode(raw))
+				d.kept = append(d.kept, diagRow{visit: v, code: local, main: len(f) == 1 && f[0] == '1'})
 			}
 		}
-		return loaded[row]{rows, b.rejects, b.n}
-	}, func(l loaded[row]) error {
-		m.syntaxRejects(tDiagnoses.name, l.syntax)
-		for _, r := range l.rows {
-			m.rowsRead[tDiagnoses.name]++
-			if m.opts.owns(tDiagnoses.name) {
-				m.countNorm(tDiagnoses, r.norm)
-			}
-			if r.bad != "" {
-				if m.opts.owns(tDiagnoses.name) {
-					m.reject(tDiagnoses.name, reject{file, r.line, r.bad, r.raw})
+		return d
+	}, func(d *diagBatch) error {
+		m.syntaxRejects(tDiagnoses.name, d.syntax)
+		m.rowsRead[tDiagnoses.name] += int64(d.n)
+		if m.opts.owns(tDiagnoses.name) {
+			for _, o := range d.odd {
+				m.countNorm(tDiagnoses, o.norm)
+				if o.bad != "" {
+					m.reject(tDiagnoses.name, reject{file, o.line, o.bad, o.raw})
 				}
-				continue
 			}
-			if r.visit >= 0 {
-				id, _ := m.diag.intern(r.code)
-				pairs = append(pairs, pair{r.visit, id, r.main})
-			}
+		}
+		// The batch's distinct codes, interned in order of first appearance:
+		// the ids are those of interning row by row.
+		ids := make([]int32, d.codes.len())
+		for k := range ids {
+			ids[k], _ = m.diag.intern(d.codes.get(int32(k)))
+		}
+		for _, r := range d.kept {
+			pairs = append(pairs, pair{r.visit, ids[r.code], r.main})
 		}
 		return nil
 	})
@@ -143,6 +149,64 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 	return nil
 }
 
+// diagBatch is a batch of diagnoses parsed by a worker: the rows kept
+// (valid, of an in-scope visit) with their code as an index into the
+// batch's own distinct codes, and the rows with a normalisation or a
+// problem, in row order.
+type diagBatch struct {
+	n      int
+	syntax []reject
+	kept   []diagRow
+	codes  strArena
+	odd    []diagOdd
+}
+
+type diagRow struct {
+	visit, code int32
+	main        bool
+}
+
+type diagOdd struct {
+	row  int32
+	norm normMask
+	bad  string
+	line int64
+	raw  string
+}
+
+// diagWorker gives each distinct code of a batch one entry in its codes:
+// for a dictionary-encoded diag_code, by dictionary entry; other values
+// get an entry each (the consumer's interner merges them).
+type diagWorker struct {
+	dictID uint64
+	seq    uint32
+	stamp  []uint32 // dictionary entry → batch seq of entry[…]
+	entry  []int32
+}
+
+func (x *diagWorker) startBatch(c *column) {
+	x.seq++
+	if c.idx != nil && c.dictID != x.dictID {
+		x.dictID = c.dictID
+		n := len(c.starts)
+		x.stamp = append(x.stamp[:0], make([]uint32, n)...)
+		x.entry = append(x.entry[:0], make([]int32, n)...)
+	}
+}
+
+// local returns the batch's entry for row i's code; asIs: the code is the
+// column's value unchanged (not normalised), so its dictionary entry names it.
+func (x *diagWorker) local(d *diagBatch, c *column, i int, code []byte, asIs bool) int32 {
+	if c.idx == nil || !asIs || c.dictID != x.dictID {
+		return d.codes.add(code)
+	}
+	j := c.idx[i]
+	if x.stamp[j] != x.seq {
+		x.stamp[j], x.entry[j] = x.seq, d.codes.add(code)
+	}
+	return x.entry[j]
+}
+
 // loadPersons reads death dates of persons who have visits. A person's death
 // date is the earliest non-empty death_date among its valid rows.
 func (m *model) loadPersons(ctx context.Context, src source, workers int) error {
@@ -181,7 +245,7 @@ func (m *model) loadPersons(ctx context.Context, src source, workers int) error 
 			if len(p) == 0 {
 				r.bad = "psn_no is empty"
 			} else if fast {
-				r.psn, r.day = m.psn.lookup(p), day
+				r.psn, r.day = m.personOf(p), day
 			} else if len(d) > 0 {
 				day, ok := parseDate(d)
 				if !ok && !m.strict {
@@ -193,7 +257,7 @@ func (m *model) loadPersons(ctx context.Context, src source, workers int) error 
 				if !ok {
 					r.bad = fmt.Sprintf(dateReason(m.strict), "death_date", d)
 				} else {
-					r.psn, r.day = m.psn.lookup(p), day
+					r.psn, r.day = m.personOf(p), day
 				}
 			}
 			if r.bad != "" {

@@ -3,6 +3,7 @@ package screening
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
@@ -381,9 +382,11 @@ func groupDuplicateLine(e *engine, r *crule, st *instState, lists [2][]int32, ou
 		size <<= 1
 	}
 	mask := uint64(size - 1)
-	head := make([]int32, size) // slot → position in idx + 1 of the group head
-	next := make([]int32, len(idx))
-	group := make([]int32, len(idx)) // position → position of its group head
+	// head: slot → position in idx + 1 of the group head; group: position
+	// → position of its group head.
+	st.scratch = slices.Grow(st.scratch[:0], size+2*len(idx))[:size+2*len(idx)]
+	head, next, group := st.scratch[:size], st.scratch[size:size+len(idx)], st.scratch[size+len(idx):]
+	clear(head)
 	dup := false
 	for p, i := range idx {
 		l := &st.lines[i]

@@ -1,0 +1,79 @@
+package screening
+
+import (
+	"fmt"
+	"hash/maphash"
+	"slices"
+	"testing"
+
+	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
+)
+
+// Person ids must not depend on the hash seed, which differs per process:
+// Readmission lists a institution's findings in person-id order.
+func TestKeyIndexIDsFollowFirstOccurrence(t *testing.T) {
+	keys := []string{"P7", "P3", "P7", "P9", "P3", "P1", "P9", "P7"}
+	want := []int32{0, 1, 0, 2, 1, 3, 2, 0}
+	saved := internSeed
+	defer func() { internSeed = saved }()
+	for run := 0; run < 5; run++ {
+		internSeed = maphash.MakeSeed() // as a new process would have
+		a := newStrArena(len(keys))
+		var hashes []uint32
+		for _, k := range keys {
+			a.add([]byte(k))
+			hashes = append(hashes, hashBytes([]byte(k)))
+		}
+		x, ids := buildKeyIndex(&a, hashes, 2)
+		if !slices.Equal(ids, want) || x.len() != 4 {
+			t.Fatalf("seed %d: ids %v (%d keys), want %v (4 keys)", run, ids, x.len(), want)
+		}
+		for i, k := range keys {
+			if got := x.first([]byte(k)); got < 0 || ids[got] != want[i] {
+				t.Fatalf("seed %d: first(%s) = %d", run, k, got)
+			}
+		}
+		if x.first([]byte("P2")) != -1 {
+			t.Fatalf("seed %d: an unknown key was found", run)
+		}
+	}
+}
+
+func TestReadmissionOrderSameInEveryProcess(t *testing.T) {
+	d := newDataset()
+	for p := 0; p < 40; p++ {
+		psn := fmt.Sprintf("P%03d", (p*17)%40) // persons not in key order
+		a, b := fmt.Sprintf("A%03d", p), fmt.Sprintf("B%03d", p)
+		d.visit(a, psn, "H1", "21", at("01", "08:00:00"), at("05", "10:00:00"), "1", "60")
+		d.visit(b, psn, "H1", "21", at("10", "08:00:00"), at("12", "10:00:00"), "1", "60")
+		d.diag(a, "J18.000", "1").diag(b, "J18.000", "1")
+	}
+	dir := t.TempDir()
+	d.write(t, dir, "parquet")
+	rs := []rules.Rule{rule("R", rules.Readmission, rules.Inpatient, rules.Params{WithinDays: i32(15)})}
+	saved := internSeed
+	defer func() { internSeed = saved }()
+	var first []string
+	for run := 0; run < 4; run++ {
+		internSeed = maphash.MakeSeed() // as a new process would have
+		fs, _ := screen(t, dir, rs, nil)
+		var got []string
+		for _, f := range fs {
+			got = append(got, f.MdtrtID)
+		}
+		if len(got) != 40 {
+			t.Fatalf("run %d: %d findings, want 40", run, len(got))
+		}
+		if run == 0 {
+			first = got
+			// Persons in order of their first visit: B000, B001, ….
+			for p, id := range got {
+				if want := fmt.Sprintf("B%03d", p); id != want {
+					t.Fatalf("finding %d is %s, want %s", p, id, want)
+				}
+			}
+		} else if !slices.Equal(got, first) {
+			t.Fatalf("run %d: findings in another order:\n%v\nfirst run:\n%v", run, got, first)
+		}
+	}
+}
