@@ -1,0 +1,50 @@
+package screening
+
+import "testing"
+
+func pages(every, rows, size int64) pageStarts {
+	var p pageStarts
+	for r := int64(0); r < rows; r += every {
+		p.first = append(p.first, r)
+		p.size = append(p.size, size)
+	}
+	return p
+}
+
+func TestPageCutsAvoidDecodingPagesTwice(t *testing.T) {
+	const rows = 1 << 20
+	// A heavy column with pages of 32 128 rows and a light one with pages
+	// of 10 000: the fixed cut at 65 536 would split a heavy page.
+	pc := pageCuts{cols: []pageStarts{pages(32128, rows, 1000), pages(10000, rows, 10)}}
+	if w := pc.waste(parquetTaskRows); w != 1010 {
+		t.Fatalf("waste at the fixed cut = %d, want 1010", w)
+	}
+	if got := pc.next(0, rows); got != 64256 {
+		t.Fatalf("first cut at %d, want 64256 (a heavy page start)", got)
+	}
+	if w := pc.waste(64256); w != 10 {
+		t.Fatalf("waste at 64256 = %d, want 10", w)
+	}
+	// Where every column starts a page, nothing is decoded twice.
+	both := pageCuts{cols: []pageStarts{pages(16384, rows, 500), pages(32768, rows, 900)}}
+	if got := both.next(0, rows); got != 65536 || both.waste(got) != 0 {
+		t.Fatalf("cut at %d (waste %d), want 65536 (0)", got, both.waste(got))
+	}
+	// Every task stays within [¾, 1½] × parquetTaskRows, the last takes
+	// the rest, and the tasks cover the row group.
+	var start int64
+	for start < rows {
+		end := pc.next(start, rows)
+		if n := end - start; end != rows && (n < parquetTaskRows*3/4 || n > parquetTaskRows*3/2) {
+			t.Fatalf("task [%d, %d) has %d rows", start, end, n)
+		}
+		if end <= start || end > rows {
+			t.Fatalf("task [%d, %d) does not advance within the row group", start, end)
+		}
+		start = end
+	}
+	// Without an offset index: fixed tasks.
+	if got := (pageCuts{}).next(parquetTaskRows, rows); got != 2*parquetTaskRows {
+		t.Fatalf("without offset index: cut at %d, want %d", got, 2*parquetTaskRows)
+	}
+}
