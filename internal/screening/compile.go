@@ -60,6 +60,26 @@ type compiled struct {
 	needsSetl    bool // DuplicateLine present: keep setl_id
 	anyGroup     bool // some rule retains lines
 	needsOverlap bool // a template needs the partners index
+
+	// The per-line work, resolved once per item and visit type
+	// (0 outpatient, 1 inpatient) so that a line does not walk byItem
+	// testing each entry's kind, role and visit type: at 200 rules that
+	// walk was the largest rule-dependent cost of the pass.
+	steps [2]itemSteps
+}
+
+type itemSteps struct {
+	line     [][]*crule    // by item id: line rules to run, item rules then every-item ones
+	group    [][]groupStep // by item id: group lists to retain the line in
+	allLine  []*crule      // for items no rule names
+	allGroup []groupStep
+}
+
+// groupStep: retain the line in list role of group rule g (index in
+// compiled.groupRules).
+type groupStep struct {
+	g    int32
+	role uint8
 }
 
 // compileRules compiles validated rules; it fails only when the engine has
@@ -163,7 +183,70 @@ func compileRules(rs []rules.Rule, m *model) (*compiled, error) {
 			c.visitRules = append(c.visitRules, cr)
 		}
 	}
+	c.resolveSteps()
 	return c, nil
+}
+
+func (c *compiled) resolveSteps() {
+	gpos := make(map[int32]int32, len(c.groupRules))
+	for g, r := range c.groupRules {
+		gpos[r.slot] = int32(g)
+	}
+	for vt := range c.steps {
+		v := &visit{inpatient: vt == 1}
+		st := &c.steps[vt]
+		for _, r := range c.allItemLine {
+			if r.visitOK(v) {
+				st.allLine = append(st.allLine, r)
+			}
+		}
+		for _, r := range c.allItemGroup {
+			if r.visitOK(v) {
+				st.allGroup = append(st.allGroup, groupStep{gpos[r.slot], 0})
+			}
+		}
+		st.line = make([][]*crule, len(c.byItem))
+		st.group = make([][]groupStep, len(c.byItem))
+		for id, uses := range c.byItem {
+			for _, u := range uses {
+				r := c.rules[u.rule]
+				switch {
+				case !r.visitOK(v):
+				case r.kind == rules.EvalLine && u.role == 0:
+					st.line[id] = append(st.line[id], r)
+				case r.kind == rules.EvalGroup:
+					st.group[id] = append(st.group[id], groupStep{gpos[r.slot], u.role})
+				}
+			}
+			st.line[id] = append(st.line[id], st.allLine...)
+			st.group[id] = append(st.group[id], st.allGroup...)
+		}
+	}
+}
+
+// lineRules returns the line rules to run on a line of item in a visit.
+func (c *compiled) lineRules(item int32, v *visit) []*crule {
+	st := &c.steps[b2i(v.inpatient)]
+	if int(item) < len(st.line) && item >= 0 {
+		return st.line[item]
+	}
+	return st.allLine
+}
+
+// groupSteps returns the group lists a line of item in a visit joins.
+func (c *compiled) groupSteps(item int32, v *visit) []groupStep {
+	st := &c.steps[b2i(v.inpatient)]
+	if int(item) < len(st.group) && item >= 0 {
+		return st.group[item]
+	}
+	return st.allGroup
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // uses returns the item-index entries of an item id.

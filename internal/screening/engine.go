@@ -89,7 +89,6 @@ type engine struct {
 	m       *model
 	c       *compiled
 	in      *input
-	gidx    []int // rule slot → index in c.groupRules
 	bidx    []int // rule slot → index in c.bedRules
 	feeFile string
 

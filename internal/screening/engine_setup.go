@@ -194,11 +194,7 @@ func (e *engine) compile(rs []rules.Rule) error {
 	if e.c, err = compileRules(rs, e.m); err != nil {
 		return err
 	}
-	e.gidx = make([]int, len(e.c.rules))
 	e.bidx = make([]int, len(e.c.rules))
-	for g, r := range e.c.groupRules {
-		e.gidx[r.slot] = g
-	}
 	for b, r := range e.c.bedRules {
 		e.bidx[r.slot] = b
 	}

@@ -3,8 +3,6 @@ package screening
 import (
 	"bytes"
 	"unsafe"
-
-	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // instState holds what the grouped rules need of one institution: the
@@ -67,19 +65,10 @@ func visitDay(visit int32, day int32) int64 { return int64(visit)<<32 | int64(ui
 
 // relevant reports whether a screened line matters to any grouped rule.
 func (e *engine) relevant(l *lineRec, v *visit) bool {
-	c := e.c
-	for _, u := range c.uses(l.item) {
-		r := c.rules[u.rule]
-		if r.kind == rules.EvalGroup && r.visitOK(v) {
-			return true
-		}
+	if len(e.c.groupSteps(l.item, v)) > 0 {
+		return true
 	}
-	for _, r := range c.allItemGroup {
-		if r.visitOK(v) {
-			return true
-		}
-	}
-	for _, r := range c.bedRules {
+	for _, r := range e.c.bedRules {
 		if r.visitOK(v) {
 			return true
 		}
@@ -104,18 +93,8 @@ func (e *engine) retain(st *instState, l *lineRec, arena []byte) {
 		}
 		return idx
 	}
-	for _, u := range c.uses(l.item) {
-		r := c.rules[u.rule]
-		if r.kind == rules.EvalGroup && r.visitOK(v) {
-			g := e.gidx[r.slot]
-			st.lists[g][u.role] = append(st.lists[g][u.role], add())
-		}
-	}
-	for _, r := range c.allItemGroup {
-		if r.visitOK(v) {
-			g := e.gidx[r.slot]
-			st.lists[g][0] = append(st.lists[g][0], add())
-		}
+	for _, g := range c.groupSteps(l.item, v) {
+		st.lists[g.g][g.role] = append(st.lists[g.g][g.role], add())
 	}
 	for b, r := range c.bedRules {
 		if r.visitOK(v) && !c.inList(l.item, r.slot, 0) {

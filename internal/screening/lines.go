@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"slices"
 	"unsafe"
-
-	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
 
 // Fee-line columns, in tFeeLines.required order.
@@ -308,17 +306,8 @@ func (e *engine) keepLine(out *lineBatch, rec lineRec, v *visit, sn, setl []byte
 // evalLineRules applies the line-local rules that name the line's item,
 // plus those that apply to every item.
 func (e *engine) evalLineRules(out *lineBatch, l *lineRec, v *visit, sn []byte) {
-	c := e.c
-	for _, u := range c.uses(l.item) {
-		r := c.rules[u.rule]
-		if u.role == 0 && r.kind == rules.EvalLine && r.visitOK(v) {
-			e.evalLine(r, out, l, v, sn)
-		}
-	}
-	for _, r := range c.allItemLine {
-		if r.visitOK(v) {
-			e.evalLine(r, out, l, v, sn)
-		}
+	for _, r := range e.c.lineRules(l.item, v) {
+		e.evalLine(r, out, l, v, sn)
 	}
 }
 
