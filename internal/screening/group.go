@@ -16,7 +16,20 @@ type instState struct {
 	lists    [][2][]int32 // by group-rule index
 	marks    []map[int64]struct{}
 	lastMark []int64
-	scratch  []int32 // groupDuplicateLine's tables, reused
+	scratch  []int32     // groupDuplicateLine's tables, reused
+	keyed    []keyedLine // cumulative's sort, reused
+	keys     map[int64]bool
+}
+
+// keySet returns an empty set of (visit, day) or visit keys, reusing the
+// state's: a map grown again for every rule of every institution was a
+// visible cost at 200 rules.
+func (st *instState) keySet() map[int64]bool {
+	if st.keys == nil {
+		st.keys = map[int64]bool{}
+	}
+	clear(st.keys)
+	return st.keys
 }
 
 // newInstState returns an empty state, reusing a released one so that the
@@ -40,7 +53,8 @@ func (e *engine) newInstState(inst int32) *instState {
 
 // bytes is the memory a recycled state keeps (its reusable buffers).
 func (st *instState) bytes() int {
-	n := cap(st.lines)*int(unsafe.Sizeof(lineRec{})) + cap(st.arena) + 4*cap(st.scratch)
+	n := cap(st.lines)*int(unsafe.Sizeof(lineRec{})) + cap(st.arena) + 4*cap(st.scratch) +
+		int(unsafe.Sizeof(keyedLine{}))*cap(st.keyed) + 16*len(st.keys)
 	for _, l := range st.lists {
 		n += 4 * (cap(l[0]) + cap(l[1]))
 	}

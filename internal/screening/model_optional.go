@@ -212,6 +212,7 @@ func (x *diagWorker) local(d *diagBatch, c *column, i int, code []byte, asIs boo
 func (m *model) loadPersons(ctx context.Context, src source, workers int) error {
 	m.hasPersons = true
 	m.deathDay = make([]int32, m.psn.len())
+	m.dead = make([]uint64, (m.psn.len()+63)/64)
 	for i := range m.deathDay {
 		m.deathDay[i] = noDeath
 	}
@@ -286,6 +287,7 @@ func (m *model) loadPersons(ctx context.Context, src source, workers int) error 
 			}
 			if r.day < m.deathDay[r.psn] {
 				m.deathDay[r.psn] = r.day
+				m.dead[r.psn>>6] |= 1 << (r.psn & 63)
 			}
 		}
 		return nil

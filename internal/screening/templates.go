@@ -176,8 +176,11 @@ func lineChargeAfterDischarge(e *engine, r *crule, l *lineRec, v *visit) (int64,
 }
 
 func lineChargeAfterDeath(e *engine, r *crule, l *lineRec, v *visit) (int64, string, bool) {
+	if e.m.dead[v.psn>>6]&(1<<(v.psn&63)) == 0 {
+		return 0, "", false
+	}
 	death := e.m.deathDay[v.psn]
-	if death == noDeath || dayOf(l.time) <= death {
+	if dayOf(l.time) <= death {
 		return 0, "", false
 	}
 	return wholeLine(l), fmt.Sprintf("charged %s, died %s", formatDate(dayOf(l.time)), formatDate(death)), true
@@ -190,26 +193,56 @@ func lineChargeAfterDeath(e *engine, r *crule, l *lineRec, v *visit) (int64, str
 // excess units (MaxUnits, PerDayExceedsStay).
 func cumulative(e *engine, r *crule, st *instState, idx []int32, key func(*lineRec) int64,
 	allowed func(*lineRec) int64, evidence func(l *lineRec, cum int64) string, out []finding) []finding {
-	sort.Slice(idx, func(a, b int) bool {
-		ka, kb := key(&st.lines[idx[a]]), key(&st.lines[idx[b]])
-		if ka != kb {
-			return ka < kb
-		}
-		return st.lineLess(idx[a], idx[b])
-	})
-	var cum int64
-	for n, i := range idx {
+	// Keys computed once per line, not per comparison; lines usually come
+	// in order already (by visit, then time), which the check sees in one
+	// pass. Stable: lines equal in key, time and feedetl_sn keep retention
+	// order.
+	ks := st.keyed[:0]
+	for _, i := range idx {
 		l := &st.lines[i]
-		if n == 0 || key(&st.lines[idx[n-1]]) != key(l) {
+		ks = append(ks, keyedLine{key(l), l.time, i})
+	}
+	cmp := func(a, b keyedLine) int {
+		if a.key != b.key {
+			return cmpInt64(a.key, b.key)
+		}
+		if a.time != b.time {
+			return cmpInt64(a.time, b.time)
+		}
+		return bytes.Compare(st.lines[a.i].sn.in(st.arena), st.lines[b.i].sn.in(st.arena))
+	}
+	if !slices.IsSortedFunc(ks, cmp) {
+		slices.SortStableFunc(ks, cmp)
+	}
+	st.keyed = ks
+	var cum int64
+	for n, k := range ks {
+		l := &st.lines[k.i]
+		if n == 0 || ks[n-1].key != k.key {
 			cum = 0
 		}
 		cum = addSaturating(cum, l.cnt)
 		if lim := allowed(l); cum > lim {
 			ex := min(l.cnt, cum-lim)
-			out = append(out, e.lineFinding(r, st, i, mulUnitsToFen(ex, l.pric), evidence(l, cum)))
+			out = append(out, e.lineFinding(r, st, k.i, mulUnitsToFen(ex, l.pric), evidence(l, cum)))
 		}
 	}
 	return out
+}
+
+type keyedLine struct {
+	key, time int64
+	i         int32
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 func groupMaxUnits(e *engine, r *crule, st *instState, lists [2][]int32, out []finding) []finding {
@@ -242,7 +275,7 @@ func groupPerDayExceedsStay(e *engine, r *crule, st *instState, lists [2][]int32
 }
 
 func groupAddOnWithoutPrimary(e *engine, r *crule, st *instState, lists [2][]int32, out []finding) []finding {
-	has := map[int64]bool{}
+	has := st.keySet()
 	for _, i := range lists[1] {
 		l := &st.lines[i]
 		has[visitDay(l.visit, dayOf(l.time))] = true
@@ -257,7 +290,7 @@ func groupAddOnWithoutPrimary(e *engine, r *crule, st *instState, lists [2][]int
 }
 
 func groupInclusivePair(e *engine, r *crule, st *instState, lists [2][]int32, out []finding) []finding {
-	has := map[int64]bool{}
+	has := st.keySet()
 	k := func(l *lineRec) int64 {
 		if r.per == rules.Stay {
 			return int64(l.visit)
