@@ -141,7 +141,8 @@ func (s *parquetSource) tasks(ctx context.Context, ch chan<- task) error {
 // much again of the column. A boundary is therefore put, within
 // [¾, 1½] × parquetTaskRows of the task's start, on the row that wastes the
 // fewest compressed bytes over the needed columns (0 where every column
-// starts a page there), as the offset index tells.
+// starts a page there), as the offset index tells; the last task of a row
+// group takes the rest when that is at most 1½ × parquetTaskRows.
 type pageCuts struct {
 	cols []pageStarts // nil: no offset index, fixed-size tasks
 }
@@ -184,8 +185,11 @@ func (pc pageCuts) waste(r int64) int64 {
 // next returns the end of the task that starts at start (n rows).
 func (pc pageCuts) next(start, n int64) int64 {
 	const lo, hi = parquetTaskRows * 3 / 4, parquetTaskRows * 3 / 2
-	if pc.cols == nil || n-start <= hi {
+	if pc.cols == nil {
 		return min(n, start+parquetTaskRows)
+	}
+	if n-start <= hi {
+		return n // the rest in one task: no boundary at all
 	}
 	best, bestWaste := start+parquetTaskRows, pc.waste(start+parquetTaskRows)
 	for _, c := range pc.cols {

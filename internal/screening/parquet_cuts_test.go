@@ -43,6 +43,10 @@ func TestPageCutsAvoidDecodingPagesTwice(t *testing.T) {
 		}
 		start = end
 	}
+	// The rest of a row group, up to 1½ × parquetTaskRows, is one task.
+	if got := pc.next(rows-parquetTaskRows*3/2, rows); got != rows {
+		t.Fatalf("the last %d rows were cut at %d", parquetTaskRows*3/2, got)
+	}
 	// Without an offset index: fixed tasks.
 	if got := (pageCuts{}).next(parquetTaskRows, rows); got != 2*parquetTaskRows {
 		t.Fatalf("without offset index: cut at %d, want %d", got, 2*parquetTaskRows)
