@@ -192,9 +192,9 @@ func (c *compiled) resolveSteps() {
 	for g, r := range c.groupRules {
 		gpos[r.slot] = int32(g)
 	}
-	for vt := range c.steps {
-		v := &visit{inpatient: vt == 1}
-		st := &c.steps[vt]
+	for _, inpatient := range []bool{false, true} {
+		v := &visit{inpatient: inpatient}
+		st := c.stepsOf(v)
 		for _, r := range c.allItemLine {
 			if r.visitOK(v) {
 				st.allLine = append(st.allLine, r)
@@ -224,10 +224,18 @@ func (c *compiled) resolveSteps() {
 	}
 }
 
+// stepsOf returns the resolved steps of a visit's type.
+func (c *compiled) stepsOf(v *visit) *itemSteps {
+	if v.inpatient {
+		return &c.steps[1]
+	}
+	return &c.steps[0]
+}
+
 // lineRules returns the line rules to run on a line of item in a visit.
 func (c *compiled) lineRules(item int32, v *visit) []*crule {
-	st := &c.steps[b2i(v.inpatient)]
-	if int(item) < len(st.line) && item >= 0 {
+	st := c.stepsOf(v)
+	if item >= 0 && int(item) < len(st.line) {
 		return st.line[item]
 	}
 	return st.allLine
@@ -235,18 +243,11 @@ func (c *compiled) lineRules(item int32, v *visit) []*crule {
 
 // groupSteps returns the group lists a line of item in a visit joins.
 func (c *compiled) groupSteps(item int32, v *visit) []groupStep {
-	st := &c.steps[b2i(v.inpatient)]
-	if int(item) < len(st.group) && item >= 0 {
+	st := c.stepsOf(v)
+	if item >= 0 && int(item) < len(st.group) {
 		return st.group[item]
 	}
 	return st.allGroup
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // uses returns the item-index entries of an item id.

@@ -67,7 +67,7 @@ type model struct {
 
 	hasPersons bool
 	deathDay   []int32  // person id → death day; noDeath if none
-	dead       []uint64 // bit per person id: has a death day (a 70 KB test per line instead of a cache miss)
+	dead       []uint64 // bit per person id: has a death day (hasDied)
 
 	// partial: some valid institution is outside this run's scope (shard,
 	// city). Then only the visits of in-scope institutions are kept, plus

@@ -25,7 +25,6 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 		pairs = make([]pair, 0, src.rows())
 	}
 	file := src.file()
-	workers = max(1, workers)
 	finders := make([]visitFinder, workers)
 	dw := make([]diagWorker, workers)
 	for i := range finders {
@@ -53,15 +52,12 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 			case len(code) == 0:
 				bad = "diag_code is empty"
 			}
-			if bad != "" || norm != 0 {
-				o := diagOdd{row: int32(i), norm: norm, bad: bad}
-				if bad != "" {
-					o.line, o.raw = b.lineOf(i), b.raw(i)
-				}
-				d.odd = append(d.odd, o)
-				if bad != "" {
-					continue
-				}
+			if bad != "" {
+				d.odd = append(d.odd, diagOdd{norm: norm, bad: bad, line: b.lineOf(i), raw: b.raw(i)})
+				continue
+			}
+			if norm != 0 {
+				d.odd = append(d.odd, diagOdd{norm: norm})
 			}
 			if v := finders[w].find(md); v >= 0 && m.visits[v].inScope {
 				local := x.local(d, &b.cols[1], i, code, m.strict || !dirtyCode(raw))
@@ -167,7 +163,6 @@ type diagRow struct {
 }
 
 type diagOdd struct {
-	row  int32
 	norm normMask
 	bad  string
 	line int64
@@ -197,7 +192,7 @@ func (x *diagWorker) startBatch(c *column) {
 // local returns the batch's entry for row i's code; asIs: the code is the
 // column's value unchanged (not normalised), so its dictionary entry names it.
 func (x *diagWorker) local(d *diagBatch, c *column, i int, code []byte, asIs bool) int32 {
-	if c.idx == nil || !asIs || c.dictID != x.dictID {
+	if c.idx == nil || !asIs {
 		return d.codes.add(code)
 	}
 	j := c.idx[i]
@@ -287,7 +282,7 @@ func (m *model) loadPersons(ctx context.Context, src source, workers int) error 
 			}
 			if r.day < m.deathDay[r.psn] {
 				m.deathDay[r.psn] = r.day
-				m.dead[r.psn>>6] |= 1 << (r.psn & 63)
+				m.dead[r.psn>>6] |= 1 << (r.psn & 63) // see hasDied
 			}
 		}
 		return nil

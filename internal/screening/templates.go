@@ -2,6 +2,7 @@ package screening
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -176,7 +177,7 @@ func lineChargeAfterDischarge(e *engine, r *crule, l *lineRec, v *visit) (int64,
 }
 
 func lineChargeAfterDeath(e *engine, r *crule, l *lineRec, v *visit) (int64, string, bool) {
-	if e.m.dead[v.psn>>6]&(1<<(v.psn&63)) == 0 {
+	if !e.m.hasDied(v.psn) {
 		return 0, "", false
 	}
 	death := e.m.deathDay[v.psn]
@@ -202,17 +203,17 @@ func cumulative(e *engine, r *crule, st *instState, idx []int32, key func(*lineR
 		l := &st.lines[i]
 		ks = append(ks, keyedLine{key(l), l.time, i})
 	}
-	cmp := func(a, b keyedLine) int {
+	order := func(a, b keyedLine) int {
 		if a.key != b.key {
-			return cmpInt64(a.key, b.key)
+			return cmp.Compare(a.key, b.key)
 		}
 		if a.time != b.time {
-			return cmpInt64(a.time, b.time)
+			return cmp.Compare(a.time, b.time)
 		}
 		return bytes.Compare(st.lines[a.i].sn.in(st.arena), st.lines[b.i].sn.in(st.arena))
 	}
-	if !slices.IsSortedFunc(ks, cmp) {
-		slices.SortStableFunc(ks, cmp)
+	if !slices.IsSortedFunc(ks, order) {
+		slices.SortStableFunc(ks, order)
 	}
 	st.keyed = ks
 	var cum int64
@@ -233,16 +234,6 @@ func cumulative(e *engine, r *crule, st *instState, idx []int32, key func(*lineR
 type keyedLine struct {
 	key, time int64
 	i         int32
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func groupMaxUnits(e *engine, r *crule, st *instState, lists [2][]int32, out []finding) []finding {
