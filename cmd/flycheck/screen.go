@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -99,9 +98,10 @@ $FLYCHECK_SCREENINGJOB_NAME/_UID, signed with the job's key from
 				o.ProgressInterval = 5 * time.Second
 			}
 			// A soft heap limit keeps the shard inside its memory budget: the
-			// GC works harder near it instead of letting the heap double.
+			// GC works harder near it instead of letting the heap double. The
+			// run raises it if its live heap outgrows it (and says so below).
 			if _, set := os.LookupEnv("GOMEMLIMIT"); !set && memLimitMiB > 0 {
-				debug.SetMemoryLimit(int64(memLimitMiB) << 20)
+				o.MemoryLimit = int64(memLimitMiB) << 20
 			}
 			if cpuProfile != "" {
 				f, err := os.Create(cpuProfile)
@@ -122,6 +122,11 @@ $FLYCHECK_SCREENINGJOB_NAME/_UID, signed with the job's key from
 				return err
 			}
 			printScreenSummary(cmd.OutOrStdout(), res)
+			if s := res.Stats; s.MemoryLimitRaisedTo > 0 {
+				fmt.Fprintf(stderr, "screen: warning: the live heap reached %d MiB, over what --memory-limit %d MiB leaves the GC; "+
+					"the limit was raised to %d MiB for this run (the GC would otherwise run without pause). Use more shards (docs/screening.md, Memory).\n",
+					s.LiveHeapBytes>>20, s.MemoryLimitBytes>>20, s.MemoryLimitRaisedTo>>20)
+			}
 			if reporter != nil {
 				return reporter.report(cmd.Context(), o.Shard, res)
 			}

@@ -50,6 +50,12 @@ type Options struct {
 	// Spill forces spill mode (for tests and inputs known to be
 	// unclustered); normally it is chosen automatically.
 	Spill bool
+	// MemoryLimit, if > 0, is Go's soft memory limit in bytes for the run
+	// (the process's limit is put back afterwards). If the heap the run
+	// keeps live outgrows it, the run raises it rather than let the GC run
+	// without pause, up to the container's memory limit less 1/16, and
+	// reports it in Stats (memlimit.go). 0 leaves the GC settings alone.
+	MemoryLimit int64
 	// Progress, if set, is called every ProgressInterval (default 2s) and
 	// at the end of each phase.
 	Progress         func(Progress)
@@ -115,6 +121,7 @@ type engine struct {
 	start     time.Time
 	phases    map[string]float64 // seconds per phase, for stats.json
 	phase     atomic.Value
+	mem       *memGuard // nil without Options.MemoryLimit
 }
 
 // Run screens one shard of the input with the given rules.
@@ -155,6 +162,8 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 
 	stopProgress := e.startProgress()
 	defer stopProgress()
+	e.mem = startMemGuard(opts.MemoryLimit)
+	defer e.mem.stop()
 
 	e.m = &model{opts: &e.cfg, q: q, rowsRead: map[string]int64{}, strict: opts.Strict}
 	tabs, err := e.openTables(rs)
@@ -537,5 +546,9 @@ func (e *engine) result(fw *findingsWriter, mode, outDir string) *Result {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	st.PeakHeapBytes = ms.HeapSys
+	if e.mem != nil {
+		st.MemoryLimitBytes = e.mem.set
+		st.LiveHeapBytes, st.MemoryLimitRaisedTo = e.mem.stop()
+	}
 	return &Result{Summary: sum, Stats: st, OutputDir: outDir}
 }

@@ -101,12 +101,20 @@ type Stats struct {
 	Seconds        float64          `json:"seconds"`
 	// PhaseSeconds: institutions+visits load, diagnoses and persons load,
 	// rule compilation, the fee-line pass (with grouped rules and writing).
-	PhaseSeconds     map[string]float64 `json:"phaseSeconds,omitempty"`
-	LinesPerSecond   float64            `json:"linesPerSecond"`
-	PeakHeapBytes    uint64             `json:"peakHeapBytes,omitempty"`
-	InputFormat      string             `json:"inputFormat"`
-	DiagnosesPresent bool               `json:"diagnosesPresent"`
-	PersonsPresent   bool               `json:"personsPresent"`
+	PhaseSeconds   map[string]float64 `json:"phaseSeconds,omitempty"`
+	LinesPerSecond float64            `json:"linesPerSecond"`
+	PeakHeapBytes  uint64             `json:"peakHeapBytes,omitempty"`
+	// MemoryLimitBytes is the soft memory limit the run was given
+	// (--memory-limit), LiveHeapBytes the largest heap the GC found live.
+	// MemoryLimitRaisedTo, when set, is the limit the run raised it to
+	// because the live heap outgrew it: the shard is too large for its
+	// memory budget and should be split (docs/screening.md, Memory).
+	MemoryLimitBytes    int64  `json:"memoryLimitBytes,omitempty"`
+	LiveHeapBytes       int64  `json:"liveHeapBytes,omitempty"`
+	MemoryLimitRaisedTo int64  `json:"memoryLimitRaisedTo,omitempty"`
+	InputFormat         string `json:"inputFormat"`
+	DiagnosesPresent    bool   `json:"diagnosesPresent"`
+	PersonsPresent      bool   `json:"personsPresent"`
 	// Inputs: per table, the file read, its encoding and BOM (CSV) and the
 	// columns read under another name.
 	Inputs map[string]TableInput `json:"inputs,omitempty"`
@@ -217,6 +225,9 @@ func MergeStats(parts ...*Stats) (*Stats, error) {
 		}
 		out.Seconds = max(out.Seconds, p.Seconds)
 		out.PeakHeapBytes = max(out.PeakHeapBytes, p.PeakHeapBytes)
+		out.MemoryLimitBytes = max(out.MemoryLimitBytes, p.MemoryLimitBytes)
+		out.LiveHeapBytes = max(out.LiveHeapBytes, p.LiveHeapBytes)
+		out.MemoryLimitRaisedTo = max(out.MemoryLimitRaisedTo, p.MemoryLimitRaisedTo)
 	}
 	out.AmountAtRisk = formatFen(atRisk)
 	if out.Seconds > 0 {
