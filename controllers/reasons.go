@@ -86,6 +86,9 @@ const (
 	ScreeningJobReasonRulesSnapshotted = "RulesSnapshotted"
 	ScreeningJobReasonJobCreated       = "JobCreated"
 	ScreeningJobReasonShardFinished    = "ShardFinished"
+	// Warning: a shard's live heap outgrew its --memory-limit, which it
+	// raised to finish; the shard is too large for its memory budget.
+	ScreeningJobReasonShardOverMemory = "ShardOverMemoryBudget"
 	// A shard result ConfigMap was refused (bad signature, wrong index...).
 	ScreeningJobReasonResultRefused = "ResultRefused"
 	// RulesSkipped=True: a table some rules need is missing.

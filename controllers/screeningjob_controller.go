@@ -138,6 +138,12 @@ func (r *ScreeningJobReconciler) reconcile(ctx context.Context, sj *flycheckv1.S
 		notes = append(notes, note{corev1.EventTypeNormal, ScreeningJobReasonShardFinished, "Shard/" + strconv.Itoa(idx),
 			fmt.Sprintf("Shard %d of %d finished: %d lines, %d findings", idx, status.Shards.Total,
 				results.done[idx].Stats.LinesInScope, results.done[idx].Stats.Findings)})
+		if st := results.done[idx].Stats; st.MemoryLimitRaisedTo > 0 {
+			notes = append(notes, note{corev1.EventTypeWarning, ScreeningJobReasonShardOverMemory, "Shard/" + strconv.Itoa(idx),
+				fmt.Sprintf("Shard %d's live heap reached %d MiB, over what its memory limit of %d MiB leaves the GC; it raised the limit to %d MiB to finish. "+
+					"Give the ScreeningJob more shards (spec.shards) or its pods more memory (docs/screening.md, Memory)",
+					idx, st.LiveHeapBytes>>20, st.MemoryLimitBytes>>20, st.MemoryLimitRaisedTo>>20)})
+		}
 	}
 	status.RulesSkipped = skippedRules(results)
 	if len(status.RulesSkipped) > 0 {

@@ -226,6 +226,13 @@ func TestScreeningJobCreatesOneJobAndSnapshot(t *testing.T) {
 // --report): signed with the job's key, under a generated name.
 func shardResultConfigMap(t *testing.T, r *ScreeningJobReconciler, sj *flycheckv1.ScreeningJob, idx int, insts ...screening.InstitutionSummary) *corev1.ConfigMap {
 	t.Helper()
+	return shardResultConfigMapWith(t, r, sj, idx, nil, insts...)
+}
+
+// shardResultConfigMapWith is shardResultConfigMap with the shard's stats
+// changed by mod before they are signed.
+func shardResultConfigMapWith(t *testing.T, r *ScreeningJobReconciler, sj *flycheckv1.ScreeningJob, idx int, mod func(*screening.Stats), insts ...screening.InstitutionSummary) *corev1.ConfigMap {
+	t.Helper()
 	stats := &screening.Stats{Shard: idx, Shards: int(sj.Spec.Shards), FindingsByCat: map[string]int64{}}
 	var atRisk int64
 	for _, in := range insts {
@@ -242,6 +249,9 @@ func shardResultConfigMap(t *testing.T, r *ScreeningJobReconciler, sj *flycheckv
 	}
 	stats.LinesRejected = 1
 	stats.AmountAtRisk = fmt.Sprintf("%d.%02d", atRisk/10000, atRisk%10000/100)
+	if mod != nil {
+		mod(stats)
+	}
 	data, err := screening.EncodeShardResult(screening.ShardResult{Summary: &screening.Summary{Institutions: insts}, Stats: stats})
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +316,13 @@ func TestScreeningJobFollowsShardsToTheFrame(t *testing.T) {
 		{2, []screening.InstitutionSummary{inst("H32010000003", 3, 2, "40.00", "0.400000"), inst("P32010000009", 0, 0, "0.00", "0.000000")}, 1, "2"},
 		{0, []screening.InstitutionSummary{inst("H32010000001", 3, 0, "0.00", "0.000000")}, 2, "0,2"},
 	} {
-		if err := k8sClient.Create(context.Background(), shardResultConfigMap(t, r, sj, step.idx, step.insts...)); err != nil {
+		// Shard 2 outgrew its memory limit (and raised it): a Warning.
+		overMemory := func(st *screening.Stats) {
+			if step.idx == 2 {
+				st.MemoryLimitBytes, st.LiveHeapBytes, st.MemoryLimitRaisedTo = 768<<20, 900<<20, 1125<<20
+			}
+		}
+		if err := k8sClient.Create(context.Background(), shardResultConfigMapWith(t, r, sj, step.idx, overMemory, step.insts...)); err != nil {
 			t.Fatal(err)
 		}
 		reconcileSJ(t, r, ns, sj.Name)
@@ -375,7 +391,8 @@ func TestScreeningJobFollowsShardsToTheFrame(t *testing.T) {
 	if !metav1.IsControlledBy(&frameCM, got) {
 		t.Error("frame ConfigMap is not owned by the ScreeningJob")
 	}
-	waitForSJEvents(t, ns, sj.Name, map[string]int{ScreeningJobReasonRulesSnapshotted: 1, ScreeningJobReasonJobCreated: 1, ScreeningJobReasonShardFinished: 3, ScreeningJobReasonSucceeded: 1, ScreeningJobReasonResultRefused: 1})
+	waitForSJEvents(t, ns, sj.Name, map[string]int{ScreeningJobReasonRulesSnapshotted: 1, ScreeningJobReasonJobCreated: 1, ScreeningJobReasonShardFinished: 3, ScreeningJobReasonSucceeded: 1, ScreeningJobReasonResultRefused: 1,
+		ScreeningJobReasonShardOverMemory: 1})
 }
 
 func TestScreeningJobFailedShard(t *testing.T) {
