@@ -107,12 +107,15 @@
 //   - Dictionary pages keep their indexes: an item code's id, a cnt or pric
 //     value, the institution of a fixmedins_code are worked out once per
 //     dictionary entry, not per line.
-//   - The person index (psn_no → person) is built only when a loaded rule
-//     tells persons apart (evaluator.persons). Without it each visit's
-//     psn_no is kept in visit order instead, so the check of a line's
-//     psn_no reads memory in sequence (the index costs a cache miss per
-//     visit). With it, that copy is not kept: a run with grouped rules has
-//     no room for it under the memory limit.
+//   - Each visit's psn_no is kept in visit order, so the check of a line's
+//     psn_no reads memory in sequence. The templates that tell persons
+//     apart compare them within one institution (psn_no together with
+//     fixmedins_code), so persons are numbered per institution
+//     (evaluator.persons; model.numberPersons: the institutions in
+//     parallel, each in a small table that stays in cache). The
+//     input-wide person index (psn_no → person), which costs a cache miss
+//     per visit, is built only for the templates that need it
+//     (evaluator.personIndex: deaths, stays elsewhere).
 //   - feedetl_sn and setl_id are copied out of the decoded page only when
 //     a grouped rule may need them after the page is gone.
 //

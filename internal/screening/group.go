@@ -174,9 +174,9 @@ func (e *engine) partners(psn int32) []int32 {
 func (e *engine) buildPartners() {
 	m := e.m
 	e.partnerStart = make([]int32, m.psn.len()+1)
-	for _, v := range m.visits {
+	for i, v := range m.visits {
 		if v.inpatient && v.inWindow {
-			e.partnerStart[v.psn+1]++
+			e.partnerStart[m.gpsn[i]+1]++
 		}
 	}
 	for i := 1; i < len(e.partnerStart); i++ {
@@ -186,8 +186,9 @@ func (e *engine) buildPartners() {
 	fill := append([]int32(nil), e.partnerStart[:len(e.partnerStart)-1]...)
 	for i, v := range m.visits {
 		if v.inpatient && v.inWindow {
-			e.partnerVisits[fill[v.psn]] = int32(i)
-			fill[v.psn]++
+			p := m.gpsn[i]
+			e.partnerVisits[fill[p]] = int32(i)
+			fill[p]++
 		}
 	}
 }

@@ -195,7 +195,7 @@ func (x *idIndex) lookup(b []byte) int32 {
 // of first occurrence. It keeps no copy of the keys: its
 // tables point at each key's first position in src (the visits' psn_no in
 // visit order, which the fee-line pass reads anyway); the model keeps
-// each position's key id (visit.psn).
+// each position's key id (model.gpsn).
 type keyIndex struct {
 	src   *strArena
 	n     int // distinct keys
@@ -298,7 +298,7 @@ func (f *visitFinder) find(md []byte) int32 {
 // has it.
 func (m *model) personOf(b []byte) int32 {
 	if vi := m.psn.first(b); vi >= 0 {
-		return m.visits[vi].psn
+		return m.gpsn[vi]
 	}
 	return -1
 }

@@ -77,3 +77,40 @@ func TestReadmissionOrderSameInEveryProcess(t *testing.T) {
 		}
 	}
 }
+
+// Persons are numbered within each institution, in order of their first
+// visit there: the same psn_no at two institutions is two numbers, one
+// institution's repeat visit keeps its number, and visits out of scope
+// get none.
+func TestNumberPersonsWithinEachInstitution(t *testing.T) {
+	m := &model{insts: make([]institution, 3)}
+	type row struct {
+		psn     string
+		inst    int32
+		inScope bool
+	}
+	rows := []row{{"P1", 0, true}, {"P2", 0, true}, {"P1", 1, true}, {"P1", 0, true}, {"P3", 1, true},
+		{"P2", 1, false}, {"P3", 1, true}, {"P9", 0, true}}
+	m.visitPsn = newStrArena(len(rows))
+	for _, r := range rows {
+		m.visitPsn.add([]byte(r.psn))
+		m.visits = append(m.visits, visit{inst: r.inst, inScope: r.inScope})
+	}
+	// The CSR of in-scope visits per institution, as loadVisits builds it.
+	m.instVisitStart = []int32{0, 4, 7, 7}
+	m.instVisits = []int32{0, 1, 3, 7, 2, 4, 6}
+	for _, persons := range []bool{true, false} {
+		m.numberPersons(persons, 2)
+		var got []int32
+		for _, v := range m.visits {
+			got = append(got, v.psn)
+		}
+		want := []int32{0, 1, 0, 0, 1, -1, 1, 2}
+		if !persons {
+			want = []int32{-1, -1, -1, -1, -1, -1, -1, -1}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("persons=%v: numbers %v, want %v", persons, got, want)
+		}
+	}
+}

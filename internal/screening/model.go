@@ -8,6 +8,8 @@ import (
 	"hash/fnv"
 	"math"
 	"sort"
+	"sync"
+	"sync/atomic"
 )
 
 // The in-memory model of the reference tables. A run keeps the visits of its
@@ -30,7 +32,7 @@ type institution struct {
 type visit struct {
 	begin, end int64 // date-times (seconds, wall clock)
 	inst       int32
-	psn        int32 // id in model.psn
+	psn        int32 // person number within the institution; -1 without a rule that tells persons apart
 	age        int16
 	gend       byte // '1', '2', or 0 for anything else
 	inpatient  bool
@@ -46,7 +48,8 @@ type model struct {
 
 	visits []visit
 	mdtrt  *idIndex  // mdtrt_id → visit index
-	psn    *keyIndex // psn_no → person id (persons who have visits); nil unless a rule tells persons apart
+	psn    *keyIndex // psn_no → first visit of the person; nil unless a rule needs input-wide person ids
+	gpsn   []int32   // visit → input-wide person id (first-occurrence order), with psn only
 	// visitPsn: the psn_no of each loaded visit, in visit order, which is
 	// the fee lines' order: the pass compares a line's psn_no with it
 	// reading memory in sequence (from a person's key, a cache miss per
@@ -366,7 +369,10 @@ func (o *visitBatch) valid(i int, next *int) (visitOdd, bool) {
 
 // loadVisits reads the visits table: rows are parsed by workers, then
 // validated and interned in order (duplicates are decided by input order).
-func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap, persons bool) error {
+// overlap: collect OverlappingStays partners; personIndex: build the
+// input-wide person index (gpsn); persons: number persons within each
+// institution (visit.psn).
+func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap, personIndex, persons bool) error {
 	n := int(min(src.rows(), 1<<28))
 	if m.partial {
 		// Expected share of the in-scope institutions' visits.
@@ -382,7 +388,7 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 	ord := int64(-1)
 	m.mdtrt = newIDIndex(n)
 	psnArena := newStrArena(n)
-	personIndex := persons || overlap
+	personIndex = personIndex || overlap
 	var psnHashes []uint32
 	if personIndex {
 		psnHashes = make([]uint32, 0, n)
@@ -447,15 +453,7 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 	}()
 	m.visitPsn = psnArena
 	if personIndex {
-		var ids []int32
-		m.psn, ids = buildKeyIndex(&m.visitPsn, psnHashes, workers)
-		for i := range m.visits {
-			m.visits[i].psn = ids[i]
-		}
-	} else {
-		for i := range m.visits {
-			m.visits[i].psn = -1 // no person index: no rule tells persons apart
-		}
+		m.psn, m.gpsn = buildKeyIndex(&m.visitPsn, psnHashes, workers)
 	}
 	<-built
 	var partners []foreignStay
@@ -497,14 +495,82 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 			fill[v.inst]++
 		}
 	}
+	m.numberPersons(persons, workers)
 	// Partners elsewhere: visits out of scope, not in the id index (only in
 	// its arena, for the evidence text, and in visitPsn, as every visit).
 	for _, p := range partners {
 		m.mdtrt.strArena.add([]byte(p.mdtrt))
 		m.visitPsn.add([]byte(p.psnNo))
-		m.visits = append(m.visits, visit{begin: p.begin, end: p.end, inst: p.inst, psn: p.psn, inpatient: true, inWindow: true})
+		m.visits = append(m.visits, visit{begin: p.begin, end: p.end, inst: p.inst, psn: -1, inpatient: true, inWindow: true})
+		m.gpsn = append(m.gpsn, p.psn)
 	}
 	return nil
+}
+
+// numberPersons sets visit.psn of every in-scope visit to its person's
+// number within its institution, in order of the person's first visit
+// there (-1 elsewhere, and everywhere without persons). Every template that
+// tells persons apart compares them within one institution (docs/rules.md:
+// psn_no together with fixmedins_code), so no input-wide index is needed
+// for them: the institutions are numbered in parallel, each in a small
+// table that stays in cache, where the input-wide index costs a cache miss
+// per visit.
+func (m *model) numberPersons(persons bool, workers int) {
+	for i := range m.visits {
+		m.visits[i].psn = -1
+	}
+	if !persons {
+		return
+	}
+	var next atomic.Int32
+	var wg sync.WaitGroup
+	for w := 0; w < max(1, workers); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var slots []int32 // position in vs + 1 of a person's first visit
+			for {
+				inst := int(next.Add(1) - 1)
+				if inst >= len(m.insts) {
+					return
+				}
+				vs := m.instVisits[m.instVisitStart[inst]:m.instVisitStart[inst+1]]
+				size := 16
+				for size < 2*len(vs) {
+					size <<= 1
+				}
+				slots = resize(slots, size)
+				clear(slots)
+				mask := uint32(size - 1)
+				n := int32(0)
+				for k, vi := range vs {
+					key := m.visitPsn.get(vi)
+					for s := hashBytes(key) & mask; ; s = (s + 1) & mask {
+						f := slots[s]
+						if f == 0 {
+							slots[s] = int32(k) + 1
+							m.visits[vi].psn = n
+							n++
+							break
+						}
+						if first := vs[f-1]; bytes.Equal(m.visitPsn.get(first), key) {
+							m.visits[vi].psn = m.visits[first].psn
+							break
+						}
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// resize returns s with length n, reusing its array when large enough.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
 }
 
 // foreignStay is a valid inpatient stay in the window at an institution out

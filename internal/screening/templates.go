@@ -29,10 +29,13 @@ type evaluator struct {
 	// partners: the template needs every person's inpatient stays of the
 	// whole input, regardless of scope (engine.buildPartners).
 	partners bool
-	// persons: the template tells persons apart (visit.psn, the person
-	// index); without such a rule the index is not built and visit.psn is
-	// -1.
+	// persons: the template tells persons apart within an institution
+	// (visit.psn: a person number per institution); without such a rule
+	// visit.psn is -1.
 	persons bool
+	// personIndex: the template needs input-wide person ids (model.gpsn,
+	// the person index: deaths, stays elsewhere).
+	personIndex bool
 }
 
 // evaluatorSet maps every template to its evaluator.
@@ -48,8 +51,8 @@ var evaluators = evaluatorSet{
 	rules.MaxUnits:                 {group: groupMaxUnits, persons: true}, // per course
 	rules.PerDayExceedsStay:        {group: groupPerDayExceedsStay},
 	rules.ChargeAfterDischarge:     {line: lineChargeAfterDischarge},
-	rules.ChargeAfterDeath:         {line: lineChargeAfterDeath, persons: true},
-	rules.OverlappingStays:         {visit: visitOverlappingStays, partners: true, persons: true},
+	rules.ChargeAfterDeath:         {line: lineChargeAfterDeath, personIndex: true},
+	rules.OverlappingStays:         {visit: visitOverlappingStays, partners: true, personIndex: true},
 	rules.AddOnWithoutPrimary:      {group: groupAddOnWithoutPrimary},
 	rules.InclusivePair:            {group: groupInclusivePair},
 	rules.DuplicateLine: {group: groupDuplicateLine, persons: true,
@@ -177,10 +180,11 @@ func lineChargeAfterDischarge(e *engine, r *crule, l *lineRec, v *visit) (int64,
 }
 
 func lineChargeAfterDeath(e *engine, r *crule, l *lineRec, v *visit) (int64, string, bool) {
-	if !e.m.hasDied(v.psn) {
+	p := e.m.gpsn[l.visit]
+	if !e.m.hasDied(p) {
 		return 0, "", false
 	}
-	death := e.m.deathDay[v.psn]
+	death := e.m.deathDay[p]
 	if dayOf(l.time) <= death {
 		return 0, "", false
 	}
@@ -477,7 +481,7 @@ func visitOverlappingStays(e *engine, r *crule, vs []int32, out []finding) []fin
 			continue
 		}
 		best := int32(-1)
-		for _, wi := range e.partners(v.psn) {
+		for _, wi := range e.partners(m.gpsn[vi]) {
 			w := &m.visits[wi]
 			if wi == vi || w.inst == v.inst || !(v.begin < w.end && w.begin < v.end) {
 				continue
