@@ -112,10 +112,11 @@
 //     apart compare them within one institution (psn_no together with
 //     fixmedins_code), so persons are numbered per institution
 //     (evaluator.persons; model.numberPersons: the institutions in
-//     parallel, each in a small table that stays in cache). The
-//     input-wide person index (psn_no → person), which costs a cache miss
-//     per visit, is built only for the templates that need it
-//     (evaluator.personIndex: deaths, stays elsewhere).
+//     parallel, each in a small table that stays in cache). No index of
+//     every visit's person, which cost a cache miss per visit: deaths are
+//     looked up per visit in a table of the persons who died
+//     (loadPersons), and OverlappingStays indexes only the inpatient stays
+//     (indexStays).
 //   - feedetl_sn and setl_id are copied out of the decoded page only when
 //     a grouped rule may need them after the page is gone.
 //

@@ -97,7 +97,6 @@ type runTables struct {
 	inst, visits, diag, persons source
 	needOverlap                 bool
 	needPersons                 bool // a rule tells persons apart within an institution
-	needPersonIndex             bool // a rule needs input-wide person ids: build the person index
 }
 
 func (t *runTables) close() {
@@ -117,7 +116,6 @@ func (e *engine) openTables(rs []rules.Rule) (*runTables, error) {
 	for _, r := range rs {
 		t.needOverlap = t.needOverlap || evaluators[r.Template].partners
 		t.needPersons = t.needPersons || evaluators[r.Template].persons
-		t.needPersonIndex = t.needPersonIndex || evaluators[r.Template].personIndex
 		switch rules.Spec(r.Template).Needs {
 		case "diagnoses":
 			needDiag = true
@@ -172,7 +170,7 @@ func (e *engine) loadReference(ctx context.Context, t *runTables, timePhase func
 		return err
 	}
 	m.visitsSource = func() (source, error) { return e.in.open(tVisits) }
-	if err := m.loadVisits(ctx, t.visits, e.cfg.workers, t.needOverlap, t.needPersonIndex, t.needPersons); err != nil {
+	if err := m.loadVisits(ctx, t.visits, e.cfg.workers, t.needOverlap, t.needPersons); err != nil {
 		return err
 	}
 	timePhase("visits")

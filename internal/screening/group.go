@@ -161,9 +161,10 @@ func (e *engine) los(v *visit) int32 {
 	return d
 }
 
-// partners returns the valid inpatient visits in the window of a person.
+// partners returns the valid inpatient visits in the window of a person
+// (model.stayPerson; -1: none).
 func (e *engine) partners(psn int32) []int32 {
-	if int(psn)+1 >= len(e.partnerStart) {
+	if psn < 0 || int(psn)+1 >= len(e.partnerStart) {
 		return nil
 	}
 	return e.partnerVisits[e.partnerStart[psn]:e.partnerStart[psn+1]]
@@ -173,10 +174,10 @@ func (e *engine) partners(psn int32) []int32 {
 // person, regardless of shard and city (docs/rules.md, OverlappingStays).
 func (e *engine) buildPartners() {
 	m := e.m
-	e.partnerStart = make([]int32, m.psn.len()+1)
-	for i, v := range m.visits {
-		if v.inpatient && v.inWindow {
-			e.partnerStart[m.gpsn[i]+1]++
+	e.partnerStart = make([]int32, m.stays.len()+1)
+	for s, vi := range m.stayVisit { // dropped duplicates are no longer stays
+		if v := &m.visits[vi]; v.inpatient && v.inWindow {
+			e.partnerStart[m.stayPerson[s]+1]++
 		}
 	}
 	for i := 1; i < len(e.partnerStart); i++ {
@@ -184,10 +185,10 @@ func (e *engine) buildPartners() {
 	}
 	e.partnerVisits = make([]int32, e.partnerStart[len(e.partnerStart)-1])
 	fill := append([]int32(nil), e.partnerStart[:len(e.partnerStart)-1]...)
-	for i, v := range m.visits {
-		if v.inpatient && v.inWindow {
-			p := m.gpsn[i]
-			e.partnerVisits[fill[p]] = int32(i)
+	for s, vi := range m.stayVisit {
+		if v := &m.visits[vi]; v.inpatient && v.inWindow {
+			p := m.stayPerson[s]
+			e.partnerVisits[fill[p]] = vi
 			fill[p]++
 		}
 	}

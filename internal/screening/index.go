@@ -195,7 +195,7 @@ func (x *idIndex) lookup(b []byte) int32 {
 // of first occurrence. It keeps no copy of the keys: its
 // tables point at each key's first position in src (the visits' psn_no in
 // visit order, which the fee-line pass reads anyway); the model keeps
-// each position's key id (model.gpsn).
+// each position's key id.
 type keyIndex struct {
 	src   *strArena
 	n     int // distinct keys
@@ -293,20 +293,6 @@ func (f *visitFinder) find(md []byte) int32 {
 	f.last = v
 	return v
 }
-
-// personOf returns the person id of psn_no b, or -1 if no loaded visit
-// has it.
-func (m *model) personOf(b []byte) int32 {
-	if vi := m.psn.first(b); vi >= 0 {
-		return m.gpsn[vi]
-	}
-	return -1
-}
-
-// hasDied reports whether person p has a death day: a bit per person
-// (70 KB for 570 000 persons), tested for every line by ChargeAfterDeath
-// before it reads deathDay, which would cost a cache miss per visit.
-func (m *model) hasDied(p int32) bool { return m.dead[p>>6]&(1<<(p&63)) != 0 }
 
 // psnOf is the psn_no of visit vi.
 func (m *model) psnOf(vi int32) []byte { return m.visitPsn.get(vi) }

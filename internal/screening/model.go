@@ -48,8 +48,12 @@ type model struct {
 
 	visits []visit
 	mdtrt  *idIndex  // mdtrt_id → visit index
-	psn    *keyIndex // psn_no → first visit of the person; nil unless a rule needs input-wide person ids
-	gpsn   []int32   // visit → input-wide person id (first-occurrence order), with psn only
+	// stays: the kept inpatient stays in the window, then the partners
+	// elsewhere, by person (indexStays; only with OverlappingStays).
+	stays      *keyIndex
+	stayPsn    strArena
+	stayVisit  []int32 // stay → visit
+	stayPerson []int32 // stay → person (input-wide, first-occurrence order)
 	// visitPsn: the psn_no of each loaded visit, in visit order, which is
 	// the fee lines' order: the pass compares a line's psn_no with it
 	// reading memory in sequence (from a person's key, a cache miss per
@@ -69,8 +73,7 @@ type model struct {
 	diagCat      *interner
 
 	hasPersons bool
-	deathDay   []int32  // person id → death day; noDeath if none
-	dead       []uint64 // bit per person id: has a death day (hasDied)
+	visitDeath []int32 // visit → its person's death day; noDeath if none
 
 	// partial: some valid institution is outside this run's scope (shard,
 	// city). Then only the visits of in-scope institutions are kept, plus
@@ -213,7 +216,7 @@ func (m *model) syntaxRejects(table string, rs []reject) {
 type visitBatch struct {
 	vis       []visit  // per row; inst -1 when unknown, psn and dup set by the loader
 	md, psn   strArena // mdtrt_id and psn_no of each row (normalised)
-	hMd, hPsn []uint32 // hPsn only for the person index
+	hMd       []uint32
 	line      []int64
 	odd       []visitOdd // the rows the loader must look at, ascending
 	rejects   []reject
@@ -239,13 +242,9 @@ type visitRef struct {
 // parseVisits parses and checks a batch of visits rows and finds their
 // institutions: everything but the uniqueness of mdtrt_id. It reads the
 // model's institutions and window, which do not change while visits load.
-// hashPsn: the loader builds the person index, which needs psn_no's hashes.
-func (m *model) parseVisits(b *batch, hashPsn bool) *visitBatch {
+func (m *model) parseVisits(b *batch) *visitBatch {
 	strict := m.strict
 	o := &visitBatch{vis: make([]visit, b.n), hMd: make([]uint32, b.n), line: make([]int64, b.n), rejects: b.rejects}
-	if hashPsn {
-		o.hPsn = make([]uint32, b.n)
-	}
 	mdSize, psnSize := 0, 0
 	for i := 0; i < b.n; i++ {
 		mdSize += len(b.cols[0].at(i))
@@ -268,9 +267,6 @@ func (m *model) parseVisits(b *batch, hashPsn bool) *visitBatch {
 		o.md.add(md)
 		o.psn.add(psn)
 		o.hMd[i] = hashBytes(md)
-		if hashPsn {
-			o.hPsn[i] = hashBytes(psn)
-		}
 		o.line[i] = b.lineOf(i)
 		v := &o.vis[i]
 		med := b.cols[3].at(i)
@@ -369,10 +365,10 @@ func (o *visitBatch) valid(i int, next *int) (visitOdd, bool) {
 
 // loadVisits reads the visits table: rows are parsed by workers, then
 // validated and interned in order (duplicates are decided by input order).
-// overlap: collect OverlappingStays partners; personIndex: build the
-// input-wide person index (gpsn); persons: number persons within each
-// institution (visit.psn).
-func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap, personIndex, persons bool) error {
+// overlap: index the inpatient stays by person and collect those elsewhere
+// (OverlappingStays); persons: number persons within each institution
+// (visit.psn).
+func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap, persons bool) error {
 	n := int(min(src.rows(), 1<<28))
 	if m.partial {
 		// Expected share of the in-scope institutions' visits.
@@ -388,15 +384,10 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 	ord := int64(-1)
 	m.mdtrt = newIDIndex(n)
 	psnArena := newStrArena(n)
-	personIndex = personIndex || overlap
-	var psnHashes []uint32
-	if personIndex {
-		psnHashes = make([]uint32, 0, n)
-	}
 	lines := make([]int64, 0, n)
 	m.visits = make([]visit, 0, n)
 	file := src.file()
-	err := scan(ctx, src, workers, func(_ int, b *batch) *visitBatch { return m.parseVisits(b, personIndex) }, func(o *visitBatch) error {
+	err := scan(ctx, src, workers, func(_ int, b *batch) *visitBatch { return m.parseVisits(b) }, func(o *visitBatch) error {
 		m.syntaxRejects(tVisits.name, o.rejects)
 		n := len(o.vis)
 		m.rowsRead[tVisits.name] += int64(n)
@@ -404,7 +395,6 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 			ord += int64(n)
 			m.mdtrt.addAll(&o.md, o.hMd)
 			psnArena.addAll(&o.psn)
-			psnHashes = append(psnHashes, o.hPsn...)
 			lines = append(lines, o.line...)
 			m.visits = append(m.visits, o.vis...)
 			return nil
@@ -431,9 +421,6 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 			}
 			m.mdtrt.add(o.md.get(int32(i)), o.hMd[i])
 			psnArena.add(o.psn.get(int32(i)))
-			if personIndex {
-				psnHashes = append(psnHashes, o.hPsn[i])
-			}
 			lines = append(lines, o.line[i])
 			m.visits = append(m.visits, v)
 		}
@@ -442,7 +429,7 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 	if err != nil {
 		return err
 	}
-	// Index visit ids and persons in parallel, the two at once (each has
+	// Index visit ids and stays in parallel, the two at once (each has
 	// sequential steps the other fills); a repeated mdtrt_id makes the
 	// later visit a rejected duplicate.
 	var dups []int32
@@ -452,8 +439,8 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 		dups = m.mdtrt.build(workers)
 	}()
 	m.visitPsn = psnArena
-	if personIndex {
-		m.psn, m.gpsn = buildKeyIndex(&m.visitPsn, psnHashes, workers)
+	if overlap {
+		m.indexStays(workers)
 	}
 	<-built
 	var partners []foreignStay
@@ -501,10 +488,46 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 	for _, p := range partners {
 		m.mdtrt.strArena.add([]byte(p.mdtrt))
 		m.visitPsn.add([]byte(p.psnNo))
+		m.stayVisit = append(m.stayVisit, int32(len(m.visits)))
+		m.stayPerson = append(m.stayPerson, p.psn)
 		m.visits = append(m.visits, visit{begin: p.begin, end: p.end, inst: p.inst, psn: -1, inpatient: true, inWindow: true})
-		m.gpsn = append(m.gpsn, p.psn)
 	}
 	return nil
+}
+
+// indexStays indexes the kept inpatient stays in the window by psn_no
+// (OverlappingStays compares a person's stays across institutions, so its
+// persons are input-wide, unlike visit.psn): a copy of their psn_no in
+// visit order, and each stay's visit and person. Stays are a fraction of
+// the visits, so this costs that fraction of an index of every visit.
+func (m *model) indexStays(workers int) {
+	n := 0
+	for i := range m.visits {
+		if m.visits[i].inpatient && m.visits[i].inWindow {
+			n++
+		}
+	}
+	m.stayPsn = newStrArena(n)
+	m.stayVisit = make([]int32, 0, n)
+	hashes := make([]uint32, 0, n)
+	for i := range m.visits {
+		if m.visits[i].inpatient && m.visits[i].inWindow {
+			b := m.visitPsn.get(int32(i))
+			m.stayPsn.add(b)
+			hashes = append(hashes, hashBytes(b))
+			m.stayVisit = append(m.stayVisit, int32(i))
+		}
+	}
+	m.stays, m.stayPerson = buildKeyIndex(&m.stayPsn, hashes, workers)
+}
+
+// stayPersonOf returns the person (indexStays) of psn_no b, or -1 if no
+// kept inpatient stay in the window has it.
+func (m *model) stayPersonOf(b []byte) int32 {
+	if pos := m.stays.first(b); pos >= 0 {
+		return m.stayPerson[pos]
+	}
+	return -1
 }
 
 // numberPersons sets visit.psn of every in-scope visit to its person's
@@ -599,7 +622,7 @@ func (m *model) scanValidVisitsIn(ctx context.Context, open func() (source, erro
 	}
 	defer src.close()
 	ord := int64(-1)
-	return scan(ctx, src, workers, func(_ int, b *batch) *visitBatch { return m.parseVisits(b, false) }, func(o *visitBatch) error {
+	return scan(ctx, src, workers, func(_ int, b *batch) *visitBatch { return m.parseVisits(b) }, func(o *visitBatch) error {
 		next := 0
 		for i := range o.vis {
 			ord++
@@ -632,7 +655,7 @@ func (m *model) scanOutOfScope(ctx context.Context, workers int, ords []int64, o
 		}
 		if overlap && r.inpatient {
 			if d := dayOf(r.end); d >= m.opts.from && d <= m.opts.to {
-				if p := m.personOf(r.psn); p >= 0 {
+				if p := m.stayPersonOf(r.psn); p >= 0 {
 					cands = append(cands, foreignStay{mdtrt: string(r.mdtrt), psnNo: string(r.psn), begin: r.begin, end: r.end, inst: inst, psn: p, ord: ord})
 				}
 			}

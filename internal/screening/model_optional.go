@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync"
 )
 
 // The optional reference tables: diagnoses and persons (read only when a
@@ -202,17 +203,17 @@ func (x *diagWorker) local(d *diagBatch, c *column, i int, code []byte, asIs boo
 	return x.entry[j]
 }
 
-// loadPersons reads death dates of persons who have visits. A person's death
-// date is the earliest non-empty death_date among its valid rows.
+// loadPersons reads death dates and gives each loaded visit its person's
+// (visitDeath). A person's death date is the earliest non-empty death_date
+// among its valid rows. The persons who died are kept in a table by
+// psn_no and each visit looks its psn_no up there (in parallel): the
+// table is small, where an index of every visit's person costs a cache
+// miss per visit to build.
 func (m *model) loadPersons(ctx context.Context, src source, workers int) error {
 	m.hasPersons = true
-	m.deathDay = make([]int32, m.psn.len())
-	m.dead = make([]uint64, (m.psn.len()+63)/64)
-	for i := range m.deathDay {
-		m.deathDay[i] = noDeath
-	}
+	died := map[string]int32{}
 	type row struct {
-		psn  int32
+		psn  []byte // with a death date: psn_no (a copy)
 		day  int32
 		bad  string
 		line int64
@@ -220,11 +221,11 @@ func (m *model) loadPersons(ctx context.Context, src source, workers int) error 
 		norm normMask
 	}
 	file := src.file()
-	return scan(ctx, src, workers, func(_ int, b *batch) loaded[row] {
+	err := scan(ctx, src, workers, func(_ int, b *batch) loaded[row] {
 		rows := make([]row, 0, 16)
 		var z normalizer
 		for i := 0; i < b.n; i++ {
-			r := row{psn: -1}
+			var r row
 			z.reset()
 			p := normCodeIfDirty(&z, m.strict, b.cols[0].at(i), &r.norm, 0)
 			day, fast := fastDay(&b.cols[1], i) // a DATE column: no text
@@ -241,7 +242,7 @@ func (m *model) loadPersons(ctx context.Context, src source, workers int) error 
 			if len(p) == 0 {
 				r.bad = "psn_no is empty"
 			} else if fast {
-				r.psn, r.day = m.personOf(p), day
+				r.psn, r.day = bytes.Clone(p), day
 			} else if len(d) > 0 {
 				day, ok := parseDate(d)
 				if !ok && !m.strict {
@@ -253,13 +254,13 @@ func (m *model) loadPersons(ctx context.Context, src source, workers int) error 
 				if !ok {
 					r.bad = fmt.Sprintf(dateReason(m.strict), "death_date", d)
 				} else {
-					r.psn, r.day = m.personOf(p), day
+					r.psn, r.day = bytes.Clone(p), day
 				}
 			}
 			if r.bad != "" {
 				r.line, r.raw = b.lineOf(i), b.raw(i)
 			}
-			if r.bad != "" || r.psn >= 0 || r.norm != 0 {
+			if r.bad != "" || r.psn != nil || r.norm != 0 {
 				rows = append(rows, r)
 			}
 		}
@@ -277,14 +278,42 @@ func (m *model) loadPersons(ctx context.Context, src source, workers int) error 
 				}
 				continue
 			}
-			if r.psn < 0 {
+			if r.psn == nil {
 				continue
 			}
-			if r.day < m.deathDay[r.psn] {
-				m.deathDay[r.psn] = r.day
-				m.dead[r.psn>>6] |= 1 << (r.psn & 63) // see hasDied
+			if d, ok := died[string(r.psn)]; !ok || r.day < d {
+				died[string(r.psn)] = r.day
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	m.visitDeath = make([]int32, len(m.visits))
+	forChunks(len(m.visits), workers, func(from, to int) {
+		for i := from; i < to; i++ {
+			m.visitDeath[i] = noDeath
+			if len(died) > 0 {
+				if d, ok := died[string(m.visitPsn.get(int32(i)))]; ok {
+					m.visitDeath[i] = d
+				}
+			}
+		}
+	})
+	return nil
+}
+
+// forChunks calls fn on workers contiguous parts of [0, n) at once.
+func forChunks(n, workers int, fn func(from, to int)) {
+	workers = max(1, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			fn(n*w/workers, n*(w+1)/workers)
+		}(w)
+	}
+	wg.Wait()
 }

@@ -33,9 +33,6 @@ type evaluator struct {
 	// (visit.psn: a person number per institution); without such a rule
 	// visit.psn is -1.
 	persons bool
-	// personIndex: the template needs input-wide person ids (model.gpsn,
-	// the person index: deaths, stays elsewhere).
-	personIndex bool
 }
 
 // evaluatorSet maps every template to its evaluator.
@@ -51,8 +48,8 @@ var evaluators = evaluatorSet{
 	rules.MaxUnits:                 {group: groupMaxUnits, persons: true}, // per course
 	rules.PerDayExceedsStay:        {group: groupPerDayExceedsStay},
 	rules.ChargeAfterDischarge:     {line: lineChargeAfterDischarge},
-	rules.ChargeAfterDeath:         {line: lineChargeAfterDeath, personIndex: true},
-	rules.OverlappingStays:         {visit: visitOverlappingStays, partners: true, personIndex: true},
+	rules.ChargeAfterDeath:         {line: lineChargeAfterDeath},
+	rules.OverlappingStays:         {visit: visitOverlappingStays, partners: true},
 	rules.AddOnWithoutPrimary:      {group: groupAddOnWithoutPrimary},
 	rules.InclusivePair:            {group: groupInclusivePair},
 	rules.DuplicateLine: {group: groupDuplicateLine, persons: true,
@@ -180,11 +177,7 @@ func lineChargeAfterDischarge(e *engine, r *crule, l *lineRec, v *visit) (int64,
 }
 
 func lineChargeAfterDeath(e *engine, r *crule, l *lineRec, v *visit) (int64, string, bool) {
-	p := e.m.gpsn[l.visit]
-	if !e.m.hasDied(p) {
-		return 0, "", false
-	}
-	death := e.m.deathDay[p]
+	death := e.m.visitDeath[l.visit] // noDeath: never
 	if dayOf(l.time) <= death {
 		return 0, "", false
 	}
@@ -481,7 +474,7 @@ func visitOverlappingStays(e *engine, r *crule, vs []int32, out []finding) []fin
 			continue
 		}
 		best := int32(-1)
-		for _, wi := range e.partners(m.gpsn[vi]) {
+		for _, wi := range e.partners(m.stayPersonOf(m.psnOf(vi))) {
 			w := &m.visits[wi]
 			if wi == vi || w.inst == v.inst || !(v.begin < w.end && w.begin < v.end) {
 				continue
