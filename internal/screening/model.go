@@ -47,7 +47,7 @@ type model struct {
 	instBy map[string]int32
 
 	visits []visit
-	mdtrt  *idIndex  // mdtrt_id → visit index
+	mdtrt  *idIndex // mdtrt_id → visit index
 	// stays: the kept inpatient stays in the window, then the partners
 	// elsewhere, by person (indexStays; only with OverlappingStays).
 	stays      *keyIndex
@@ -214,12 +214,12 @@ func (m *model) syntaxRejects(table string, rs []reject) {
 // core beside the workers; row by row it was a quarter of the visits
 // phase's CPU).
 type visitBatch struct {
-	vis       []visit  // per row; inst -1 when unknown, psn and dup set by the loader
-	md, psn   strArena // mdtrt_id and psn_no of each row (normalised)
-	hMd       []uint32
-	line      []int64
-	odd       []visitOdd // the rows the loader must look at, ascending
-	rejects   []reject
+	vis     []visit  // per row; inst -1 when unknown, psn and dup set by the loader
+	md, psn strArena // mdtrt_id and psn_no of each row (normalised)
+	hMd     []uint32
+	line    []int64
+	odd     []visitOdd // the rows the loader must look at, ascending
+	rejects []reject
 }
 
 // visitOdd is a row that is rejected or had values normalised: the loader
