@@ -78,11 +78,12 @@
 // cost is one extra write and read of the retained lines. Options.Spill
 // forces this mode.
 //
-// Memory of a shard is then: ≈ 70 bytes per visit of its institutions
-// (visit records and interned ids; ≈ 90 when no rule tells persons apart,
-// which keeps each visit's psn_no instead of the person index), ≈ 50 bytes
-// per inpatient stay elsewhere of its persons (OverlappingStays partners,
-// only with that rule), ≈ 12 bytes per diagnosis of the shard, the
+// Memory of a shard is then: ≈ 90 bytes per visit of its institutions
+// (visit records, interned ids and each visit's psn_no), with
+// OverlappingStays ≈ 45 more per inpatient stay (the stays' index by
+// person) and ≈ 50 per inpatient stay elsewhere of its persons (partners),
+// with ChargeAfterDeath 4 more per visit and the deaths of its persons,
+// ≈ 12 bytes per diagnosis of the shard, the
 // retained lines of the institutions being finalized (≈ 100 bytes per line
 // a grouped rule can use), the fee lines of the shard rejected because
 // their mdtrt_id is no visit of the shard (their reason is decided by one

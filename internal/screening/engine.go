@@ -55,6 +55,8 @@ type Options struct {
 	// keeps live outgrows it, the run raises it rather than let the GC run
 	// without pause, up to the container's memory limit less 1/16, and
 	// reports it in Stats (memlimit.go). 0 leaves the GC settings alone.
+	// The limit is the process's: one run with a MemoryLimit at a time
+	// (flycheck screen runs one per process).
 	MemoryLimit int64
 	// Progress, if set, is called every ProgressInterval (default 2s) and
 	// at the end of each phase.

@@ -6,8 +6,8 @@ import (
 	"sync"
 )
 
-// The visit and person indexes are the largest hash tables of a run (one
-// entry per visit of the whole input). Inserting millions of ids into one
+// The visit index is the largest hash table of a run (one entry per
+// visit; the stays' index of OverlappingStays has one per inpatient stay). Inserting millions of ids into one
 // big table from the single in-order loader is dominated by cache misses,
 // so the loader only appends the ids to an arena with their hashes, and
 // the tables are built afterwards in parallel: the hash's top bits choose
@@ -192,18 +192,17 @@ func (x *idIndex) lookup(b []byte) int32 {
 }
 
 // keyIndex assigns dense ids to distinct keys (person numbers), in order
-// of first occurrence. It keeps no copy of the keys: its
-// tables point at each key's first position in src (the visits' psn_no in
-// visit order, which the fee-line pass reads anyway); the model keeps
-// each position's key id.
+// of first occurrence. It keeps no copy of the keys: its tables point at
+// each key's first position in src (model.stayPsn, the inpatient stays'
+// psn_no); the model keeps each position's key id (model.stayPerson).
 type keyIndex struct {
 	src   *strArena
 	n     int // distinct keys
 	parts [indexParts]partTable
 }
 
-// buildKeyIndex indexes the keys of src (one per visit, with hashes) and
-// returns the index and each entry's key id.
+// buildKeyIndex indexes the keys of src (with their hashes) and returns
+// the index and each entry's key id.
 func buildKeyIndex(src *strArena, hashes []uint32, workers int) (*keyIndex, []int32) {
 	start, order := partitionIDs(hashes)
 	// First the partitions, in parallel: a first occurrence is marked -1,

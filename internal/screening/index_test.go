@@ -10,7 +10,8 @@ import (
 )
 
 // Person ids must not depend on the hash seed, which differs per process:
-// Readmission lists a institution's findings in person-id order.
+// they number the stays' persons of OverlappingStays, and an order built
+// on them must be the same in every run.
 func TestKeyIndexIDsFollowFirstOccurrence(t *testing.T) {
 	keys := []string{"P7", "P3", "P7", "P9", "P3", "P1", "P9", "P7"}
 	want := []int32{0, 1, 0, 2, 1, 3, 2, 0}
@@ -112,5 +113,29 @@ func TestNumberPersonsWithinEachInstitution(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("persons=%v: numbers %v, want %v", persons, got, want)
 		}
+	}
+}
+
+// The deaths filter may let a stranger through, never drop a person of
+// the shard.
+func TestHashBitsHasEveryStringAdded(t *testing.T) {
+	a := newStrArena(1000)
+	for i := 0; i < 1000; i++ {
+		a.add([]byte(fmt.Sprintf("P%06d", i)))
+	}
+	b := newHashBits(&a, 2)
+	for i := 0; i < 1000; i++ {
+		if !b.has(a.get(int32(i))) {
+			t.Fatalf("P%06d was added but is not in the set", i)
+		}
+	}
+	strangers := 0
+	for i := 1000; i < 11000; i++ {
+		if b.has([]byte(fmt.Sprintf("P%06d", i))) {
+			strangers++
+		}
+	}
+	if strangers > 2500 { // about 1 in 8 expected
+		t.Errorf("%d of 10000 strangers pass the filter, want about 1250", strangers)
 	}
 }

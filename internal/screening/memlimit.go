@@ -19,10 +19,13 @@ import (
 // capped at half the CPU, and the run takes twice as long for hardly less
 // memory (measured: the 20 M-line set with --memory-limit 400 took 8.9 s
 // and 748 MiB against 4.7 s and 812 MiB at 768). So the run watches the
-// live heap and, when it comes within a GC's worth of the limit, raises
-// the limit above it — never past the container's own memory limit less
-// a margin — and says so in stats.json and on stderr: such a shard is too
-// large for its budget and needs more shards (docs/screening.md, Memory).
+// live heap and, when it comes within a GC's worth of the limit — or when
+// the runtime's GC CPU limiter has engaged, which is the back-to-back GC
+// itself, whatever part of the limit the runtime's own memory (stacks,
+// metadata, fragmentation) takes — raises the limit above it, never past
+// the container's own memory limit less a margin, and says so in
+// stats.json and on stderr: such a shard is too large for its budget and
+// needs more shards (docs/screening.md, Memory).
 
 // memGuard sets and, when the live heap outgrows it, raises Go's soft
 // memory limit for one run; stop puts the process's previous limit back.
@@ -32,6 +35,7 @@ type memGuard struct {
 	prev    int64 // the process's limit before the run
 	raised  atomic.Int64
 	live    atomic.Int64 // highest live heap seen
+	limiter uint64       // GC cycle the CPU limiter last engaged at, as last seen (watch only)
 	quit    chan struct{}
 	done    chan struct{}
 	once    sync.Once
@@ -52,8 +56,35 @@ func startMemGuard(limit int64) *memGuard {
 		g.ceiling = c - c/16
 	}
 	g.prev = debug.SetMemoryLimit(limit)
+	g.limiter = readMetrics(limiterMetric)[1]
 	go g.watch()
 	return g
+}
+
+const (
+	liveMetric    = "/gc/heap/live:bytes"
+	limiterMetric = "/gc/limiter/last-enabled:gc-cycle"
+)
+
+// readMetrics returns the live heap and the last GC cycle the CPU limiter
+// engaged at (0 for a metric the runtime does not have).
+func readMetrics(names ...string) [2]uint64 {
+	s := make([]metrics.Sample, len(names))
+	for i, n := range names {
+		s[i].Name = n
+	}
+	metrics.Read(s)
+	var out [2]uint64
+	for i := range s {
+		if s[i].Value.Kind() == metrics.KindUint64 {
+			if s[i].Name == liveMetric {
+				out[0] = s[i].Value.Uint64()
+			} else {
+				out[1] = s[i].Value.Uint64()
+			}
+		}
+	}
+	return out
 }
 
 func (g *memGuard) watch() {
@@ -71,19 +102,18 @@ func (g *memGuard) watch() {
 	}
 }
 
-// check reads the live heap and raises the limit if the rule says so.
+// check reads the live heap and the GC CPU limiter and raises the limit if
+// the rule says so.
 func (g *memGuard) check() {
-	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-	metrics.Read(sample)
-	if sample[0].Value.Kind() != metrics.KindUint64 {
-		return
-	}
-	live := int64(min(sample[0].Value.Uint64(), math.MaxInt64))
+	m := readMetrics(liveMetric, limiterMetric)
+	live := int64(min(m[0], math.MaxInt64))
 	if live > g.live.Load() {
 		g.live.Store(live)
 	}
+	thrashing := m[1] > g.limiter // the limiter engaged since the last look
+	g.limiter = m[1]
 	limit := max(g.set, g.raised.Load())
-	if next := nextMemoryLimit(limit, live, g.ceiling); next > limit {
+	if next := nextMemoryLimit(limit, live, g.ceiling, thrashing); next > limit {
 		debug.SetMemoryLimit(next)
 		g.raised.Store(next)
 	}
@@ -107,13 +137,18 @@ func (g *memGuard) stop() (live, raisedTo int64) {
 // nextMemoryLimit is the guard's rule: when the live heap leaves less than
 // max(limit/32, 16 MiB) below the limit — each GC would free too little
 // for the run to go on long without the next — the limit becomes live
-// plus a quarter (at least 64 MiB), as far as the ceiling allows (0:
-// none). It returns limit itself when nothing changes; never less.
-func nextMemoryLimit(limit, live, ceiling int64) int64 {
-	if limit-live >= max(limit/32, 16<<20) {
+// plus a quarter (at least 64 MiB); when the GC already runs back to back
+// (thrashing), at least an eighth more than it was (at least 64 MiB) too.
+// As far as the ceiling allows (0: none). It returns limit itself when
+// nothing changes; never less.
+func nextMemoryLimit(limit, live, ceiling int64, thrashing bool) int64 {
+	if !thrashing && limit-live >= max(limit/32, 16<<20) {
 		return limit
 	}
 	next := live + max(live/4, 64<<20)
+	if thrashing {
+		next = max(next, limit+max(limit/8, 64<<20))
+	}
 	if ceiling > 0 {
 		next = min(next, ceiling)
 	}

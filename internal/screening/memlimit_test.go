@@ -13,17 +13,21 @@ func TestNextMemoryLimit(t *testing.T) {
 	for _, c := range []struct {
 		name                       string
 		limit, live, ceiling, want int64
+		thrashing                  bool
 	}{
-		{"room left: unchanged", 768 * mib, 700 * mib, 0, 768 * mib},
-		{"at the edge of room: unchanged", 768 * mib, 744 * mib, 0, 768 * mib},
-		{"too little room: live plus a quarter", 768 * mib, 745 * mib, 0, 745*mib + 745*mib/4},
-		{"over the limit", 768 * mib, 2048 * mib, 0, 2560 * mib},
-		{"small heap: at least 64 MiB more", 4 * mib, 10 * mib, 0, 74 * mib},
-		{"capped by the container", 768 * mib, 2048 * mib, 960 * mib, 960 * mib},
-		{"never lowered by the cap", 768 * mib, 760 * mib, 700 * mib, 768 * mib},
+		{"room left: unchanged", 768 * mib, 700 * mib, 0, 768 * mib, false},
+		{"at the edge of room: unchanged", 768 * mib, 744 * mib, 0, 768 * mib, false},
+		{"too little room: live plus a quarter", 768 * mib, 745 * mib, 0, 745*mib + 745*mib/4, false},
+		{"over the limit", 768 * mib, 2048 * mib, 0, 2560 * mib, false},
+		{"small heap: at least 64 MiB more", 4 * mib, 10 * mib, 0, 74 * mib, false},
+		{"capped by the container", 768 * mib, 2048 * mib, 960 * mib, 960 * mib, false},
+		{"never lowered by the cap", 768 * mib, 760 * mib, 700 * mib, 768 * mib, false},
+		{"GC thrashing with room by the live heap: an eighth more", 768 * mib, 600 * mib, 0, 864 * mib, true},
+		{"GC thrashing, live heap close: live plus a quarter", 768 * mib, 760 * mib, 0, 950 * mib, true},
+		{"GC thrashing, capped", 768 * mib, 600 * mib, 800 * mib, 800 * mib, true},
 	} {
-		if got := nextMemoryLimit(c.limit, c.live, c.ceiling); got != c.want {
-			t.Errorf("%s: nextMemoryLimit(%d, %d, %d) = %d MiB, want %d MiB", c.name, c.limit/mib, c.live/mib, c.ceiling/mib, got/mib, c.want/mib)
+		if got := nextMemoryLimit(c.limit, c.live, c.ceiling, c.thrashing); got != c.want {
+			t.Errorf("%s: nextMemoryLimit(%d, %d, %d, %v) = %d MiB, want %d MiB", c.name, c.limit/mib, c.live/mib, c.ceiling/mib, c.thrashing, got/mib, c.want/mib)
 		}
 	}
 }

@@ -48,8 +48,10 @@ type model struct {
 
 	visits []visit
 	mdtrt  *idIndex // mdtrt_id → visit index
-	// stays: the kept inpatient stays in the window, then the partners
-	// elsewhere, by person (indexStays; only with OverlappingStays).
+	// stays: the kept inpatient stays in the window by person (indexStays;
+	// only with OverlappingStays). stayPsn and the index hold the kept
+	// stays only; the partners elsewhere are appended to stayVisit and
+	// stayPerson after them (their person looked up in the index).
 	stays      *keyIndex
 	stayPsn    strArena
 	stayVisit  []int32 // stay → visit
@@ -57,7 +59,7 @@ type model struct {
 	// visitPsn: the psn_no of each loaded visit, in visit order, which is
 	// the fee lines' order: the pass compares a line's psn_no with it
 	// reading memory in sequence (from a person's key, a cache miss per
-	// visit). The person index points into it rather than copying keys.
+	// visit); numberPersons and the deaths read it too.
 	visitPsn strArena
 
 	// per-institution in-scope visits (CSR), built after loading visits

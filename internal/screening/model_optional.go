@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // The optional reference tables: diagnoses and persons (read only when a
@@ -212,6 +213,11 @@ func (x *diagWorker) local(d *diagBatch, c *column, i int, code []byte, asIs boo
 func (m *model) loadPersons(ctx context.Context, src source, workers int) error {
 	m.hasPersons = true
 	died := map[string]int32{}
+	// Only the deaths of persons with a loaded visit are kept, so that a
+	// shard's memory does not grow with the other shards' persons: a bit
+	// per hash of the loaded visits' psn_no filters the rows (a row that
+	// passes by chance costs an entry that is never looked up).
+	ours := newHashBits(&m.visitPsn, workers)
 	type row struct {
 		psn  []byte // with a death date: psn_no (a copy)
 		day  int32
@@ -242,7 +248,9 @@ func (m *model) loadPersons(ctx context.Context, src source, workers int) error 
 			if len(p) == 0 {
 				r.bad = "psn_no is empty"
 			} else if fast {
-				r.psn, r.day = bytes.Clone(p), day
+				if ours.has(p) {
+					r.psn, r.day = bytes.Clone(p), day
+				}
 			} else if len(d) > 0 {
 				day, ok := parseDate(d)
 				if !ok && !m.strict {
@@ -253,7 +261,7 @@ func (m *model) loadPersons(ctx context.Context, src source, workers int) error 
 				}
 				if !ok {
 					r.bad = fmt.Sprintf(dateReason(m.strict), "death_date", d)
-				} else {
+				} else if ours.has(p) {
 					r.psn, r.day = bytes.Clone(p), day
 				}
 			}
@@ -302,6 +310,33 @@ func (m *model) loadPersons(ctx context.Context, src source, workers int) error 
 		}
 	})
 	return nil
+}
+
+// hashBits is a set of strings as one bit per hash (8 bits per string):
+// has is false for every string not added, and for most others.
+type hashBits struct {
+	words []uint64
+	mask  uint32
+}
+
+func newHashBits(a *strArena, workers int) hashBits {
+	n := 64
+	for n < 8*a.len() {
+		n <<= 1
+	}
+	b := hashBits{words: make([]uint64, n/64), mask: uint32(n - 1)}
+	forChunks(a.len(), workers, func(from, to int) {
+		for i := from; i < to; i++ {
+			h := hashBytes(a.get(int32(i))) & b.mask
+			atomic.OrUint64(&b.words[h>>6], 1<<(h&63))
+		}
+	})
+	return b
+}
+
+func (b hashBits) has(s []byte) bool {
+	h := hashBytes(s) & b.mask
+	return b.words[h>>6]&(1<<(h&63)) != 0
 }
 
 // forChunks calls fn on workers contiguous parts of [0, n) at once.

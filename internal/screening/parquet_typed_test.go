@@ -358,10 +358,10 @@ func TestDateTimesMatchParseDateTime(t *testing.T) {
 	}
 }
 
-// Without a rule that tells persons apart the person index is not built:
+// Without a rule that tells persons apart persons are not numbered:
 // findings still name their psn_no, and a duplicate visit's quarantine row
-// its psn_no, exactly as when it is.
-func TestNoPersonIndexSameOutput(t *testing.T) {
+// its psn_no, exactly as when they are.
+func TestPersonNumbersOffSameOutput(t *testing.T) {
 	d := newDataset().in("V1", "P1").out("V2", "P2").out("V3", "P3")
 	d.visit("V2", "P9", "H1", "11", "2024-03-02 09:00:00", "2024-03-02 11:00:00", "1", "40") // duplicate mdtrt_id
 	d.line("L1", "V1", "BED", "1", "80", "2024-03-01 09:00:00").line("L2", "V3", "BED", "2", "70", "2024-03-01 10:00:00")

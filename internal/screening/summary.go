@@ -105,7 +105,8 @@ type Stats struct {
 	LinesPerSecond float64            `json:"linesPerSecond"`
 	PeakHeapBytes  uint64             `json:"peakHeapBytes,omitempty"`
 	// MemoryLimitBytes is the soft memory limit the run was given
-	// (--memory-limit), LiveHeapBytes the largest heap the GC found live.
+	// (--memory-limit), LiveHeapBytes the largest heap the GC found live
+	// in the process during the run (as of each GC).
 	// MemoryLimitRaisedTo, when set, is the limit the run raised it to
 	// because the live heap outgrew it: the shard is too large for its
 	// memory budget and should be split (docs/screening.md, Memory).
