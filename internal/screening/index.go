@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"sort"
 	"sync"
+	"sync/atomic"
 )
 
 // The visit index is the largest hash table of a run (one entry per
@@ -71,11 +72,20 @@ type partTable struct {
 }
 
 func newPartTable(n int) partTable {
+	var t partTable
+	t.reset(n)
+	return t
+}
+
+// reset empties the table and sizes it for n entries, reusing its slots
+// when they are enough.
+func (t *partTable) reset(n int) {
 	size := 16
 	for size*3 < n*4 {
 		size <<= 1
 	}
-	return partTable{slots: make([]uint64, size), mask: uint32(size - 1)}
+	t.slots, t.mask = resize(t.slots, size), uint32(size-1)
+	clear(t.slots)
 }
 
 // find returns the id stored for b (hash h), or -1 and the free slot.
@@ -112,20 +122,34 @@ func partitionIDs(hashes []uint32) (start [indexParts + 1]int, order []int32) {
 	return start, order
 }
 
-func forParts(workers int, fn func(p int)) {
+// forEach calls fn(w, i) for every i in [0, n), on workers goroutines
+// that take the next i as they finish (items of uneven size balance); w
+// is the goroutine's number, for scratch space of its own.
+func forEach(n, workers int, fn func(w, i int)) {
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	next := make(chan int, indexParts)
-	for p := 0; p < indexParts; p++ {
-		next <- p
-	}
-	close(next)
 	for w := 0; w < max(1, workers); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for p := range next {
-				fn(p)
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(w, i)
 			}
+		}()
+	}
+	wg.Wait()
+}
+
+// forChunks calls fn on workers contiguous parts of [0, n) at once (for
+// loops whose items are too small to hand out one by one).
+func forChunks(n, workers int, fn func(from, to int)) {
+	workers = max(1, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(n*w/workers, n*(w+1)/workers)
 		}()
 	}
 	wg.Wait()
@@ -159,7 +183,7 @@ func (x *idIndex) addAll(b *strArena, h []uint32) {
 func (x *idIndex) build(workers int) []int32 {
 	start, order := partitionIDs(x.hashes)
 	dups := make([][]int32, indexParts)
-	forParts(workers, func(p int) {
+	forEach(indexParts, workers, func(_, p int) {
 		ids := order[start[p]:start[p+1]]
 		t := newPartTable(len(ids))
 		for _, id := range ids {
@@ -209,7 +233,7 @@ func buildKeyIndex(src *strArena, hashes []uint32, workers int) (*keyIndex, []in
 	// a repeat holds its first occurrence's position.
 	ids := make([]int32, len(hashes))
 	x := &keyIndex{src: src}
-	forParts(workers, func(p int) {
+	forEach(indexParts, workers, func(_, p int) {
 		pos := order[start[p]:start[p+1]]
 		t := newPartTable(len(pos) / 2)
 		n := 0

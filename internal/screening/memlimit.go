@@ -56,35 +56,23 @@ func startMemGuard(limit int64) *memGuard {
 		g.ceiling = c - c/16
 	}
 	g.prev = debug.SetMemoryLimit(limit)
-	g.limiter = readMetrics(limiterMetric)[1]
+	_, g.limiter = readGC()
 	go g.watch()
 	return g
 }
 
-const (
-	liveMetric    = "/gc/heap/live:bytes"
-	limiterMetric = "/gc/limiter/last-enabled:gc-cycle"
-)
-
-// readMetrics returns the live heap and the last GC cycle the CPU limiter
+// readGC returns the live heap and the last GC cycle the CPU limiter
 // engaged at (0 for a metric the runtime does not have).
-func readMetrics(names ...string) [2]uint64 {
-	s := make([]metrics.Sample, len(names))
-	for i, n := range names {
-		s[i].Name = n
-	}
+func readGC() (live, limiterCycle uint64) {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/limiter/last-enabled:gc-cycle"}}
 	metrics.Read(s)
-	var out [2]uint64
-	for i := range s {
-		if s[i].Value.Kind() == metrics.KindUint64 {
-			if s[i].Name == liveMetric {
-				out[0] = s[i].Value.Uint64()
-			} else {
-				out[1] = s[i].Value.Uint64()
-			}
-		}
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		live = s[0].Value.Uint64()
 	}
-	return out
+	if s[1].Value.Kind() == metrics.KindUint64 {
+		limiterCycle = s[1].Value.Uint64()
+	}
+	return live, limiterCycle
 }
 
 func (g *memGuard) watch() {
@@ -105,13 +93,13 @@ func (g *memGuard) watch() {
 // check reads the live heap and the GC CPU limiter and raises the limit if
 // the rule says so.
 func (g *memGuard) check() {
-	m := readMetrics(liveMetric, limiterMetric)
-	live := int64(min(m[0], math.MaxInt64))
+	l, cycle := readGC()
+	live := int64(min(l, math.MaxInt64))
 	if live > g.live.Load() {
 		g.live.Store(live)
 	}
-	thrashing := m[1] > g.limiter // the limiter engaged since the last look
-	g.limiter = m[1]
+	thrashing := cycle > g.limiter // the limiter engaged since the last look
+	g.limiter = cycle
 	limit := max(g.set, g.raised.Load())
 	if next := nextMemoryLimit(limit, live, g.ceiling, thrashing); next > limit {
 		debug.SetMemoryLimit(next)

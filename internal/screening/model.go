@@ -8,8 +8,6 @@ import (
 	"hash/fnv"
 	"math"
 	"sort"
-	"sync"
-	"sync/atomic"
 )
 
 // The in-memory model of the reference tables. A run keeps the visits of its
@@ -547,47 +545,24 @@ func (m *model) numberPersons(persons bool, workers int) {
 	if !persons {
 		return
 	}
-	var next atomic.Int32
-	var wg sync.WaitGroup
-	for w := 0; w < max(1, workers); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var slots []int32 // position in vs + 1 of a person's first visit
-			for {
-				inst := int(next.Add(1) - 1)
-				if inst >= len(m.insts) {
-					return
-				}
-				vs := m.instVisits[m.instVisitStart[inst]:m.instVisitStart[inst+1]]
-				size := 16
-				for size < 2*len(vs) {
-					size <<= 1
-				}
-				slots = resize(slots, size)
-				clear(slots)
-				mask := uint32(size - 1)
-				n := int32(0)
-				for k, vi := range vs {
-					key := m.visitPsn.get(vi)
-					for s := hashBytes(key) & mask; ; s = (s + 1) & mask {
-						f := slots[s]
-						if f == 0 {
-							slots[s] = int32(k) + 1
-							m.visits[vi].psn = n
-							n++
-							break
-						}
-						if first := vs[f-1]; bytes.Equal(m.visitPsn.get(first), key) {
-							m.visits[vi].psn = m.visits[first].psn
-							break
-						}
-					}
-				}
+	tables := make([]partTable, max(1, workers)) // one per goroutine, reused
+	forEach(len(m.insts), workers, func(w, inst int) {
+		t := &tables[w]
+		vs := m.instVisits[m.instVisitStart[inst]:m.instVisitStart[inst+1]]
+		t.reset(len(vs))
+		n := int32(0)
+		for _, vi := range vs {
+			key := m.visitPsn.get(vi)
+			h := hashBytes(key)
+			if first, slot := t.find(&m.visitPsn, key, h); first >= 0 {
+				m.visits[vi].psn = m.visits[first].psn
+			} else {
+				t.slots[slot] = uint64(h)<<32 | uint64(vi+1)
+				m.visits[vi].psn = n
+				n++
 			}
-		}()
-	}
-	wg.Wait()
+		}
+	})
 }
 
 // resize returns s with length n, reusing its array when large enough.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 )
 
@@ -302,10 +301,13 @@ func (m *model) loadPersons(ctx context.Context, src source, workers int) error 
 	forChunks(len(m.visits), workers, func(from, to int) {
 		for i := from; i < to; i++ {
 			m.visitDeath[i] = noDeath
-			if len(died) > 0 {
-				if d, ok := died[string(m.visitPsn.get(int32(i)))]; ok {
-					m.visitDeath[i] = d
-				}
+		}
+		if len(died) == 0 {
+			return
+		}
+		for i := from; i < to; i++ {
+			if d, ok := died[string(m.visitPsn.get(int32(i)))]; ok {
+				m.visitDeath[i] = d
 			}
 		}
 	})
@@ -337,18 +339,4 @@ func newHashBits(a *strArena, workers int) hashBits {
 func (b hashBits) has(s []byte) bool {
 	h := hashBytes(s) & b.mask
 	return b.words[h>>6]&(1<<(h&63)) != 0
-}
-
-// forChunks calls fn on workers contiguous parts of [0, n) at once.
-func forChunks(n, workers int, fn func(from, to int)) {
-	workers = max(1, workers)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			fn(n*w/workers, n*(w+1)/workers)
-		}(w)
-	}
-	wg.Wait()
 }

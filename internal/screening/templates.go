@@ -405,7 +405,7 @@ func groupDuplicateLine(e *engine, r *crule, st *instState, lists [2][]int32, ou
 	mask := uint64(size - 1)
 	// head: slot → position in idx + 1 of the group head; group: position
 	// → position of its group head.
-	st.scratch = slices.Grow(st.scratch[:0], size+2*len(idx))[:size+2*len(idx)]
+	st.scratch = resize(st.scratch, size+2*len(idx))
 	head, next, group := st.scratch[:size], st.scratch[size:size+len(idx)], st.scratch[size+len(idx):]
 	clear(head)
 	dup := false
