@@ -91,22 +91,28 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 	if err != nil {
 		return err
 	}
-	// Counting sort by visit (stable, linear).
+	// CSR by visit. Exports list a visit's diagnoses together, in the
+	// visits table's order, so the rows are usually in visit order already
+	// and need no sort; otherwise a counting sort (stable, linear) puts
+	// them there.
 	m.diagStart = make([]int32, len(m.visits)+1)
-	for _, p := range pairs {
+	inOrder := true
+	for i, p := range pairs {
 		m.diagStart[p.visit+1]++
+		inOrder = inOrder && (i == 0 || pairs[i-1].visit <= p.visit)
 	}
 	for i := 1; i < len(m.diagStart); i++ {
 		m.diagStart[i] += m.diagStart[i-1]
 	}
-	sorted := make([]pair, len(pairs))
-	fill := append([]int32(nil), m.diagStart[:len(m.visits)]...)
-	for _, p := range pairs {
-		sorted[fill[p.visit]] = p
-		fill[p.visit]++
+	if !inOrder {
+		sorted := make([]pair, len(pairs))
+		fill := append([]int32(nil), m.diagStart[:len(m.visits)]...)
+		for _, p := range pairs {
+			sorted[fill[p.visit]] = p
+			fill[p.visit]++
+		}
+		pairs = sorted
 	}
-	pairs, sorted, fill = sorted, nil, nil
-	m.diagStart = make([]int32, len(m.visits)+1)
 	m.diagCodes = make([]int32, len(pairs))
 	// Principal diagnosis = smallest code among rows flagged principal;
 	// kept as a diag id per visit (no per-visit allocation).
@@ -115,7 +121,6 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 		principal[i] = -1
 	}
 	for i, p := range pairs {
-		m.diagStart[p.visit+1]++
 		m.diagCodes[i] = p.code
 		if p.main {
 			cur := principal[p.visit]
@@ -125,9 +130,6 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 		}
 	}
 	pairs = nil
-	for i := 1; i < len(m.diagStart); i++ {
-		m.diagStart[i] += m.diagStart[i-1]
-	}
 	// Category per diag id, then per visit.
 	catOf := make([]int32, m.diag.len())
 	for id := range catOf {

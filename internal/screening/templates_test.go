@@ -1,6 +1,7 @@
 package screening
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -361,6 +362,17 @@ func TestTemplates(t *testing.T) {
 			}
 			if res.Stats.Mode != "spill" {
 				t.Errorf("mode %q", res.Stats.Mode)
+			}
+			// Diagnoses listed out of visit order (the loader sorts them
+			// by visit only then) must agree too.
+			if len(d.diags) > 1 {
+				slices.Reverse(d.diags)
+				dir := t.TempDir()
+				d.write(t, dir, "csv")
+				fs3, _ := screen(t, dir, tc.rules, nil)
+				if got := keys(fs3); !sameKeys(got, tc.want) {
+					t.Errorf("findings with the diagnoses reversed\n got %v\nwant %v", got, tc.want)
+				}
 			}
 		})
 	}
