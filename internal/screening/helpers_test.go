@@ -135,6 +135,12 @@ func writeCSVTable(path string, header []string, rows [][]string) error {
 
 // writeParquetTable writes string columns with a dynamic schema.
 func writeParquetTable(path string, header []string, rows [][]string) error {
+	return writeParquetGroups(path, header, rows, 0)
+}
+
+// writeParquetGroups writes row groups of groupRows rows (0: one), with
+// writer options such as a small page size.
+func writeParquetGroups(path string, header []string, rows [][]string, groupRows int, opts ...parquet.WriterOption) error {
 	group := parquet.Group{}
 	for _, h := range header {
 		group[h] = parquet.String()
@@ -145,14 +151,19 @@ func writeParquetTable(path string, header []string, rows [][]string) error {
 		return err
 	}
 	defer f.Close()
-	w := parquet.NewGenericWriter[map[string]string](f, schema)
-	for _, r := range rows {
+	w := parquet.NewGenericWriter[map[string]string](f, append([]parquet.WriterOption{schema}, opts...)...)
+	for k, r := range rows {
 		m := map[string]string{}
 		for i, h := range header {
 			m[h] = r[i]
 		}
 		if _, err := w.Write([]map[string]string{m}); err != nil {
 			return err
+		}
+		if groupRows > 0 && (k+1)%groupRows == 0 {
+			if err := w.Flush(); err != nil {
+				return err
+			}
 		}
 	}
 	return w.Close()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -212,14 +213,56 @@ func (m *model) syntaxRejects(table string, rs []reject) {
 // the in-order loader can append a batch whose rows are all kept to the
 // model in a few copies instead of row by row (the loader runs on one
 // core beside the workers; row by row it was a quarter of the visits
-// phase's CPU).
+// phase's CPU). Parsed in place (visitPlace), vis and hMd are already
+// where the loader keeps them as long as no earlier row was dropped, and
+// then it copies nothing of them.
 type visitBatch struct {
 	vis     []visit  // per row; inst -1 when unknown, psn and dup set by the loader
+	hMd     []uint32 // hash of each row's mdtrt_id
 	md, psn strArena // mdtrt_id and psn_no of each row (normalised)
-	hMd     []uint32
-	line    []int64
+	ord     int64    // ordinal of row 0 (batch.ord)
+	inPlace bool     // vis and hMd are the visitPlace's at ord
+	line0   int64    // line of row i: lines[i] (CSV) or line0+i
+	lines   []int64
 	odd     []visitOdd // the rows the loader must look at, ascending
 	rejects []reject
+}
+
+// visitPlace is where the loader keeps the visits and their id hashes
+// when it knows the table's exact size (exactRows): the workers write
+// row r's at index r, so that a table without dropped rows is parsed into
+// place. Only whole-table loads use it (a shard keeps a part).
+type visitPlace struct {
+	vis []visit
+	hMd []uint32
+}
+
+func (o *visitBatch) lineOf(i int) int64 {
+	if o.lines != nil {
+		return o.lines[i]
+	}
+	return o.line0 + int64(i)
+}
+
+// lineRuns gives each kept visit its input line, for the quarantine of a
+// duplicate mdtrt_id (rare): runs of visits on consecutive lines (about
+// one per batch) instead of a line per visit.
+type lineRuns struct {
+	visit []int32 // first visit of each run
+	line  []int64 // its line
+}
+
+func (r *lineRuns) add(v int32, line int64) {
+	if n := len(r.visit); n > 0 && line-r.line[n-1] == int64(v-r.visit[n-1]) {
+		return
+	}
+	r.visit = append(r.visit, v)
+	r.line = append(r.line, line)
+}
+
+func (r *lineRuns) of(v int32) int64 {
+	k := sort.Search(len(r.visit), func(k int) bool { return r.visit[k] > v }) - 1
+	return r.line[k] + int64(v-r.visit[k])
 }
 
 // visitOdd is a row that is rejected or had values normalised: the loader
@@ -242,9 +285,19 @@ type visitRef struct {
 // parseVisits parses and checks a batch of visits rows and finds their
 // institutions: everything but the uniqueness of mdtrt_id. It reads the
 // model's institutions and window, which do not change while visits load.
-func (m *model) parseVisits(b *batch) *visitBatch {
+// With place, rows are parsed into their place when the batch has an
+// ordinal.
+func (m *model) parseVisits(b *batch, place *visitPlace) *visitBatch {
 	strict := m.strict
-	o := &visitBatch{vis: make([]visit, b.n), hMd: make([]uint32, b.n), line: make([]int64, b.n), rejects: b.rejects}
+	o := &visitBatch{ord: b.ord, line0: b.firstRow, rejects: b.rejects}
+	if b.lines != nil {
+		o.lines = slices.Clone(b.lines[:b.n]) // the chunk's, reused
+	}
+	if end := b.ord + int64(b.n); place != nil && b.ord >= 0 && end <= int64(len(place.vis)) {
+		o.vis, o.hMd, o.inPlace = place.vis[b.ord:end:end], place.hMd[b.ord:end:end], true
+	} else {
+		o.vis, o.hMd = make([]visit, b.n), make([]uint32, b.n)
+	}
 	mdSize, psnSize := 0, 0
 	for i := 0; i < b.n; i++ {
 		mdSize += len(b.cols[0].at(i))
@@ -267,8 +320,8 @@ func (m *model) parseVisits(b *batch) *visitBatch {
 		o.md.add(md)
 		o.psn.add(psn)
 		o.hMd[i] = hashBytes(md)
-		o.line[i] = b.lineOf(i)
 		v := &o.vis[i]
+		*v = visit{}
 		med := b.cols[3].at(i)
 		if !strict && endsDirty(med) {
 			med = normCodeIfDirty(&z, false, med, &nm, 3) // only its first byte and emptiness matter
@@ -384,19 +437,38 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 	ord := int64(-1)
 	m.mdtrt = newIDIndex(n)
 	psnArena := newStrArena(n)
-	lines := make([]int64, 0, n)
+	var lines lineRuns
 	m.visits = make([]visit, 0, n)
+	var place *visitPlace
+	if !m.partial && exactRows(src) && int64(n) == src.rows() {
+		// Parsed into place: m.visits and the id hashes grow over what the
+		// workers wrote. They must never be reallocated during the scan.
+		place = &visitPlace{vis: make([]visit, n), hMd: make([]uint32, n)}
+		m.visits, m.mdtrt.hashes = place.vis[:0], place.hMd[:0]
+	}
 	file := src.file()
-	err := scan(ctx, src, workers, func(_ int, b *batch) *visitBatch { return m.parseVisits(b) }, func(o *visitBatch) error {
+	err := scan(ctx, src, workers, func(_ int, b *batch) *visitBatch { return m.parseVisits(b, place) }, func(o *visitBatch) error {
 		m.syntaxRejects(tVisits.name, o.rejects)
 		n := len(o.vis)
 		m.rowsRead[tVisits.name] += int64(n)
+		if place != nil && len(m.visits)+n > len(place.vis) {
+			return fmt.Errorf("%s: more rows than the file declares (%d)", file, len(place.vis))
+		}
+		k := int32(len(m.visits))
 		if len(o.odd) == 0 && !m.partial { // every row kept: the batch as it is
 			ord += int64(n)
-			m.mdtrt.addAll(&o.md, o.hMd)
+			if o.inPlace && int64(k) == o.ord { // already there
+				m.visits = m.visits[:int(k)+n]
+				m.mdtrt.hashes = m.mdtrt.hashes[:int(k)+n]
+				m.mdtrt.strArena.addAll(&o.md)
+			} else {
+				m.visits = append(m.visits, o.vis...)
+				m.mdtrt.addAll(&o.md, o.hMd)
+			}
 			psnArena.addAll(&o.psn)
-			lines = append(lines, o.line...)
-			m.visits = append(m.visits, o.vis...)
+			for i := range n {
+				lines.add(k+int32(i), o.lineOf(i))
+			}
 			return nil
 		}
 		next := 0
@@ -408,7 +480,7 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 			}
 			if !ok {
 				if m.owned(x.code) {
-					m.reject(tVisits.name, reject{file, o.line[i], x.reason, x.raw})
+					m.reject(tVisits.name, reject{file, o.lineOf(i), x.reason, x.raw})
 				}
 				continue
 			}
@@ -419,9 +491,9 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 			if m.partial {
 				ords = append(ords, ord)
 			}
+			lines.add(int32(len(m.visits)), o.lineOf(i))
 			m.mdtrt.add(o.md.get(int32(i)), o.hMd[i])
 			psnArena.add(o.psn.get(int32(i)))
-			lines = append(lines, o.line[i])
 			m.visits = append(m.visits, v)
 		}
 		return nil
@@ -461,7 +533,7 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 		code := m.insts[v.inst].code
 		if m.owned([]byte(code)) {
 			raw := string(appendCSVField(nil, m.mdtrt.get(d))) + "," + string(appendCSVField(nil, m.psnOf(d))) + "," + string(appendCSVField(nil, []byte(code))) + ",…"
-			m.reject(tVisits.name, reject{file, lines[d], "duplicate mdtrt_id", raw})
+			m.reject(tVisits.name, reject{file, lines.of(d), "duplicate mdtrt_id", raw})
 		}
 	}
 	// CSR of in-scope visits per institution, in input order.
@@ -599,7 +671,7 @@ func (m *model) scanValidVisitsIn(ctx context.Context, open func() (source, erro
 	}
 	defer src.close()
 	ord := int64(-1)
-	return scan(ctx, src, workers, func(_ int, b *batch) *visitBatch { return m.parseVisits(b) }, func(o *visitBatch) error {
+	return scan(ctx, src, workers, func(_ int, b *batch) *visitBatch { return m.parseVisits(b, nil) }, func(o *visitBatch) error {
 		next := 0
 		for i := range o.vis {
 			ord++

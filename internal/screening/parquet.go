@@ -214,6 +214,8 @@ type parquetTask struct {
 	firstRow   int64
 }
 
+func (t *parquetTask) numRows() int64 { return t.end - t.start }
+
 var dictCounter atomic.Uint64
 
 // colReader walks the pages of one column.

@@ -6,11 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/parquet-go/parquet-go"
 	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
@@ -344,6 +347,65 @@ func TestUnclusteredInputFallsBackToSpill(t *testing.T) {
 	}
 	if r2.Stats.LinesRejected != r1.Stats.LinesRejected || r2.Stats.LinesInScope != r1.Stats.LinesInScope {
 		t.Errorf("stats differ after restart: %+v vs %+v", r2.Stats, r1.Stats)
+	}
+}
+
+// Parquet visits are parsed into their place (visitPlace); a row dropped
+// early makes the loader move every later batch down, and a duplicate
+// mdtrt_id's quarantine row needs its line back (lineRuns). Read from
+// small pages in several row groups (many batches and tasks), the table
+// must give what the same rows as CSV give, which are never parsed in
+// place.
+func TestVisitsParsedInPlaceMatchCSV(t *testing.T) {
+	d := syntheticData(6, 200)
+	d.visits = slices.Insert(d.visits, 3, []string{"VX1", "", "H00000", "11", at("01", "08:00:00"), at("01", "10:00:00"), "1", "40"})
+	dup := slices.Clone(d.visits[100])
+	dup[1] = "P99999"
+	d.visits = slices.Insert(d.visits, 700, dup)
+	d.visits = slices.Insert(d.visits, 900, []string{"VX2", "P1", "H00001", "11", "not a time", at("01", "10:00:00"), "1", "40"})
+	d.visits = append(d.visits, slices.Clone(d.visits[500]))
+	csvDir, pqDir := t.TempDir(), t.TempDir()
+	d.write(t, csvDir, "csv")
+	d.write(t, pqDir, "parquet")
+	if err := writeParquetGroups(filepath.Join(pqDir, "visits.parquet"), visitHeader, d.visits, 250, parquet.PageBufferSize(1024)); err != nil {
+		t.Fatal(err)
+	}
+	a, ra := screen(t, csvDir, someRules(), nil)
+	b, rb := screen(t, pqDir, someRules(), nil)
+	if len(a) == 0 || !sameKeys(keys(a), keys(b)) {
+		t.Errorf("csv %d findings, parquet %d", len(a), len(b))
+	}
+	if ra.Stats.RowsRejected["visits"] != 4 || rb.Stats.RowsRejected["visits"] != 4 || ra.Stats.VisitsInScope != rb.Stats.VisitsInScope {
+		t.Errorf("rejected visits: csv %d, parquet %d; in scope %d, %d", ra.Stats.RowsRejected["visits"], rb.Stats.RowsRejected["visits"], ra.Stats.VisitsInScope, rb.Stats.VisitsInScope)
+	}
+	// The same quarantine rows, a CSV line being the Parquet row + 1.
+	rows := func(r *Result, ext string, shift int) []string {
+		q, err := os.ReadFile(filepath.Join(r.OutputDir, "quarantine.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, l := range strings.Split(strings.TrimSpace(string(q)), "\n")[1:] {
+			f := strings.SplitN(l, ",", 3)
+			n, _ := strconv.Atoi(f[1])
+			out = append(out, strings.TrimSuffix(f[0], ext)+","+strconv.Itoa(n+shift)+","+f[2])
+		}
+		slices.Sort(out)
+		return out
+	}
+	qa, qb := rows(ra, ".csv", 0), rows(rb, ".parquet", 1)
+	for _, want := range []string{"visits,5,psn_no is empty,", "visits,702,duplicate mdtrt_id,", "visits,1205,duplicate mdtrt_id,"} {
+		if !slices.ContainsFunc(qa, func(r string) bool { return strings.HasPrefix(r, want) }) {
+			t.Errorf("CSV quarantine has no row %q…", want)
+		}
+	}
+	if !slices.Equal(qa, qb) {
+		for i := range min(len(qa), len(qb)) {
+			if qa[i] != qb[i] {
+				t.Fatalf("quarantine: %d rows from CSV, %d from Parquet; first difference:\n csv     %q\n parquet %q", len(qa), len(qb), qa[i], qb[i])
+			}
+		}
+		t.Errorf("quarantine: %d rows from CSV, %d from Parquet", len(qa), len(qb))
 	}
 }
 

@@ -85,6 +85,9 @@ type batch struct {
 	// rejects found while splitting the input into rows (CSV syntax, field
 	// counts), already complete.
 	rejects []reject
+	// ord is the ordinal of row 0 among the rows of the scan (0-based, in
+	// input order), or -1 when an earlier task did not know its size (CSV).
+	ord int64
 }
 
 func (b *batch) lineOf(i int) int64 {
@@ -122,6 +125,14 @@ type reject struct {
 // been converted, so the task may reuse its buffers afterwards.
 type task interface {
 	run(ctx context.Context, emit func(*batch) error) error
+}
+
+// sizedTask is a task that knows beforehand how many rows it emits
+// (Parquet: a row range), so that scan can give each batch its rows'
+// ordinal (batch.ord) before the batches before it are read.
+type sizedTask interface {
+	task
+	numRows() int64
 }
 
 // source is an opened input table.
@@ -350,6 +361,24 @@ func (in *input) report() map[string]TableInput {
 	return out
 }
 
+// exactRows reports whether src.rows() is exactly the number of rows its
+// tasks emit (Parquet, one file or partitions), so that a loader can place
+// rows by their ordinal (batch.ord) in arrays of that size.
+func exactRows(src source) bool {
+	switch s := src.(type) {
+	case *parquetSource:
+		return true
+	case *multiSource:
+		for _, p := range s.parts {
+			if !exactRows(p) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
 // scan reads a source with `workers` goroutines: convert runs in the
 // workers (in parallel, worker index w for per-worker caches), consume runs
 // in the calling goroutine and sees the results in input order.
@@ -360,6 +389,7 @@ func scan[R any](ctx context.Context, src source, workers int,
 
 	type job struct {
 		t   task
+		ord int64 // of the task's first row; -1 unknown
 		res chan R
 	}
 	tasks := make(chan task)
@@ -383,8 +413,14 @@ func scan[R any](ctx context.Context, src source, workers int,
 		defer wg.Done()
 		defer close(work)
 		defer close(order)
+		var ord int64 // rows of the tasks so far; -1 once one is unsized
 		for t := range tasks {
-			j := job{t, make(chan R, resultsPerTask)}
+			j := job{t, ord, make(chan R, resultsPerTask)}
+			if st, ok := t.(sizedTask); ok && ord >= 0 {
+				ord += st.numRows()
+			} else {
+				ord = -1
+			}
 			select {
 			case order <- j.res:
 			case <-ctx.Done():
@@ -403,7 +439,12 @@ func scan[R any](ctx context.Context, src source, workers int,
 		go func(w int) {
 			defer wg.Done()
 			for j := range work {
+				ord := j.ord
 				err := j.t.run(ctx, func(b *batch) error {
+					b.ord = ord
+					if ord >= 0 {
+						ord += int64(b.n)
+					}
 					r := convert(w, b)
 					select {
 					case j.res <- r:
