@@ -164,10 +164,6 @@ type idIndex struct {
 	parts  [indexParts]partTable
 }
 
-func newIDIndex(capacity int) *idIndex {
-	return &idIndex{strArena: newStrArena(capacity), hashes: make([]uint32, 0, capacity)}
-}
-
 func (x *idIndex) add(b []byte, h uint32) int32 {
 	x.hashes = append(x.hashes, h)
 	return x.strArena.add(b)

@@ -435,16 +435,17 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 	}
 	var ords []int64 // kept visit → ordinal of its row among parsed rows
 	ord := int64(-1)
-	m.mdtrt = newIDIndex(n)
+	m.mdtrt = &idIndex{strArena: newStrArena(n)}
 	psnArena := newStrArena(n)
 	var lines lineRuns
-	m.visits = make([]visit, 0, n)
 	var place *visitPlace
 	if !m.partial && exactRows(src) && int64(n) == src.rows() {
 		// Parsed into place: m.visits and the id hashes grow over what the
 		// workers wrote. They must never be reallocated during the scan.
 		place = &visitPlace{vis: make([]visit, n), hMd: make([]uint32, n)}
 		m.visits, m.mdtrt.hashes = place.vis[:0], place.hMd[:0]
+	} else {
+		m.visits, m.mdtrt.hashes = make([]visit, 0, n), make([]uint32, 0, n)
 	}
 	file := src.file()
 	err := scan(ctx, src, workers, func(_ int, b *batch) *visitBatch { return m.parseVisits(b, place) }, func(o *visitBatch) error {
