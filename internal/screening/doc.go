@@ -120,6 +120,13 @@
 //     (indexStays).
 //   - feedetl_sn and setl_id are copied out of the decoded page only when
 //     a grouped rule may need them after the page is gone.
+//   - Parquet visits are parsed into place: scan gives each batch the
+//     ordinal of its first row when the tasks know their size
+//     (sizedTask, batch.ord), so the workers write each visit and its id
+//     hash at the index where the model keeps it (visitPlace), and the
+//     in-order loader moves a batch only once an earlier row was dropped.
+//     Each visit's input line is kept as runs (lineRuns): it is read only
+//     to report a duplicate mdtrt_id.
 //
 // # Sharding
 //
