@@ -88,6 +88,9 @@ type lineWorker struct {
 	cnt, pric dictDecimals
 	// The date part of the previous fee_ocur_time and its day.
 	times dateTimes
+	// Typed cnt, pric, det_item_fee_sumamt and fee_ocur_time of the
+	// batch, made at its first line in scope.
+	fast [4]fastCol
 	// Value normalisation (slow path only): scratch and counts per column.
 	z    normalizer
 	norm normCounts
@@ -165,6 +168,7 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 	if e.c.anyGroup {
 		out.arena = slices.Grow(out.arena, b.n*lw.lineBytes)
 	}
+	converted := false
 	for i := 0; i < b.n; i++ {
 		md := cols[fMdtrt].at(i)
 		vi := lw.visits.find(md)
@@ -210,11 +214,30 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 		if !m.insts[v.inst].inScope {
 			continue
 		}
+		if !converted { // not for the batches of other shards' lines
+			converted = true
+			lw.fast[0].fastDecimals(&cols[fCnt], b.n)
+			lw.fast[1].fastDecimals(&cols[fPric], b.n)
+			lw.fast[2].fastDecimals(&cols[fAmt], b.n)
+			lw.fast[3].fastDateTimes(&cols[fTime], b.n)
+		}
 		sn, setl, item := cols[fSN].at(i), cols[fSetl].at(i), cols[fItem].at(i)
-		cnt, okC := lw.cnt.get(&cols[fCnt], i)
-		pric, okP := lw.pric.get(&cols[fPric], i)
-		amt, okA := decimalAt(&cols[fAmt], i)
-		t, okT := lw.times.at(&cols[fTime], i)
+		cnt, okC := lw.fast[0].at(i)
+		if !okC {
+			cnt, okC = lw.cnt.get(&cols[fCnt], i)
+		}
+		pric, okP := lw.fast[1].at(i)
+		if !okP {
+			pric, okP = lw.pric.get(&cols[fPric], i)
+		}
+		amt, okA := lw.fast[2].at(i)
+		if !okA {
+			amt, okA = decimalAt(&cols[fAmt], i)
+		}
+		t, okT := lw.fast[3].at(i)
+		if !okT {
+			t, okT = lw.times.at(&cols[fTime], i)
+		}
 		psn := cols[fPsn].at(i)
 		psnOK := bytes.Equal(psn, lw.visitPsn)
 		okX := productFits(cnt, pric)

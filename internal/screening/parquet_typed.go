@@ -201,8 +201,17 @@ func (t *typedCol) dateTime(j int) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
+	if sec := ticksToSeconds(x, t.conv.unit); sec >= minTextDay*secondsPerDay && sec < maxTextDay*secondsPerDay {
+		return sec, true
+	}
+	return 0, false
+}
+
+// ticksToSeconds is x ticks of unit (per second) in whole seconds, rounded
+// down.
+func ticksToSeconds(x, unit int64) int64 {
 	var sec, r int64
-	switch t.conv.unit { // constant divisors: multiplications
+	switch unit { // constant divisors: multiplications
 	case 1000000:
 		sec, r = x/1000000, x%1000000
 	case 1000:
@@ -215,10 +224,7 @@ func (t *typedCol) dateTime(j int) (int64, bool) {
 	if r < 0 {
 		sec--
 	}
-	if sec >= minTextDay*secondsPerDay && sec < maxTextDay*secondsPerDay {
-		return sec, true
-	}
-	return 0, false
+	return sec
 }
 
 func (t *typedCol) day(j int) (int32, bool) {
@@ -239,4 +245,83 @@ func (t *typedCol) smallInt(j int) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// fastCol is a batch's column of values made at once by fastDecimals or
+// fastDateTimes: one loop per column and batch instead of a chain of
+// calls per value (convertLines, typed fee lines). on is false when the
+// column is not of the kind (every value goes through the per-value
+// path then); ok[i] false sends value i there.
+type fastCol struct {
+	on bool
+	v  []int64
+	ok []bool
+}
+
+// at is value i and whether it was made here.
+func (f *fastCol) at(i int) (int64, bool) {
+	if f.on && f.ok[i] {
+		return f.v[i], true
+	}
+	return 0, false
+}
+
+// fastDecimals is fastDecimal for rows [0, n) of c.
+func (f *fastCol) fastDecimals(c *column, n int) {
+	t := c.tc
+	if f.on = t != nil && (t.conv.kind == numPlain || t.conv.kind == numDecimal); !f.on {
+		return
+	}
+	f.raw(t, c.off, n)
+	lim, mul := t.conv.lim, t.conv.mul
+	for i, x := range f.v {
+		f.v[i], f.ok[i] = x*mul, f.ok[i] && x > -lim && x < lim
+	}
+}
+
+// fastDateTimes is fastDateTime for rows [0, n) of c.
+func (f *fastCol) fastDateTimes(c *column, n int) {
+	t := c.tc
+	if f.on = t != nil && t.conv.kind == numTimestamp; !f.on {
+		return
+	}
+	f.raw(t, c.off, n)
+	lo, hi, unit := minTextDay*secondsPerDay, maxTextDay*secondsPerDay, t.conv.unit
+	for i, x := range f.v {
+		sec := ticksToSeconds(x, unit)
+		f.v[i], f.ok[i] = sec, f.ok[i] && sec >= lo && sec < hi
+	}
+}
+
+// raw sets v[i], ok[i] to t.raw(off+i) for i in [0, n), the page's
+// layout (dictionary, nulls, plain) decided once.
+func (f *fastCol) raw(t *typedCol, off, n int) {
+	f.v, f.ok = resize(f.v, n), resize(f.ok, n)
+	if t.i64 != nil {
+		rawInto(t, t.i64, off, f.v, f.ok)
+	} else {
+		rawInto(t, t.i32, off, f.v, f.ok)
+	}
+}
+
+func rawInto[T int32 | int64](t *typedCol, vals []T, off int, x []int64, there []bool) {
+	n := len(x)
+	switch {
+	case t.idx != nil:
+		for i, k := range t.idx[off : off+n] {
+			if k >= 0 {
+				x[i], there[i] = int64(vals[k]), true
+			} else {
+				x[i], there[i] = 0, false
+			}
+		}
+	case t.null != nil:
+		for i, null := range t.null[off : off+n] {
+			x[i], there[i] = int64(vals[off+i]), !null
+		}
+	default:
+		for i, v := range vals[off : off+n] {
+			x[i], there[i] = int64(v), true
+		}
+	}
 }

@@ -380,3 +380,81 @@ func TestPersonNumbersOffSameOutput(t *testing.T) {
 		t.Errorf("quarantine without the person index:\n%s\nwith it:\n%s", wq, q)
 	}
 }
+
+// fastCol makes a batch's values at once: for every page layout (plain,
+// with nulls, dictionary; INT32 and INT64) and offset it gives exactly
+// what fastDecimal and fastDateTime give value by value, declines what
+// they decline, and is off for columns of another kind.
+func TestFastColMatchesPerValue(t *testing.T) {
+	lim := int64(math.Pow10(14))
+	ints := []int64{0, 1, -1, 7, 150, 9999, -10000, 1<<31 - 1, -1 << 31, lim - 1, lim, -lim + 1, -lim,
+		lim*100 - 1, lim * 100, math.MaxInt64, math.MinInt64}
+	ms := []int64{0, -1, 1, 1709283600000, 1709283600999, -62167219200000, -62167219200001, 253402300799999, 253402300800000}
+	convs := []struct {
+		name string
+		conv numConv
+		vals []int64
+	}{
+		{"INT", newNumConv(parquet.Int64, nil), ints},
+		{"DECIMAL(18,2)", newNumConv(parquet.Int64, &format.LogicalType{Value: &format.DecimalType{Scale: 2, Precision: 18}}), ints},
+		{"DECIMAL(18,4)", newNumConv(parquet.Int64, &format.LogicalType{Value: &format.DecimalType{Scale: 4, Precision: 18}}), ints},
+		{"TIMESTAMP(MILLIS)", newNumConv(parquet.Int64, &format.LogicalType{Value: &format.TimestampType{Unit: format.TimeUnit{Value: &format.MilliSeconds{}}}}), ms},
+		{"DATE", newNumConv(parquet.Int32, &format.LogicalType{Value: &format.DateType{}}), []int64{0, 19783}},
+	}
+	for _, cv := range convs {
+		n := len(cv.vals)
+		i32 := make([]int32, n)
+		null := make([]bool, n)
+		idx := make([]int32, n)
+		for i, x := range cv.vals {
+			i32[i] = int32(x)
+			null[i] = i%3 == 1
+			idx[i] = int32(n - 1 - i) // entries backwards
+			if i%4 == 2 {
+				idx[i] = -1
+			}
+		}
+		layouts := map[string]*typedCol{
+			"plain INT64": {i64: cv.vals},
+			"plain INT32": {i32: i32},
+			"nulls":       {i64: cv.vals, null: null},
+			"dict INT64":  {i64: cv.vals, idx: idx},
+			"dict INT32":  {i32: i32, idx: idx},
+		}
+		for lname, tc := range layouts {
+			tc.conv = &cv.conv
+			for _, off := range []int{0, 3} {
+				c := column{tc: tc, off: off, indirect: true}
+				var dec, dt fastCol
+				dec.fastDecimals(&c, n-off)
+				dt.fastDateTimes(&c, n-off)
+				if dec.on != (cv.conv.kind == numPlain || cv.conv.kind == numDecimal) || dt.on != (cv.conv.kind == numTimestamp) {
+					t.Errorf("%s %s: on %v, %v", cv.name, lname, dec.on, dt.on)
+				}
+				fast := 0
+				for i := 0; i < n-off; i++ {
+					wv, wok := fastDecimal(&c, i)
+					if gv, gok := dec.at(i); gok != wok || gv != wv {
+						t.Errorf("%s %s off %d row %d: decimal %d, %v; per value %d, %v", cv.name, lname, off, i, gv, gok, wv, wok)
+					} else if gok {
+						fast++
+					}
+					wv, wok = fastDateTime(&c, i)
+					if gv, gok := dt.at(i); gok != wok || gv != wv {
+						t.Errorf("%s %s off %d row %d: date-time %d, %v; per value %d, %v", cv.name, lname, off, i, gv, gok, wv, wok)
+					} else if gok {
+						fast++
+					}
+				}
+				if fast == 0 && cv.conv.kind != numDate {
+					t.Errorf("%s %s off %d: no value made at once", cv.name, lname, off)
+				}
+			}
+		}
+	}
+	var f fastCol
+	f.fastDecimals(&column{data: []byte("12"), starts: []uint32{0}, ends: []uint32{2}}, 1)
+	if _, ok := f.at(0); ok || f.on {
+		t.Error("fastDecimals made a text column's value")
+	}
+}
