@@ -89,8 +89,8 @@ type lineWorker struct {
 	// The date part of the previous fee_ocur_time and its day.
 	times dateTimes
 	// Typed cnt, pric, det_item_fee_sumamt and fee_ocur_time of the
-	// batch, made at its first line in scope.
-	fast [4]fastCol
+	// batch, made at its first line in scope; by column (fCnt…fTime).
+	fast [fTime + 1]fastCol
 	// Value normalisation (slow path only): scratch and counts per column.
 	z    normalizer
 	norm normCounts
@@ -216,25 +216,25 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 		}
 		if !converted { // not for the batches of other shards' lines
 			converted = true
-			lw.fast[0].fastDecimals(&cols[fCnt], b.n)
-			lw.fast[1].fastDecimals(&cols[fPric], b.n)
-			lw.fast[2].fastDecimals(&cols[fAmt], b.n)
-			lw.fast[3].fastDateTimes(&cols[fTime], b.n)
+			lw.fast[fCnt].fastDecimals(&cols[fCnt], b.n)
+			lw.fast[fPric].fastDecimals(&cols[fPric], b.n)
+			lw.fast[fAmt].fastDecimals(&cols[fAmt], b.n)
+			lw.fast[fTime].fastDateTimes(&cols[fTime], b.n)
 		}
 		sn, setl, item := cols[fSN].at(i), cols[fSetl].at(i), cols[fItem].at(i)
-		cnt, okC := lw.fast[0].at(i)
+		cnt, okC := lw.fast[fCnt].at(i)
 		if !okC {
 			cnt, okC = lw.cnt.get(&cols[fCnt], i)
 		}
-		pric, okP := lw.fast[1].at(i)
+		pric, okP := lw.fast[fPric].at(i)
 		if !okP {
 			pric, okP = lw.pric.get(&cols[fPric], i)
 		}
-		amt, okA := lw.fast[2].at(i)
+		amt, okA := lw.fast[fAmt].at(i)
 		if !okA {
 			amt, okA = decimalAt(&cols[fAmt], i)
 		}
-		t, okT := lw.fast[3].at(i)
+		t, okT := lw.fast[fTime].at(i)
 		if !okT {
 			t, okT = lw.times.at(&cols[fTime], i)
 		}

@@ -260,6 +260,19 @@ func (r *lineRuns) add(v int32, line int64) {
 	r.line = append(r.line, line)
 }
 
+// addBatch adds every row of o, as visits k, k+1, …
+func (r *lineRuns) addBatch(k int32, o *visitBatch) {
+	if o.lines == nil { // consecutive lines: one run at most
+		if len(o.vis) > 0 {
+			r.add(k, o.line0)
+		}
+		return
+	}
+	for i, line := range o.lines {
+		r.add(k+int32(i), line)
+	}
+}
+
 func (r *lineRuns) of(v int32) int64 {
 	k := sort.Search(len(r.visit), func(k int) bool { return r.visit[k] > v }) - 1
 	return r.line[k] + int64(v-r.visit[k])
@@ -320,8 +333,7 @@ func (m *model) parseVisits(b *batch, place *visitPlace) *visitBatch {
 		o.md.add(md)
 		o.psn.add(psn)
 		o.hMd[i] = hashBytes(md)
-		v := &o.vis[i]
-		*v = visit{}
+		v := &o.vis[i] // zero: fresh, in place too (each row is parsed once)
 		med := b.cols[3].at(i)
 		if !strict && endsDirty(med) {
 			med = normCodeIfDirty(&z, false, med, &nm, 3) // only its first byte and emptiness matter
@@ -467,9 +479,7 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 				m.mdtrt.addAll(&o.md, o.hMd)
 			}
 			psnArena.addAll(&o.psn)
-			for i := range n {
-				lines.add(k+int32(i), o.lineOf(i))
-			}
+			lines.addBatch(k, o)
 			return nil
 		}
 		next := 0

@@ -185,26 +185,40 @@ func fastSmallInt(c *column, i int) (int, bool) {
 }
 
 func (t *typedCol) decimal(j int) (int64, bool) {
-	if t.conv.kind == numPlain || t.conv.kind == numDecimal {
-		if x, ok := t.raw(j); ok && x > -t.conv.lim && x < t.conv.lim {
-			return x * t.conv.mul, true
+	if t.conv.isDecimal() {
+		if x, ok := t.raw(j); ok {
+			if v, ok := t.conv.decimal(x); ok {
+				return v, true
+			}
 		}
 	}
 	return 0, false
 }
 
 func (t *typedCol) dateTime(j int) (int64, bool) {
-	if t.conv.kind != numTimestamp {
-		return 0, false
-	}
-	x, ok := t.raw(j)
-	if !ok {
-		return 0, false
-	}
-	if sec := ticksToSeconds(x, t.conv.unit); sec >= minTextDay*secondsPerDay && sec < maxTextDay*secondsPerDay {
-		return sec, true
+	if t.conv.kind == numTimestamp {
+		if x, ok := t.raw(j); ok {
+			if sec, ok := t.conv.seconds(x); ok {
+				return sec, true
+			}
+		}
 	}
 	return 0, false
+}
+
+// isDecimal: the column's integers read as decimals (numConv.decimal).
+func (c *numConv) isDecimal() bool { return c.kind == numPlain || c.kind == numDecimal }
+
+// decimal is integer x of a decimal column in units, and whether
+// parseDecimal reads toText's text of it as that (x within lim); the
+// value is meaningless when not.
+func (c *numConv) decimal(x int64) (int64, bool) { return x * c.mul, x > -c.lim && x < c.lim }
+
+// seconds is integer x of a timestamp column in seconds, and whether
+// parseDateTime reads toText's text of it as that (a four-digit year).
+func (c *numConv) seconds(x int64) (int64, bool) {
+	sec := ticksToSeconds(x, c.unit)
+	return sec, sec >= minTextDay*secondsPerDay && sec < maxTextDay*secondsPerDay
 }
 
 // ticksToSeconds is x ticks of unit (per second) in whole seconds, rounded
@@ -269,13 +283,13 @@ func (f *fastCol) at(i int) (int64, bool) {
 // fastDecimals is fastDecimal for rows [0, n) of c.
 func (f *fastCol) fastDecimals(c *column, n int) {
 	t := c.tc
-	if f.on = t != nil && (t.conv.kind == numPlain || t.conv.kind == numDecimal); !f.on {
+	if f.on = t != nil && t.conv.isDecimal(); !f.on {
 		return
 	}
 	f.raw(t, c.off, n)
-	lim, mul := t.conv.lim, t.conv.mul
 	for i, x := range f.v {
-		f.v[i], f.ok[i] = x*mul, f.ok[i] && x > -lim && x < lim
+		v, ok := t.conv.decimal(x)
+		f.v[i], f.ok[i] = v, f.ok[i] && ok
 	}
 }
 
@@ -286,10 +300,9 @@ func (f *fastCol) fastDateTimes(c *column, n int) {
 		return
 	}
 	f.raw(t, c.off, n)
-	lo, hi, unit := minTextDay*secondsPerDay, maxTextDay*secondsPerDay, t.conv.unit
 	for i, x := range f.v {
-		sec := ticksToSeconds(x, unit)
-		f.v[i], f.ok[i] = sec, f.ok[i] && sec >= lo && sec < hi
+		sec, ok := t.conv.seconds(x)
+		f.v[i], f.ok[i] = sec, f.ok[i] && ok
 	}
 }
 
