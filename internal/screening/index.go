@@ -61,6 +61,18 @@ func (a *strArena) addAll(b *strArena) {
 	}
 }
 
+// reuse empties a for n strings of size bytes in all, keeping its buffers
+// when they are large enough.
+func (a strArena) reuse(size, n int) strArena {
+	if cap(a.data) < size {
+		a.data = make([]byte, 0, size)
+	}
+	if cap(a.offs) < n+1 {
+		a.offs = make([]uint32, 0, n+1)
+	}
+	return strArena{data: a.data[:0], offs: append(a.offs[:0], 0)}
+}
+
 func (a *strArena) get(id int32) []byte { return a.data[a.offs[id]:a.offs[id+1]] }
 func (a *strArena) str(id int32) string { return string(a.get(id)) }
 func (a *strArena) len() int            { return len(a.offs) - 1 }
