@@ -95,12 +95,19 @@ func TestNumberPersonsWithinEachInstitution(t *testing.T) {
 	m.visitPsn = newStrArena(len(rows))
 	for _, r := range rows {
 		m.visitPsn.add([]byte(r.psn))
-		m.visits = append(m.visits, visit{inst: r.inst, inScope: r.inScope})
 	}
-	// The CSR of in-scope visits per institution, as loadVisits builds it.
-	m.instVisitStart = []int32{0, 4, 7, 7}
-	m.instVisits = []int32{0, 1, 3, 7, 2, 4, 6}
 	for _, persons := range []bool{true, false} {
+		m.visits = m.visits[:0]
+		for _, r := range rows { // psn -1, as parseVisits leaves it
+			m.visits = append(m.visits, visit{inst: r.inst, inScope: r.inScope, psn: -1})
+		}
+		m.indexInstVisits()
+		if want := []int32{0, 4, 7, 7}; !slices.Equal(m.instVisitStart, want) {
+			t.Fatalf("instVisitStart %v, want %v", m.instVisitStart, want)
+		}
+		if want := []int32{0, 1, 3, 7, 2, 4, 6}; !slices.Equal(m.instVisits, want) {
+			t.Fatalf("instVisits %v, want %v", m.instVisits, want)
+		}
 		m.numberPersons(persons, 2)
 		var got []int32
 		for _, v := range m.visits {

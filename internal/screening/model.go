@@ -357,6 +357,7 @@ func (m *model) parseVisits(b *batch, place *visitPlace, strs *freeList[visitStr
 		o.psn.add(psn)
 		o.hMd[i] = hashBytes(md)
 		v := &o.vis[i] // zero: fresh, in place too (each row is parsed once)
+		v.psn = -1     // numberPersons numbers them when a rule needs it
 		med := b.cols[3].at(i)
 		if !strict && endsDirty(med) {
 			med = normCodeIfDirty(&z, false, med, &nm, 3) // only its first byte and emptiness matter
@@ -550,6 +551,9 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 	if overlap {
 		m.indexStays(workers)
 	}
+	// Meanwhile, the CSR of the visits in scope, as if no id repeated: its
+	// passes over the visits would otherwise run alone after the build.
+	m.indexInstVisits()
 	<-built
 	var partners []foreignStay
 	if m.partial {
@@ -572,23 +576,8 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 			m.reject(tVisits.name, reject{file, lines.of(d), "duplicate mdtrt_id", raw})
 		}
 	}
-	// CSR of in-scope visits per institution, in input order.
-	m.instVisitStart = make([]int32, len(m.insts)+1)
-	for _, v := range m.visits {
-		if v.inScope {
-			m.instVisitStart[v.inst+1]++
-		}
-	}
-	for i := 1; i < len(m.instVisitStart); i++ {
-		m.instVisitStart[i] += m.instVisitStart[i-1]
-	}
-	m.instVisits = make([]int32, m.instVisitStart[len(m.insts)])
-	fill := append([]int32(nil), m.instVisitStart[:len(m.insts)]...)
-	for i, v := range m.visits {
-		if v.inScope {
-			m.instVisits[fill[v.inst]] = int32(i)
-			fill[v.inst]++
-		}
+	if len(dups) > 0 { // rejected duplicates are no longer in scope
+		m.indexInstVisits()
 	}
 	m.numberPersons(persons, workers)
 	// Partners elsewhere: visits out of scope, not in the id index (only in
@@ -646,10 +635,31 @@ func (m *model) stayPersonOf(b []byte) int32 {
 // for them: the institutions are numbered in parallel, each in a small
 // table that stays in cache, where the input-wide index costs a cache miss
 // per visit.
-func (m *model) numberPersons(persons bool, workers int) {
-	for i := range m.visits {
-		m.visits[i].psn = -1
+// indexInstVisits builds the CSR of the in-scope visits per institution,
+// in input order (instVisitStart, instVisits).
+func (m *model) indexInstVisits() {
+	m.instVisitStart = make([]int32, len(m.insts)+1)
+	for _, v := range m.visits {
+		if v.inScope {
+			m.instVisitStart[v.inst+1]++
+		}
 	}
+	for i := 1; i < len(m.instVisitStart); i++ {
+		m.instVisitStart[i] += m.instVisitStart[i-1]
+	}
+	m.instVisits = resize(m.instVisits, int(m.instVisitStart[len(m.insts)]))
+	fill := append([]int32(nil), m.instVisitStart[:len(m.insts)]...)
+	for i, v := range m.visits {
+		if v.inScope {
+			m.instVisits[fill[v.inst]] = int32(i)
+			fill[v.inst]++
+		}
+	}
+}
+
+// numberPersons numbers each visit's person within its institution
+// (visit.psn; parseVisits leaves -1 when no rule tells persons apart).
+func (m *model) numberPersons(persons bool, workers int) {
 	if !persons {
 		return
 	}
