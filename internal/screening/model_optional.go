@@ -21,9 +21,34 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 		visit, code int32
 		main        bool
 	}
-	var pairs []pair
+	// Exports list a visit's diagnoses together, in the visits table's
+	// order: then the consumer builds the CSR by visit as the rows arrive
+	// (counts, codes, principal diagnoses), overlapping the workers. A row
+	// out of visit order turns what it has into pairs, and the pairs are
+	// put in order after the scan with a counting sort (stable, linear).
+	m.diagStart = make([]int32, len(m.visits)+1)
+	principal := make([]int32, len(m.visits)) // smallest principal code per visit, -1: none
+	for i := range principal {
+		principal[i] = -1
+	}
+	var codes []int32 // in visit order: the rows' codes, and whether principal
+	var mains []bool
 	if !m.partial { // nearly every row is kept: one allocation
-		pairs = make([]pair, 0, src.rows())
+		codes, mains = make([]int32, 0, src.rows()), make([]bool, 0, src.rows())
+	}
+	var pairs []pair // out of order
+	inOrder, last := true, int32(0)
+	toPairs := func() {
+		pairs = make([]pair, 0, max(src.rows(), int64(len(codes))))
+		k := 0
+		for v := int32(0); v <= last; v++ {
+			for range m.diagStart[v+1] {
+				pairs = append(pairs, pair{v, codes[k], mains[k]})
+				k++
+			}
+		}
+		clear(m.diagStart)
+		codes, mains, inOrder = nil, nil, false
 	}
 	file := src.file()
 	finders := make([]visitFinder, workers)
@@ -84,52 +109,60 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 			ids[k], _ = m.diag.intern(d.codes.get(int32(k)))
 		}
 		for _, r := range d.kept {
-			pairs = append(pairs, pair{r.visit, ids[r.code], r.main})
+			code := ids[r.code]
+			if inOrder && r.visit < last {
+				toPairs()
+			}
+			if !inOrder {
+				pairs = append(pairs, pair{r.visit, code, r.main})
+				continue
+			}
+			last = r.visit
+			m.diagStart[r.visit+1]++
+			codes, mains = append(codes, code), append(mains, r.main)
+			if cur := principal[r.visit]; r.main && (cur < 0 || bytes.Compare(m.diag.get(code), m.diag.get(cur)) < 0) {
+				principal[r.visit] = code
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	// CSR by visit. Exports list a visit's diagnoses together, in the
-	// visits table's order, so the rows are usually in visit order already
-	// and need no sort; otherwise a counting sort (stable, linear) puts
-	// them there.
-	m.diagStart = make([]int32, len(m.visits)+1)
-	inOrder := true
-	for i, p := range pairs {
-		m.diagStart[p.visit+1]++
-		inOrder = inOrder && (i == 0 || pairs[i-1].visit <= p.visit)
-	}
-	for i := 1; i < len(m.diagStart); i++ {
-		m.diagStart[i] += m.diagStart[i-1]
-	}
-	if !inOrder {
+	if inOrder {
+		for i := 1; i < len(m.diagStart); i++ {
+			m.diagStart[i] += m.diagStart[i-1]
+		}
+		m.diagCodes = codes
+	} else {
+		for _, p := range pairs {
+			m.diagStart[p.visit+1]++
+		}
+		for i := 1; i < len(m.diagStart); i++ {
+			m.diagStart[i] += m.diagStart[i-1]
+		}
 		sorted := make([]pair, len(pairs))
 		fill := append([]int32(nil), m.diagStart[:len(m.visits)]...)
 		for _, p := range pairs {
 			sorted[fill[p.visit]] = p
 			fill[p.visit]++
 		}
-		pairs = sorted
-	}
-	m.diagCodes = make([]int32, len(pairs))
-	// Principal diagnosis = smallest code among rows flagged principal;
-	// kept as a diag id per visit (no per-visit allocation).
-	principal := make([]int32, len(m.visits))
-	for i := range principal {
-		principal[i] = -1
-	}
-	for i, p := range pairs {
-		m.diagCodes[i] = p.code
-		if p.main {
-			cur := principal[p.visit]
-			if cur < 0 || bytes.Compare(m.diag.get(p.code), m.diag.get(cur)) < 0 {
-				principal[p.visit] = p.code
+		m.diagCodes = make([]int32, len(sorted))
+		// Principal diagnosis = smallest code among rows flagged principal;
+		// kept as a diag id per visit (no per-visit allocation).
+		for i := range principal {
+			principal[i] = -1
+		}
+		for i, p := range sorted {
+			m.diagCodes[i] = p.code
+			if p.main {
+				cur := principal[p.visit]
+				if cur < 0 || bytes.Compare(m.diag.get(p.code), m.diag.get(cur)) < 0 {
+					principal[p.visit] = p.code
+				}
 			}
 		}
 	}
-	pairs = nil
 	// Category per diag id, then per visit.
 	catOf := make([]int32, m.diag.len())
 	for id := range catOf {

@@ -373,6 +373,16 @@ func TestTemplates(t *testing.T) {
 				if got := keys(fs3); !sameKeys(got, tc.want) {
 					t.Errorf("findings with the diagnoses reversed\n got %v\nwant %v", got, tc.want)
 				}
+				// In order but for the first row, moved to the end: the
+				// loader turns the CSR it has built so far into pairs.
+				slices.Reverse(d.diags)
+				d.diags = append(d.diags[1:], d.diags[0])
+				dir = t.TempDir()
+				d.write(t, dir, "csv")
+				fs4, _ := screen(t, dir, tc.rules, nil)
+				if got := keys(fs4); !sameKeys(got, tc.want) {
+					t.Errorf("findings with the first diagnosis last\n got %v\nwant %v", got, tc.want)
+				}
 			}
 		})
 	}
