@@ -525,11 +525,7 @@ func (e *engine) result(fw *findingsWriter, mode, outDir string) *Result {
 		}
 	}
 	sort.Slice(sum.Institutions, func(i, j int) bool { return sum.Institutions[i].Code < sum.Institutions[j].Code })
-	for _, v := range m.visits {
-		if v.inScope {
-			st.VisitsInScope++
-		}
-	}
+	st.VisitsInScope = int64(len(m.instVisits)) // the CSR holds exactly the visits in scope
 	for _, r := range e.c.rules {
 		if r.skipped {
 			st.SkippedRules = append(st.SkippedRules, r.id)
