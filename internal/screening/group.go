@@ -16,7 +16,8 @@ type instState struct {
 	lists    [][2][]int32 // by group-rule index
 	marks    []map[int64]struct{}
 	lastMark []int64
-	scratch  []int32     // groupDuplicateLine's tables, reused
+	scratch  []int32 // groupDuplicateLine's tables, reused
+	slots    []uint64
 	keyed    []keyedLine // cumulative's sort, reused
 	keys     map[int64]bool
 }
@@ -53,7 +54,7 @@ func (e *engine) newInstState(inst int32) *instState {
 
 // bytes is the memory a recycled state keeps (its reusable buffers).
 func (st *instState) bytes() int {
-	n := cap(st.lines)*int(unsafe.Sizeof(lineRec{})) + cap(st.arena) + 4*cap(st.scratch) +
+	n := cap(st.lines)*int(unsafe.Sizeof(lineRec{})) + cap(st.arena) + 4*cap(st.scratch) + 8*cap(st.slots) +
 		int(unsafe.Sizeof(keyedLine{}))*cap(st.keyed) + 16*len(st.keys)
 	for _, l := range st.lists {
 		n += 4 * (cap(l[0]) + cap(l[1]))
@@ -98,10 +99,14 @@ func (e *engine) retain(st *instState, l *lineRec, arena []byte) {
 	add := func() int32 {
 		if idx < 0 {
 			rec := *l
-			rec.sn = strRef{uint32(len(st.arena)), l.sn.n}
-			st.arena = append(st.arena, l.sn.in(arena)...)
-			rec.setl = strRef{uint32(len(st.arena)), l.setl.n}
-			st.arena = append(st.arena, l.setl.in(arena)...)
+			base := uint32(len(st.arena))
+			if l.setl.off == l.sn.off+l.sn.n { // keepLine puts them together: one copy
+				st.arena = append(st.arena, arena[l.sn.off:l.setl.off+l.setl.n]...)
+			} else {
+				st.arena = append(append(st.arena, l.sn.in(arena)...), l.setl.in(arena)...)
+			}
+			rec.sn = strRef{base, l.sn.n}
+			rec.setl = strRef{base + l.sn.n, l.setl.n}
 			idx = int32(len(st.lines))
 			st.lines = append(st.lines, rec)
 		}

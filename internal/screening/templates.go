@@ -392,6 +392,8 @@ func groupBedOnlyDays(e *engine, r *crule, st *instState, lists [2][]int32, out 
 // groupDuplicateLine groups the rule's lines by (person, item, time, cnt,
 // pric) with a hash table (linear, no sort) and flags every line whose
 // setl_id is above its group's smallest. Findings come in retention order.
+// A slot keeps the key's hash beside the line, so that a probe compares
+// lines only when their hashes match: most lines are in no group.
 func groupDuplicateLine(e *engine, r *crule, st *instState, lists [2][]int32, out []finding) []finding {
 	idx := lists[0]
 	if len(idx) < 2 {
@@ -403,11 +405,12 @@ func groupDuplicateLine(e *engine, r *crule, st *instState, lists [2][]int32, ou
 		size <<= 1
 	}
 	mask := uint64(size - 1)
-	// head: slot → position in idx + 1 of the group head; group: position
-	// → position of its group head.
-	st.scratch = resize(st.scratch, size+2*len(idx))
-	head, next, group := st.scratch[:size], st.scratch[size:size+len(idx)], st.scratch[size+len(idx):]
-	clear(head)
+	// slots: hash<<32 | position in idx + 1 of a group head; group:
+	// position → position of its group head.
+	st.slots = resize(st.slots, size)
+	st.scratch = resize(st.scratch, 2*len(idx))
+	slots, next, group := st.slots, st.scratch[:len(idx)], st.scratch[len(idx):]
+	clear(slots)
 	dup := false
 	for p, i := range idx {
 		l := &st.lines[i]
@@ -415,22 +418,26 @@ func groupDuplicateLine(e *engine, r *crule, st *instState, lists [2][]int32, ou
 		h := uint64(psn)*0x9E3779B97F4A7C15 ^ uint64(l.item)*0xC2B2AE3D27D4EB4F ^ uint64(l.time)*0x165667B19E3779F9 ^
 			uint64(l.cnt)*0xD6E8FEB86659FD93 ^ uint64(l.pric)*0xFF51AFD7ED558CCD
 		h ^= h >> 29
+		tag := h >> 32
 		slot := h & mask
 		group[p] = int32(p)
 		next[p] = -1
 		for {
-			hp := head[slot]
-			if hp == 0 {
-				head[slot] = int32(p) + 1
+			s := slots[slot]
+			if s == 0 {
+				slots[slot] = tag<<32 | uint64(p+1)
 				break
 			}
-			g := &st.lines[idx[hp-1]]
-			if m.visits[g.visit].psn == psn && g.item == l.item && g.time == l.time && g.cnt == l.cnt && g.pric == l.pric {
-				group[p] = hp - 1
-				next[p] = next[hp-1]
-				next[hp-1] = int32(p)
-				dup = true
-				break
+			if s>>32 == tag {
+				hp := int32(uint32(s)) - 1
+				g := &st.lines[idx[hp]]
+				if m.visits[g.visit].psn == psn && g.item == l.item && g.time == l.time && g.cnt == l.cnt && g.pric == l.pric {
+					group[p] = hp
+					next[p] = next[hp]
+					next[hp] = int32(p)
+					dup = true
+					break
+				}
 			}
 			slot = (slot + 1) & mask
 		}
