@@ -14,7 +14,7 @@ type instState struct {
 	lines    []lineRec
 	arena    []byte
 	lists    [][2][]int32 // by group-rule index
-	marks    []map[int64]struct{}
+	marks    [][]int64    // per bed rule: (visit, day) keys, in arrival order
 	lastMark []int64
 	scratch  []int32 // groupDuplicateLine's tables, reused
 	slots    []uint64
@@ -42,10 +42,9 @@ func (e *engine) newInstState(inst int32) *instState {
 	}
 	st := &instState{inst: inst, lists: make([][2][]int32, len(e.c.groupRules))}
 	if n := len(e.c.bedRules); n > 0 {
-		st.marks = make([]map[int64]struct{}, n)
+		st.marks = make([][]int64, n)
 		st.lastMark = make([]int64, n)
 		for i := range st.marks {
-			st.marks[i] = map[int64]struct{}{}
 			st.lastMark[i] = -1
 		}
 	}
@@ -59,6 +58,9 @@ func (st *instState) bytes() int {
 	for _, l := range st.lists {
 		n += 4 * (cap(l[0]) + cap(l[1]))
 	}
+	for _, m := range st.marks {
+		n += 8 * cap(m)
+	}
 	return n
 }
 
@@ -70,7 +72,7 @@ func (e *engine) releaseInstState(st *instState) {
 		st.lists[g][1] = st.lists[g][1][:0]
 	}
 	for i := range st.marks {
-		clear(st.marks[i])
+		st.marks[i] = st.marks[i][:0]
 		st.lastMark[i] = -1
 	}
 	e.statePool.put(st)
@@ -118,8 +120,8 @@ func (e *engine) retain(st *instState, l *lineRec, arena []byte) {
 	for b, r := range c.bedRules {
 		if r.visitOK(v) && !c.inList(l.item, r.slot, 0) {
 			key := visitDay(l.visit, dayOf(l.time))
-			if st.lastMark[b] != key {
-				st.marks[b][key] = struct{}{}
+			if st.lastMark[b] != key { // a visit's lines of one day mostly come together
+				st.marks[b] = append(st.marks[b], key)
 				st.lastMark[b] = key
 			}
 		}

@@ -57,7 +57,7 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 		finders[i].m = m
 	}
 	err := scan(ctx, src, workers, func(w int, b *batch) *diagBatch {
-		d := &diagBatch{n: b.n, syntax: b.rejects, codes: newStrArena(64)}
+		d := &diagBatch{n: b.n, syntax: b.rejects, codes: newStrArena(64), kept: make([]diagRow, 0, b.n)}
 		x := &dw[w]
 		x.startBatch(&b.cols[1])
 		var z normalizer

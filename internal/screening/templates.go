@@ -352,7 +352,11 @@ func groupRepeatExamination(e *engine, r *crule, st *instState, lists [2][]int32
 }
 
 func groupBedOnlyDays(e *engine, r *crule, st *instState, lists [2][]int32, out []finding) []finding {
+	// The (visit, day) pairs with another line, sorted once here: appending
+	// them as lines arrive and searching them costs less than a map's
+	// insert per line.
 	marks := st.marks[e.bidx[r.slot]]
+	slices.Sort(marks)
 	type acc struct {
 		days int32
 		amt  int64
@@ -363,7 +367,7 @@ func groupBedOnlyDays(e *engine, r *crule, st *instState, lists [2][]int32, out 
 	for _, i := range lists[0] {
 		l := &st.lines[i]
 		d := dayOf(l.time)
-		if _, non := marks[visitDay(l.visit, d)]; non {
+		if _, non := slices.BinarySearch(marks, visitDay(l.visit, d)); non {
 			continue
 		}
 		a := per[l.visit]

@@ -321,9 +321,17 @@ func templateCases() []templateCase {
 				d.line("B1", "V2", "BED", "1", "50", at("01", "12:00:00"))  // one bed-only day only
 				d.line("B2", "V2", "BED", "1", "50", at("02", "12:00:00"))
 				d.line("B3", "V2", "LAB", "1", "50", at("02", "13:00:00"))
+				// Other lines on every bed day, listed out of day order.
+				d.in("V3", "P3")
+				d.line("C1", "V3", "BED", "1", "50", at("01", "12:00:00"))
+				d.line("C2", "V3", "BED", "1", "50", at("02", "12:00:00"))
+				d.line("C3", "V3", "BED", "1", "50", at("03", "12:00:00"))
+				d.line("C4", "V3", "LAB", "1", "50", at("03", "13:00:00"))
+				d.line("C5", "V3", "LAB", "1", "50", at("01", "13:00:00"))
+				d.line("C6", "V3", "LAB", "1", "50", at("02", "13:00:00"))
 			},
 			want: []string{"Y/visit:V1=120.00"},
-			near: []string{"visit:V2"},
+			near: []string{"visit:V2", "visit:V3"},
 		},
 	}
 }
