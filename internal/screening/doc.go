@@ -127,6 +127,15 @@
 //     in-order loader moves a batch only once an earlier row was dropped.
 //     Each visit's input line is kept as runs (lineRuns): it is read only
 //     to report a duplicate mdtrt_id.
+//   - Nothing runs alone between phases that can run beside parallel
+//     work: the CSR of in-scope visits per institution is built while the
+//     id index builds (loadVisits), and diagnoses in visit order go into
+//     their CSR in the in-order consumer as they arrive (loadDiagnoses).
+//     With two cores, a single-threaded pass over the 4 M visits left one
+//     idle for its whole length.
+//   - Buffers a batch would leave as garbage are handed back and reused
+//     (the visits' id arenas, freeList): fresh memory costs a page fault
+//     per 4 KiB, microseconds each on the measured machines.
 //
 // # Sharding
 //

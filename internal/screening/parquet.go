@@ -33,12 +33,21 @@ import (
 
 const parquetTaskRows = 64 << 10
 
+// feeLineTaskRows is the task size of the fee lines: a page that straddles
+// a task boundary is decompressed by both tasks, about a tenth of the
+// table's pages at 64 Ki rows. Fee lines are processed in a stream, so
+// twice the rows in flight cost a few tens of MiB; the visits keep
+// parquetTaskRows, whose tables are smaller and whose parsed rows wait for
+// the in-order loader.
+const feeLineTaskRows = 2 * parquetTaskRows
+
 type parquetSource struct {
-	path    string
-	f       *os.File
-	pf      *parquet.File
-	cols    []parquetCol // required columns in order
-	renamed map[string]string
+	path     string
+	taskRows int64 // rows per task (pageCuts.next)
+	f        *os.File
+	pf       *parquet.File
+	cols     []parquetCol // required columns in order
+	renamed  map[string]string
 }
 
 type parquetCol struct {
@@ -65,7 +74,10 @@ func openParquet(path, table string, required, presence []string, cm *ColumnMap)
 		f.Close()
 		return nil, fmt.Errorf("%s: not a readable Parquet file: %w", path, err)
 	}
-	s := &parquetSource{path: path, f: f, pf: pf}
+	s := &parquetSource{path: path, f: f, pf: pf, taskRows: parquetTaskRows}
+	if table == tFeeLines.name {
+		s.taskRows = feeLineTaskRows
+	}
 	schema := pf.Schema()
 	var header []string
 	for _, fl := range schema.Fields() {
@@ -139,11 +151,12 @@ func (s *parquetSource) tasks(ctx context.Context, ch chan<- task) error {
 // whole pages, so a page that straddles a task boundary is decompressed by
 // both tasks: with 64 Ki-row tasks and pages of 32 Ki rows that is half as
 // much again of the column. A boundary is therefore put, within
-// [¾, 1½] × parquetTaskRows of the task's start, on the row that wastes the
+// [¾, 1½] × the task size of the task's start, on the row that wastes the
 // fewest compressed bytes over the needed columns (0 where every column
 // starts a page there), as the offset index tells; the last task of a row
-// group takes the rest when that is at most 1½ × parquetTaskRows.
+// group takes the rest when that is at most 1½ × the task size.
 type pageCuts struct {
+	rows int64        // rows per task
 	cols []pageStarts // nil: no offset index, fixed-size tasks
 }
 
@@ -154,11 +167,11 @@ type pageStarts struct {
 
 func (s *parquetSource) taskCuts(rg parquet.RowGroup) pageCuts {
 	chunks := rg.ColumnChunks()
-	var pc pageCuts
+	pc := pageCuts{rows: s.taskRows}
 	for _, c := range s.cols {
 		oi, err := chunks[c.index].OffsetIndex()
 		if err != nil || oi == nil || oi.NumPages() == 0 {
-			return pageCuts{}
+			return pageCuts{rows: s.taskRows}
 		}
 		var ps pageStarts
 		for k := 0; k < oi.NumPages(); k++ {
@@ -184,20 +197,20 @@ func (pc pageCuts) waste(r int64) int64 {
 
 // next returns the end of the task that starts at start (n rows).
 func (pc pageCuts) next(start, n int64) int64 {
-	const lo, hi = parquetTaskRows * 3 / 4, parquetTaskRows * 3 / 2
+	lo, hi := pc.rows*3/4, pc.rows*3/2
 	if pc.cols == nil {
-		return min(n, start+parquetTaskRows)
+		return min(n, start+pc.rows)
 	}
 	if n-start <= hi {
 		return n // the rest in one task: no boundary at all
 	}
-	best, bestWaste := start+parquetTaskRows, pc.waste(start+parquetTaskRows)
+	best, bestWaste := start+pc.rows, pc.waste(start+pc.rows)
 	for _, c := range pc.cols {
 		i := sort.Search(len(c.first), func(k int) bool { return c.first[k] >= start+lo })
 		for ; i < len(c.first) && c.first[i] <= start+hi; i++ {
 			r := c.first[i]
 			w := pc.waste(r)
-			if w < bestWaste || w == bestWaste && abs64(r-start-parquetTaskRows) < abs64(best-start-parquetTaskRows) {
+			if w < bestWaste || w == bestWaste && abs64(r-start-pc.rows) < abs64(best-start-pc.rows) {
 				best, bestWaste = r, w
 			}
 		}

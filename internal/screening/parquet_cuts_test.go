@@ -15,7 +15,7 @@ func TestPageCutsAvoidDecodingPagesTwice(t *testing.T) {
 	const rows = 1 << 20
 	// A heavy column with pages of 32 128 rows and a light one with pages
 	// of 10 000: the fixed cut at 65 536 would split a heavy page.
-	pc := pageCuts{cols: []pageStarts{pages(32128, rows, 1000), pages(10000, rows, 10)}}
+	pc := pageCuts{rows: parquetTaskRows, cols: []pageStarts{pages(32128, rows, 1000), pages(10000, rows, 10)}}
 	if w := pc.waste(parquetTaskRows); w != 1010 {
 		t.Fatalf("waste at the fixed cut = %d, want 1010", w)
 	}
@@ -26,7 +26,7 @@ func TestPageCutsAvoidDecodingPagesTwice(t *testing.T) {
 		t.Fatalf("waste at 64256 = %d, want 10", w)
 	}
 	// Where every column starts a page, nothing is decoded twice.
-	both := pageCuts{cols: []pageStarts{pages(16384, rows, 500), pages(32768, rows, 900)}}
+	both := pageCuts{rows: parquetTaskRows, cols: []pageStarts{pages(16384, rows, 500), pages(32768, rows, 900)}}
 	if got := both.next(0, rows); got != 65536 || both.waste(got) != 0 {
 		t.Fatalf("cut at %d (waste %d), want 65536 (0)", got, both.waste(got))
 	}
@@ -48,7 +48,7 @@ func TestPageCutsAvoidDecodingPagesTwice(t *testing.T) {
 		t.Fatalf("the last %d rows were cut at %d", parquetTaskRows*3/2, got)
 	}
 	// Without an offset index: fixed tasks.
-	if got := (pageCuts{}).next(parquetTaskRows, rows); got != 2*parquetTaskRows {
+	if got := (pageCuts{rows: parquetTaskRows}).next(parquetTaskRows, rows); got != 2*parquetTaskRows {
 		t.Fatalf("without offset index: cut at %d, want %d", got, 2*parquetTaskRows)
 	}
 }
