@@ -16,8 +16,8 @@ type instState struct {
 	lists    [][2][]int32 // by group-rule index
 	marks    [][]int64    // per bed rule: (visit, day) keys, in arrival order
 	lastMark []int64
-	scratch  []int32 // groupDuplicateLine's tables, reused
-	slots    []uint64
+	scratch  []int32     // groupDuplicateLine's tables, reused
+	slots    []uint64    // and its hash table
 	keyed    []keyedLine // cumulative's sort, reused
 	keys     map[int64]bool
 }

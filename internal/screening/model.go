@@ -627,14 +627,6 @@ func (m *model) stayPersonOf(b []byte) int32 {
 	return -1
 }
 
-// numberPersons sets visit.psn of every in-scope visit to its person's
-// number within its institution, in order of the person's first visit
-// there (-1 elsewhere, and everywhere without persons). Every template that
-// tells persons apart compares them within one institution (docs/rules.md:
-// psn_no together with fixmedins_code), so no input-wide index is needed
-// for them: the institutions are numbered in parallel, each in a small
-// table that stays in cache, where the input-wide index costs a cache miss
-// per visit.
 // indexInstVisits builds the CSR of the in-scope visits per institution,
 // in input order (instVisitStart, instVisits).
 func (m *model) indexInstVisits() {
@@ -657,8 +649,14 @@ func (m *model) indexInstVisits() {
 	}
 }
 
-// numberPersons numbers each visit's person within its institution
-// (visit.psn; parseVisits leaves -1 when no rule tells persons apart).
+// numberPersons sets visit.psn of every in-scope visit to its person's
+// number within its institution, in order of the person's first visit
+// there; parseVisits leaves -1, which stays elsewhere and everywhere
+// without persons. Every template that tells persons apart compares them
+// within one institution (docs/rules.md: psn_no together with
+// fixmedins_code), so no input-wide index is needed for them: the
+// institutions are numbered in parallel, each in a small table that stays
+// in cache, where the input-wide index costs a cache miss per visit.
 func (m *model) numberPersons(persons bool, workers int) {
 	if !persons {
 		return

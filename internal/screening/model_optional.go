@@ -17,38 +17,35 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 	m.hasDiagnoses = true
 	m.diag = newInterner(1024)
 	m.diagCat = newInterner(1024)
-	type pair struct {
-		visit, code int32
-		main        bool
-	}
-	// Exports list a visit's diagnoses together, in the visits table's
-	// order: then the consumer builds the CSR by visit as the rows arrive
-	// (counts, codes, principal diagnoses), overlapping the workers. A row
-	// out of visit order turns what it has into pairs, and the pairs are
-	// put in order after the scan with a counting sort (stable, linear).
+	// The consumer counts each visit's rows and keeps its principal
+	// diagnosis (the smallest code flagged principal, whatever the rows'
+	// order) as the rows arrive, overlapping the workers. Exports list a
+	// visit's diagnoses together, in the visits table's order: then the
+	// codes arrive in CSR order too. A row out of visit order turns the
+	// codes so far into (visit, code) pairs, put in order after the scan by
+	// a counting sort (stable, linear).
 	m.diagStart = make([]int32, len(m.visits)+1)
-	principal := make([]int32, len(m.visits)) // smallest principal code per visit, -1: none
+	principal := make([]int32, len(m.visits)) // diag id per visit, -1: none
 	for i := range principal {
 		principal[i] = -1
 	}
-	var codes []int32 // in visit order: the rows' codes, and whether principal
-	var mains []bool
-	if !m.partial { // nearly every row is kept: one allocation
-		codes, mains = make([]int32, 0, src.rows()), make([]bool, 0, src.rows())
+	type pair struct{ visit, code int32 }
+	var codes []int32 // in visit order
+	if !m.partial {   // nearly every row is kept: one allocation
+		codes = make([]int32, 0, src.rows())
 	}
-	var pairs []pair // out of order
+	var pairs []pair // once a row came out of order
 	inOrder, last := true, int32(0)
 	toPairs := func() {
 		pairs = make([]pair, 0, max(src.rows(), int64(len(codes))))
 		k := 0
 		for v := int32(0); v <= last; v++ {
 			for range m.diagStart[v+1] {
-				pairs = append(pairs, pair{v, codes[k], mains[k]})
+				pairs = append(pairs, pair{v, codes[k]})
 				k++
 			}
 		}
-		clear(m.diagStart)
-		codes, mains, inOrder = nil, nil, false
+		codes, inOrder = nil, false
 	}
 	file := src.file()
 	finders := make([]visitFinder, workers)
@@ -111,17 +108,17 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 		for _, r := range d.kept {
 			code := ids[r.code]
 			if inOrder && r.visit < last {
-				toPairs()
+				toPairs() // from the counts so far
 			}
-			if !inOrder {
-				pairs = append(pairs, pair{r.visit, code, r.main})
-				continue
-			}
-			last = r.visit
 			m.diagStart[r.visit+1]++
-			codes, mains = append(codes, code), append(mains, r.main)
 			if cur := principal[r.visit]; r.main && (cur < 0 || bytes.Compare(m.diag.get(code), m.diag.get(cur)) < 0) {
 				principal[r.visit] = code
+			}
+			if inOrder {
+				last = r.visit
+				codes = append(codes, code)
+			} else {
+				pairs = append(pairs, pair{r.visit, code})
 			}
 		}
 		return nil
@@ -129,38 +126,17 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 	if err != nil {
 		return err
 	}
+	for i := 1; i < len(m.diagStart); i++ {
+		m.diagStart[i] += m.diagStart[i-1]
+	}
 	if inOrder {
-		for i := 1; i < len(m.diagStart); i++ {
-			m.diagStart[i] += m.diagStart[i-1]
-		}
 		m.diagCodes = codes
 	} else {
-		for _, p := range pairs {
-			m.diagStart[p.visit+1]++
-		}
-		for i := 1; i < len(m.diagStart); i++ {
-			m.diagStart[i] += m.diagStart[i-1]
-		}
-		sorted := make([]pair, len(pairs))
+		m.diagCodes = make([]int32, len(pairs))
 		fill := append([]int32(nil), m.diagStart[:len(m.visits)]...)
 		for _, p := range pairs {
-			sorted[fill[p.visit]] = p
+			m.diagCodes[fill[p.visit]] = p.code
 			fill[p.visit]++
-		}
-		m.diagCodes = make([]int32, len(sorted))
-		// Principal diagnosis = smallest code among rows flagged principal;
-		// kept as a diag id per visit (no per-visit allocation).
-		for i := range principal {
-			principal[i] = -1
-		}
-		for i, p := range sorted {
-			m.diagCodes[i] = p.code
-			if p.main {
-				cur := principal[p.visit]
-				if cur < 0 || bytes.Compare(m.diag.get(p.code), m.diag.get(cur)) < 0 {
-					principal[p.visit] = p.code
-				}
-			}
 		}
 	}
 	// Category per diag id, then per visit.

@@ -22,8 +22,9 @@ import (
 // values in its current page, and its columns are views into the decoded
 // pages (dictionary pages stay indexes into their dictionary, so per-entry
 // work such as interning an item code is done once per dictionary entry).
-// Work is split into row ranges of at most parquetTaskRows rows (seeking
-// inside large row groups), which are decoded by several workers at once.
+// Work is split into row ranges of about parquetTaskRows rows
+// (feeLineTaskRows for the fee lines; seeking inside large row groups),
+// which are decoded by several workers at once.
 //
 // Accepted column types: BYTE_ARRAY/STRING (the contract), INT32/INT64
 // (plain, DECIMAL(scale ≤ 4), DATE, TIMESTAMP as local wall clock), FLOAT/

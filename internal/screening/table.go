@@ -172,9 +172,10 @@ const (
 var errTableAbsent = errors.New("table absent")
 
 // resultsPerTask is room for all the batches of one task, so that a worker
-// never waits for the consumer to reach its task: a Parquet task of
-// parquetTaskRows rows is cut at every page boundary of every column (about
-// 150 batches with pages of 10 000 rows); a CSV task is one batch. Memory
+// never waits for the consumer to reach its task: a Parquet task (up to
+// 1½ × feeLineTaskRows rows) is cut at every page boundary of every column
+// (at most about 200 batches with pages of 10 000 rows in each of ten
+// columns); a CSV task is one batch. Memory
 // stays bounded by the rows of the tasks in flight, not by this count.
 const resultsPerTask = 1024
 
