@@ -119,7 +119,11 @@
 //     (loadPersons), and OverlappingStays indexes only the inpatient stays
 //     (indexStays).
 //   - feedetl_sn and setl_id are copied out of the decoded page only when
-//     a grouped rule may need them after the page is gone.
+//     a grouped rule may need them after the page is gone, and only once:
+//     a retained line stays in its line batch, which the institution's
+//     state holds until it is finalized (instState.refs, lineBatch.held),
+//     instead of a second copy of the line and its ids in the in-order
+//     stage, the one stage that runs alone.
 //   - Parquet visits are parsed into place: scan gives each batch the
 //     ordinal of its first row when the tasks know their size
 //     (sizedTask, batch.ord), so the workers write each visit and its id

@@ -411,7 +411,7 @@ func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findi
 							}
 						}
 					} else {
-						e.retain(st, l, lb.arena)
+						e.retain(st, lb, i)
 					}
 				}
 			}
@@ -419,7 +419,7 @@ func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findi
 		if len(lb.findings) > 0 {
 			ready(lb.findings)
 		}
-		e.releaseBatch(lb)
+		e.dropBatch(lb)
 		return ctx.Err()
 	}
 	err = scan(ctx, src, e.cfg.workers, e.convertLines, consume)

@@ -83,6 +83,11 @@ func (s *spiller) replay(e *engine, submit func(int32, *instState)) error {
 		states := map[int32]*instState{}
 		var order []int32
 		le := binary.LittleEndian
+		// The partition's lines as one batch, with the file's bytes as its
+		// arena: their states hold it as they hold the in-order pass's.
+		lb := &lineBatch{arena: data}
+		lb.held.Store(1)
+		var insts []int32
 		for p := 0; p < len(data); {
 			h := data[p:]
 			inst := int32(le.Uint32(h[0:]))
@@ -92,17 +97,22 @@ func (s *spiller) replay(e *engine, submit func(int32, *instState)) error {
 			l.sn = strRef{uint32(p + 52), sn}
 			l.setl = strRef{uint32(p+52) + sn, setl}
 			p += 52 + int(sn) + int(setl)
+			lb.lines = append(lb.lines, l)
+			insts = append(insts, inst)
+		}
+		for i, inst := range insts {
 			st := states[inst]
 			if st == nil {
 				st = e.newInstState(inst)
 				states[inst] = st
 				order = append(order, inst)
 			}
-			e.retain(st, &l, data)
+			e.retain(st, lb, i)
 		}
 		for _, inst := range order {
 			submit(inst, states[inst])
 		}
+		e.dropBatch(lb)
 	}
 	return nil
 }

@@ -9,17 +9,44 @@ import (
 // retained lines (only lines some grouped rule can use), per rule the
 // indexes of its lines by role, and for BedOnlyDays the (visit, day) pairs
 // that had a line other than bed and nursing.
+//
+// A retained line stays in the line batch it came in (refs: which batch,
+// which row), and the state holds those batches until it is finalized:
+// copying every line and its feedetl_sn and setl_id a second time, in the
+// single in-order stage, was the largest cost the grouped rules added.
 type instState struct {
 	inst     int32
-	lines    []lineRec
-	arena    []byte
-	lists    [][2][]int32 // by group-rule index
+	refs     []lineRef    // retained lines, in arrival order
+	batches  []*lineBatch // the batches they are in, each held once
+	lists    [][2][]int32 // by group-rule index: indexes into refs
 	marks    [][]int64    // per bed rule: (visit, day) keys, in arrival order
 	lastMark []int64
 	scratch  []int32     // groupDuplicateLine's tables, reused
 	slots    []uint64    // and its hash table
 	keyed    []keyedLine // cumulative's sort, reused
 	keys     map[int64]bool
+}
+
+// lineRef is a retained line: row i of the state's batch b.
+type lineRef struct{ b, i int32 }
+
+// line returns retained line k.
+func (st *instState) line(k int32) *lineRec {
+	r := st.refs[k]
+	return &st.batches[r.b].lines[r.i]
+}
+
+// sn and setl return feedetl_sn and setl_id of retained line k.
+func (st *instState) sn(k int32) []byte {
+	r := st.refs[k]
+	b := st.batches[r.b]
+	return b.lines[r.i].sn.in(b.arena)
+}
+
+func (st *instState) setl(k int32) []byte {
+	r := st.refs[k]
+	b := st.batches[r.b]
+	return b.lines[r.i].setl.in(b.arena)
 }
 
 // keySet returns an empty set of (visit, day) or visit keys, reusing the
@@ -53,7 +80,7 @@ func (e *engine) newInstState(inst int32) *instState {
 
 // bytes is the memory a recycled state keeps (its reusable buffers).
 func (st *instState) bytes() int {
-	n := cap(st.lines)*int(unsafe.Sizeof(lineRec{})) + cap(st.arena) + 4*cap(st.scratch) + 8*cap(st.slots) +
+	n := 8*cap(st.refs) + 8*cap(st.batches) + 4*cap(st.scratch) + 8*cap(st.slots) +
 		int(unsafe.Sizeof(keyedLine{}))*cap(st.keyed) + 16*len(st.keys)
 	for _, l := range st.lists {
 		n += 4 * (cap(l[0]) + cap(l[1]))
@@ -65,8 +92,12 @@ func (st *instState) bytes() int {
 }
 
 func (e *engine) releaseInstState(st *instState) {
-	st.lines = st.lines[:0]
-	st.arena = st.arena[:0]
+	st.refs = st.refs[:0]
+	for i, b := range st.batches {
+		e.dropBatch(b)
+		st.batches[i] = nil
+	}
+	st.batches = st.batches[:0]
 	for g := range st.lists {
 		st.lists[g][0] = st.lists[g][0][:0]
 		st.lists[g][1] = st.lists[g][1][:0]
@@ -93,24 +124,23 @@ func (e *engine) relevant(l *lineRec, v *visit) bool {
 	return false
 }
 
-// retain adds a screened line to the institution state.
-func (e *engine) retain(st *instState, l *lineRec, arena []byte) {
+// retain adds line i of batch lb, a screened line, to the institution
+// state. The state holds lb (lineBatch.held) from its first retained line
+// until it is finalized; an institution's lines arrive in order, so lb is
+// the last batch held or a new one.
+func (e *engine) retain(st *instState, lb *lineBatch, i int) {
 	c := e.c
+	l := &lb.lines[i]
 	v := &e.m.visits[l.visit]
 	idx := int32(-1)
 	add := func() int32 {
 		if idx < 0 {
-			rec := *l
-			base := uint32(len(st.arena))
-			if l.setl.off == l.sn.off+l.sn.n { // keepLine puts them together: one copy
-				st.arena = append(st.arena, arena[l.sn.off:l.setl.off+l.setl.n]...)
-			} else {
-				st.arena = append(append(st.arena, l.sn.in(arena)...), l.setl.in(arena)...)
+			if n := len(st.batches); n == 0 || st.batches[n-1] != lb {
+				lb.held.Add(1)
+				st.batches = append(st.batches, lb)
 			}
-			rec.sn = strRef{base, l.sn.n}
-			rec.setl = strRef{base + l.sn.n, l.setl.n}
-			idx = int32(len(st.lines))
-			st.lines = append(st.lines, rec)
+			idx = int32(len(st.refs))
+			st.refs = append(st.refs, lineRef{int32(len(st.batches) - 1), int32(i)})
 		}
 		return idx
 	}
@@ -148,16 +178,16 @@ func (e *engine) finalize(inst int32, st *instState) []finding {
 
 // lineLess is the line order of docs/rules.md: fee_ocur_time, feedetl_sn.
 func (st *instState) lineLess(a, b int32) bool {
-	la, lb := &st.lines[a], &st.lines[b]
+	la, lb := st.line(a), st.line(b)
 	if la.time != lb.time {
 		return la.time < lb.time
 	}
-	return bytes.Compare(la.sn.in(st.arena), lb.sn.in(st.arena)) < 0
+	return bytes.Compare(st.sn(a), st.sn(b)) < 0
 }
 
 func (e *engine) lineFinding(r *crule, st *instState, i int32, amount int64, ev string) finding {
-	l := &st.lines[i]
-	return finding{rule: r.slot, visit: l.visit, item: l.item, sn: string(l.sn.in(st.arena)), amount: amount, evidence: ev}
+	l := st.line(i)
+	return finding{rule: r.slot, visit: l.visit, item: l.item, sn: string(st.sn(i)), amount: amount, evidence: ev}
 }
 
 func (e *engine) los(v *visit) int32 {

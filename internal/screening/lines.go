@@ -3,6 +3,7 @@ package screening
 import (
 	"bytes"
 	"slices"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -49,6 +50,10 @@ type finding struct {
 // in-order stage: in-scope lines, rejects, and the findings of the
 // line-local rules (already evaluated by the worker).
 type lineBatch struct {
+	// held counts the batch's holders: the in-order stage while it
+	// consumes it, and each institution state that retained a line of it
+	// (instState). The last to let go recycles it (dropBatch).
+	held     atomic.Int32
 	rows     int
 	lines    []lineRec
 	arena    []byte
@@ -346,10 +351,19 @@ func (e *engine) evalLine(r *crule, out *lineBatch, l *lineRec, v *visit, sn []b
 }
 
 func (e *engine) getBatch() *lineBatch {
-	if lb := e.batchPool.get(); lb != nil {
-		return lb
+	lb := e.batchPool.get()
+	if lb == nil {
+		lb = &lineBatch{}
 	}
-	return &lineBatch{}
+	lb.held.Store(1) // the in-order stage's
+	return lb
+}
+
+// dropBatch lets go of a batch: recycled by its last holder.
+func (e *engine) dropBatch(lb *lineBatch) {
+	if lb.held.Add(-1) == 0 {
+		e.releaseBatch(lb)
+	}
 }
 
 // releaseBatch recycles a consumed batch; its findings slice now belongs to

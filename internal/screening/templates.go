@@ -197,7 +197,7 @@ func cumulative(e *engine, r *crule, st *instState, idx []int32, key func(*lineR
 	// order.
 	ks := st.keyed[:0]
 	for _, i := range idx {
-		l := &st.lines[i]
+		l := st.line(i)
 		ks = append(ks, keyedLine{key(l), l.time, i})
 	}
 	order := func(a, b keyedLine) int {
@@ -207,7 +207,7 @@ func cumulative(e *engine, r *crule, st *instState, idx []int32, key func(*lineR
 		if a.time != b.time {
 			return cmp.Compare(a.time, b.time)
 		}
-		return bytes.Compare(st.lines[a.i].sn.in(st.arena), st.lines[b.i].sn.in(st.arena))
+		return bytes.Compare(st.sn(a.i), st.sn(b.i))
 	}
 	if !slices.IsSortedFunc(ks, order) {
 		slices.SortStableFunc(ks, order)
@@ -215,7 +215,7 @@ func cumulative(e *engine, r *crule, st *instState, idx []int32, key func(*lineR
 	st.keyed = ks
 	var cum int64
 	for n, k := range ks {
-		l := &st.lines[k.i]
+		l := st.line(k.i)
 		if n == 0 || ks[n-1].key != k.key {
 			cum = 0
 		}
@@ -265,11 +265,11 @@ func groupPerDayExceedsStay(e *engine, r *crule, st *instState, lists [2][]int32
 func groupAddOnWithoutPrimary(e *engine, r *crule, st *instState, lists [2][]int32, out []finding) []finding {
 	has := st.keySet()
 	for _, i := range lists[1] {
-		l := &st.lines[i]
+		l := st.line(i)
 		has[visitDay(l.visit, dayOf(l.time))] = true
 	}
 	for _, i := range lists[0] {
-		l := &st.lines[i]
+		l := st.line(i)
 		if !has[visitDay(l.visit, dayOf(l.time))] {
 			out = append(out, e.lineFinding(r, st, i, wholeLine(l), "add-on item without its primary item on "+formatDate(dayOf(l.time))))
 		}
@@ -286,10 +286,10 @@ func groupInclusivePair(e *engine, r *crule, st *instState, lists [2][]int32, ou
 		return visitDay(l.visit, dayOf(l.time))
 	}
 	for _, i := range lists[0] {
-		has[k(&st.lines[i])] = true
+		has[k(st.line(i))] = true
 	}
 	for _, i := range lists[1] {
-		l := &st.lines[i]
+		l := st.line(i)
 		if has[k(l)] {
 			out = append(out, e.lineFinding(r, st, i, wholeLine(l), fmt.Sprintf("item included in an item billed the same %s",
 				map[bool]string{true: "stay", false: "day"}[r.per == rules.Stay])))
@@ -301,7 +301,7 @@ func groupInclusivePair(e *engine, r *crule, st *instState, lists [2][]int32, ou
 func groupUnbundledPackage(e *engine, r *crule, st *instState, lists [2][]int32, out []finding) []finding {
 	pkg := map[int64]bool{}
 	for _, i := range lists[0] {
-		l := &st.lines[i]
+		l := st.line(i)
 		pkg[visitDay(l.visit, dayOf(l.time))] = true
 	}
 	type vdItem struct {
@@ -311,7 +311,7 @@ func groupUnbundledPackage(e *engine, r *crule, st *instState, lists [2][]int32,
 	distinct := map[vdItem]bool{}
 	count := map[int64]int32{}
 	for _, i := range lists[1] {
-		l := &st.lines[i]
+		l := st.line(i)
 		vd := visitDay(l.visit, dayOf(l.time))
 		if !distinct[vdItem{vd, l.item}] {
 			distinct[vdItem{vd, l.item}] = true
@@ -319,7 +319,7 @@ func groupUnbundledPackage(e *engine, r *crule, st *instState, lists [2][]int32,
 		}
 	}
 	for _, i := range lists[1] {
-		l := &st.lines[i]
+		l := st.line(i)
 		vd := visitDay(l.visit, dayOf(l.time))
 		if pkg[vd] && count[vd] >= r.minComponents {
 			out = append(out, e.lineFinding(r, st, i, wholeLine(l), fmt.Sprintf("component billed with its package on %s (%d component(s))", formatDate(dayOf(l.time)), count[vd])))
@@ -332,20 +332,20 @@ func groupRepeatExamination(e *engine, r *crule, st *instState, lists [2][]int32
 	m := e.m
 	idx := lists[0]
 	sort.Slice(idx, func(a, b int) bool {
-		pa, pb := m.visits[st.lines[idx[a]].visit].psn, m.visits[st.lines[idx[b]].visit].psn
+		pa, pb := m.visits[st.line(idx[a]).visit].psn, m.visits[st.line(idx[b]).visit].psn
 		if pa != pb {
 			return pa < pb
 		}
 		return st.lineLess(idx[a], idx[b])
 	})
 	for n := 1; n < len(idx); n++ {
-		l, p := &st.lines[idx[n]], &st.lines[idx[n-1]]
+		l, p := st.line(idx[n]), st.line(idx[n-1])
 		if m.visits[l.visit].psn != m.visits[p.visit].psn {
 			continue
 		}
 		if d := dayOf(l.time) - dayOf(p.time); d <= r.withinDays {
 			out = append(out, e.lineFinding(r, st, idx[n], wholeLine(l),
-				fmt.Sprintf("repeated %d day(s) after %s (%s)", d, p.sn.in(st.arena), formatDate(dayOf(p.time)))))
+				fmt.Sprintf("repeated %d day(s) after %s (%s)", d, st.sn(idx[n-1]), formatDate(dayOf(p.time)))))
 		}
 	}
 	return out
@@ -365,7 +365,7 @@ func groupBedOnlyDays(e *engine, r *crule, st *instState, lists [2][]int32, out 
 	per := map[int32]*acc{}
 	var order []int32
 	for _, i := range lists[0] {
-		l := &st.lines[i]
+		l := st.line(i)
 		d := dayOf(l.time)
 		if _, non := slices.BinarySearch(marks, visitDay(l.visit, d)); non {
 			continue
@@ -417,7 +417,7 @@ func groupDuplicateLine(e *engine, r *crule, st *instState, lists [2][]int32, ou
 	clear(slots)
 	dup := false
 	for p, i := range idx {
-		l := &st.lines[i]
+		l := st.line(i)
 		psn := m.visits[l.visit].psn
 		h := uint64(psn)*0x9E3779B97F4A7C15 ^ uint64(l.item)*0xC2B2AE3D27D4EB4F ^ uint64(l.time)*0x165667B19E3779F9 ^
 			uint64(l.cnt)*0xD6E8FEB86659FD93 ^ uint64(l.pric)*0xFF51AFD7ED558CCD
@@ -434,7 +434,7 @@ func groupDuplicateLine(e *engine, r *crule, st *instState, lists [2][]int32, ou
 			}
 			if s>>32 == tag {
 				hp := int32(uint32(s)) - 1
-				g := &st.lines[idx[hp]]
+				g := st.line(idx[hp])
 				if m.visits[g.visit].psn == psn && g.item == l.item && g.time == l.time && g.cnt == l.cnt && g.pric == l.pric {
 					group[p] = hp
 					next[p] = next[hp]
@@ -457,7 +457,7 @@ func groupDuplicateLine(e *engine, r *crule, st *instState, lists [2][]int32, ou
 		}
 		g := group[p]
 		cur, ok := minPos[g]
-		if !ok || bytes.Compare(st.lines[idx[p]].setl.in(st.arena), st.lines[idx[cur]].setl.in(st.arena)) < 0 {
+		if !ok || bytes.Compare(st.setl(idx[p]), st.setl(idx[cur])) < 0 {
 			minPos[g] = int32(p)
 		}
 	}
@@ -466,10 +466,10 @@ func groupDuplicateLine(e *engine, r *crule, st *instState, lists [2][]int32, ou
 		if !ok {
 			continue
 		}
-		l, first := &st.lines[i], &st.lines[idx[mp]]
-		if bytes.Compare(l.setl.in(st.arena), first.setl.in(st.arena)) > 0 {
+		l, first := st.line(i), idx[mp]
+		if bytes.Compare(st.setl(i), st.setl(first)) > 0 {
 			out = append(out, e.lineFinding(r, st, i, wholeLine(l),
-				fmt.Sprintf("same line as %s in settlement %s", first.sn.in(st.arena), first.setl.in(st.arena))))
+				fmt.Sprintf("same line as %s in settlement %s", st.sn(first), st.setl(first))))
 		}
 	}
 	return out
