@@ -22,6 +22,7 @@ type instState struct {
 	marks    [][]int64    // per bed rule: (visit, day) keys, in arrival order
 	lastMark []int64
 	scratch  []int32     // groupDuplicateLine's tables, reused
+	keyTags  []uint64    // its lines' hashes
 	slots    []uint64    // and its hash table
 	keyed    []keyedLine // cumulative's sort, reused
 	keys     map[int64]bool
@@ -80,7 +81,7 @@ func (e *engine) newInstState(inst int32) *instState {
 
 // bytes is the memory a recycled state keeps (its reusable buffers).
 func (st *instState) bytes() int {
-	n := 8*cap(st.refs) + 8*cap(st.batches) + 4*cap(st.scratch) + 8*cap(st.slots) +
+	n := 8*cap(st.refs) + 8*cap(st.batches) + 4*cap(st.scratch) + 8*cap(st.keyTags) + 8*cap(st.slots) +
 		int(unsafe.Sizeof(keyedLine{}))*cap(st.keyed) + 16*len(st.keys)
 	for _, l := range st.lists {
 		n += 4 * (cap(l[0]) + cap(l[1]))

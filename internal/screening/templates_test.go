@@ -1,7 +1,11 @@
 package screening
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -400,4 +404,89 @@ func TestTemplates(t *testing.T) {
 func findingID(key string) string {
 	id := key[strings.IndexByte(key, '/')+1:]
 	return id[:strings.LastIndexByte(id, '=')]
+}
+
+// TestDuplicateLineAcrossParts: an institution with more lines than
+// dupPartLines has its DuplicateLine lines split by hash into parts; its
+// findings must still be the rule's, worked out here by brute force, for
+// groups whose lines are far apart in the stream (copies of a line in a
+// later visit of the same person) and for chance groups.
+func TestDuplicateLineAcrossParts(t *testing.T) {
+	const visits, perVisit = 60, 200 // 12 000 lines: 4 parts
+	if visits*perVisit <= 2*dupPartLines {
+		t.Fatalf("%d lines make fewer than 4 parts of %d", visits*perVisit, dupPartLines)
+	}
+	d := newDataset()
+	rng := rand.New(rand.NewPCG(7, 11))
+	type key struct{ psn, item, time, cnt string }
+	type line struct {
+		sn, setl, amt string
+		k             key
+	}
+	var lines []line
+	for v := 0; v < visits; v++ {
+		id, psn := fmt.Sprintf("V%03d", v), fmt.Sprintf("P%02d", v%20)
+		d.in(id, psn)
+		for j := 0; j < perVisit; j++ {
+			l := line{sn: fmt.Sprintf("L%03d-%03d", v, j), setl: fmt.Sprintf("S%03d-%d", v, rng.IntN(3)),
+				k: key{psn, fmt.Sprintf("I%02d", rng.IntN(30)),
+					at(fmt.Sprintf("%02d", 1+rng.IntN(4)), fmt.Sprintf("%02d:%02d:00", 8+rng.IntN(10), rng.IntN(60))),
+					strconv.Itoa(1 + rng.IntN(3))}}
+			if prev := len(lines) - 20*perVisit; v >= 20 && j%50 == 7 && prev >= 0 {
+				l.k = lines[prev].k // the same line as in this person's visit before
+			}
+			c, _ := rules.ParseDecimal(l.k.cnt)
+			l.amt = formatFen(mulUnitsToFen(c, 10*scale))
+			d.lineS(l.sn, id, l.setl, l.k.item, l.k.cnt, "10", l.k.time)
+			lines = append(lines, l)
+		}
+	}
+	least := map[key]string{}
+	for _, l := range lines {
+		if s, ok := least[l.k]; !ok || l.setl < s {
+			least[l.k] = l.setl
+		}
+	}
+	var want []string
+	far := 0
+	for _, l := range lines {
+		if l.setl > least[l.k] {
+			want = append(want, "U/"+l.sn+"="+l.amt)
+			if l.sn[:4] != "L000" && l.setl[:4] != least[l.k][:4] {
+				far++ // its group's least settlement is another visit's
+			}
+		}
+	}
+	sort.Strings(want)
+	if len(want) < 50 || far < 20 {
+		t.Fatalf("the data make %d findings, %d against another visit's settlement; want at least 50 and 20", len(want), far)
+	}
+	dir := t.TempDir()
+	d.write(t, dir, "parquet")
+	fs, _ := screen(t, dir, []rules.Rule{rule("U", rules.DuplicateLine, "", rules.Params{})}, nil)
+	if got := keys(fs); !sameKeys(got, want) {
+		t.Errorf("%d findings, want %d; first differences: %v", len(got), len(want), firstDiff(got, want))
+	}
+}
+
+// firstDiff lists up to five keys in one sorted list and not the other.
+func firstDiff(got, want []string) []string {
+	in := map[string]int{}
+	for _, k := range got {
+		in[k] |= 1
+	}
+	for _, k := range want {
+		in[k] |= 2
+	}
+	var out []string
+	for _, k := range append(append([]string(nil), got...), want...) {
+		if in[k] == 1 && len(out) < 5 {
+			out = append(out, "extra "+k)
+			in[k] = 0
+		} else if in[k] == 2 && len(out) < 5 {
+			out = append(out, "missing "+k)
+			in[k] = 0
+		}
+	}
+	return out
 }
