@@ -83,6 +83,10 @@ bench-controllers: controlplane ## Controller benchmarks (DESIGN §7, issue 10):
 bench-screening: build ## Screener vs expert DuckDB SQL (and the oracle) on >=20M fee lines, string and typed Parquet, 6 and ~200 rules; read floor; linearity at 5M/80M; 4 shards of partitioned input (data cached in .bench/).
 	hack/bench-screening.sh
 
+.PHONY: pgo
+pgo: ## Refresh cmd/flycheck/default.pgo, the profile behind the flycheck binary's profile-guided optimisation (screening runs on the benchmark's extracts; after changing the engine's hot paths).
+	hack/pgo.sh
+
 ##@ Build
 
 .PHONY: build
