@@ -87,7 +87,6 @@ func (s *spiller) replay(e *engine, submit func(int32, *instState)) error {
 		// arena: their states hold it as they hold the in-order pass's.
 		lb := &lineBatch{arena: data}
 		lb.held.Store(1)
-		var insts []int32
 		for p := 0; p < len(data); {
 			h := data[p:]
 			inst := int32(le.Uint32(h[0:]))
@@ -97,17 +96,14 @@ func (s *spiller) replay(e *engine, submit func(int32, *instState)) error {
 			l.sn = strRef{uint32(p + 52), sn}
 			l.setl = strRef{uint32(p+52) + sn, setl}
 			p += 52 + int(sn) + int(setl)
-			lb.lines = append(lb.lines, l)
-			insts = append(insts, inst)
-		}
-		for i, inst := range insts {
+			lb.lines = append(lb.lines, l) // states keep its row, not a pointer
 			st := states[inst]
 			if st == nil {
 				st = e.newInstState(inst)
 				states[inst] = st
 				order = append(order, inst)
 			}
-			e.retain(st, lb, i)
+			e.retain(st, lb, len(lb.lines)-1)
 		}
 		for _, inst := range order {
 			submit(inst, states[inst])

@@ -31,23 +31,28 @@ type instState struct {
 // lineRef is a retained line: row i of the state's batch b.
 type lineRef struct{ b, i int32 }
 
+// at returns retained line k and the arena of its batch.
+func (st *instState) at(k int32) (*lineRec, []byte) {
+	r := st.refs[k]
+	b := st.batches[r.b]
+	return &b.lines[r.i], b.arena
+}
+
 // line returns retained line k.
 func (st *instState) line(k int32) *lineRec {
-	r := st.refs[k]
-	return &st.batches[r.b].lines[r.i]
+	l, _ := st.at(k)
+	return l
 }
 
 // sn and setl return feedetl_sn and setl_id of retained line k.
 func (st *instState) sn(k int32) []byte {
-	r := st.refs[k]
-	b := st.batches[r.b]
-	return b.lines[r.i].sn.in(b.arena)
+	l, a := st.at(k)
+	return l.sn.in(a)
 }
 
 func (st *instState) setl(k int32) []byte {
-	r := st.refs[k]
-	b := st.batches[r.b]
-	return b.lines[r.i].setl.in(b.arena)
+	l, a := st.at(k)
+	return l.setl.in(a)
 }
 
 // keySet returns an empty set of (visit, day) or visit keys, reusing the

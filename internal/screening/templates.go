@@ -436,14 +436,12 @@ func groupDuplicateLine(e *engine, r *crule, st *instState, lists [2][]int32, ou
 		keyed[p] = h>>32<<32 | uint64(p)
 		group[p] = int32(p)
 		next[p] = -1
-		if parts > 1 {
-			start[h>>32>>shift+1]++
-		}
+		start[h>>32>>shift+1]++ // one part: shift 32, all in part 0
+	}
+	for k := 1; k <= parts; k++ {
+		start[k] += start[k-1]
 	}
 	if parts > 1 {
-		for k := 1; k <= parts; k++ {
-			start[k] += start[k-1]
-		}
 		for _, kp := range keyed { // stable: positions stay in order within a part
 			k := kp >> 32 >> shift
 			byPart[start[k]] = kp
@@ -452,8 +450,6 @@ func groupDuplicateLine(e *engine, r *crule, st *instState, lists [2][]int32, ou
 		copy(start[1:], start[:parts]) // back to each part's start
 		start[0] = 0
 		keyed = byPart
-	} else {
-		start[1] = int32(n)
 	}
 	dup := false
 	for k := 0; k < parts; k++ {
