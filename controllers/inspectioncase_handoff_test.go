@@ -135,26 +135,20 @@ func TestCaseFlyCheckHandOff(t *testing.T) {
 	assertHidden("drawn")
 
 	// The province inspects and decides; still hidden.
-	prov := getCase(t, province, name)
-	prov.Spec.OnSite = inspected("20000.00", "5000.50")
-	prov.Spec.OnSite.From, prov.Spec.OnSite.To = "2020-09-08", "2020-09-10"
-	prov.Spec.Decision = &flycheckv1.CaseDecision{DecidedAt: "2020-09-14", RectificationDue: "2020-12-31", Actions: []flycheckv1.DecisionAction{
-		{Type: flycheckv1.ActionRefund, Amount: "25000.50"}, {Type: flycheckv1.ActionFine, Multiple: 2},
-		{Type: flycheckv1.ActionSuspendAgreement, Months: 6}}}
-	if err := k8sClient.Update(ctx, prov); err != nil {
-		t.Fatal(err)
-	}
+	updateCase(t, province, name, func(s *flycheckv1.InspectionCaseSpec) {
+		s.OnSite = inspected("20000.00", "5000.50")
+		s.OnSite.From, s.OnSite.To = "2020-09-08", "2020-09-10"
+		s.Decision = &flycheckv1.CaseDecision{DecidedAt: "2020-09-14", RectificationDue: "2020-12-31", Actions: []flycheckv1.DecisionAction{
+			{Type: flycheckv1.ActionRefund, Amount: "25000.50"}, {Type: flycheckv1.ActionFine, Multiple: 2},
+			{Type: flycheckv1.ActionSuspendAgreement, Months: 6}}}
+	})
 	waitCase(t, province, name, stageIs("Rectifying"))
 	time.Sleep(500 * time.Millisecond) // past the roll-up delay
 	assertHidden("decided")
 
 	// Hand-off (移交属地).
-	prov = getCase(t, province, name)
-	prov.Spec.HandOff = true
-	if err := k8sClient.Update(ctx, prov); err != nil {
-		t.Fatal(err)
-	}
-	prov = waitCase(t, province, name, func(ic *flycheckv1.InspectionCase) error {
+	updateCase(t, province, name, func(s *flycheckv1.InspectionCaseSpec) { s.HandOff = true })
+	prov := waitCase(t, province, name, func(ic *flycheckv1.InspectionCase) error {
 		if ic.Status.HandOff == nil || ic.Status.HandOff.To != nanjing+"/"+name || ic.Status.Stage != "Decided" {
 			return fmt.Errorf("handOff %+v stage %s", ic.Status.HandOff, ic.Status.Stage)
 		}
@@ -236,20 +230,14 @@ func TestCaseFlyCheckHandOff(t *testing.T) {
 
 	// The province amends its decision: the city case follows. A hand-off
 	// cannot be withdrawn.
-	prov = getCase(t, province, name)
-	prov.Spec.Decision.Actions[1].Multiple = 3
-	if err := k8sClient.Update(ctx, prov); err != nil {
-		t.Fatal(err)
-	}
+	updateCase(t, province, name, func(s *flycheckv1.InspectionCaseSpec) { s.Decision.Actions[1].Multiple = 3 })
 	waitCase(t, nanjing, name, func(ic *flycheckv1.InspectionCase) error {
 		if ic.Status.Amounts.Ordered != "100002.00" {
 			return fmt.Errorf("ordered %s after the amendment, want 100002.00 (25000.50 + 3 × 25000.50)", ic.Status.Amounts.Ordered)
 		}
 		return nil
 	})
-	prov = getCase(t, province, name)
-	prov.Spec.HandOff = false
-	if err := k8sClient.Update(ctx, prov); !apierrors.IsInvalid(err) {
+	if err := tryUpdateCase(t, province, name, func(s *flycheckv1.InspectionCaseSpec) { s.HandOff = false }); !apierrors.IsInvalid(err) {
 		t.Errorf("withdrawing the hand-off: %v", err)
 	}
 }

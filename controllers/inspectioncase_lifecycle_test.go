@@ -9,6 +9,7 @@ import (
 
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -57,11 +58,22 @@ func inspected(amounts ...string) *flycheckv1.OnSite {
 
 func updateCase(t *testing.T, ns, name string, mutate func(*flycheckv1.InspectionCaseSpec)) {
 	t.Helper()
-	ic := getCase(t, ns, name)
-	mutate(&ic.Spec)
-	if err := k8sClient.Update(context.Background(), ic); err != nil {
+	if err := tryUpdateCase(t, ns, name, mutate); err != nil {
 		t.Fatalf("updating %s: %v", name, err)
 	}
+}
+
+// tryUpdateCase changes a case's spec as a user would: read, change,
+// write, and again on a conflict (the controller may have written its
+// status in between). It returns the write's error, for a test that
+// expects a rejection.
+func tryUpdateCase(t *testing.T, ns, name string, mutate func(*flycheckv1.InspectionCaseSpec)) error {
+	t.Helper()
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		ic := getCase(t, ns, name)
+		mutate(&ic.Spec)
+		return k8sClient.Update(context.Background(), ic)
+	})
 }
 
 func waitCase(t *testing.T, ns, name string, check func(*flycheckv1.InspectionCase) error) *flycheckv1.InspectionCase {

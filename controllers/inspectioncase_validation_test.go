@@ -81,9 +81,7 @@ func TestCaseValidation(t *testing.T) {
 		{"another campaign", func(s *flycheckv1.InspectionCaseSpec) { s.CampaignRef.Name = "other" }, "a case's campaign cannot change"},
 		{"no campaign", func(s *flycheckv1.InspectionCaseSpec) { s.CampaignRef = nil }, "a case's campaign cannot change"},
 	} {
-		cur := getCase(t, ns, ic.Name)
-		c.mutate(&cur.Spec)
-		if err := k8sClient.Update(ctx, cur); !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), c.want) {
+		if err := tryUpdateCase(t, ns, ic.Name, c.mutate); !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want Invalid with %q", c.name, err, c.want)
 		}
 	}
