@@ -377,11 +377,27 @@ func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findi
 			m.q.add(tFeeLines.name, r)
 		}
 		e.pending = append(e.pending, lb.pending...)
-		for i := range lb.lines {
-			l := &lb.lines[i]
-			v := &m.visits[l.visit]
-			if v.inst != cur {
-				if c.anyGroup && sp == nil {
+		// The batch's counts first: retaining a line of the next
+		// institution submits the previous one, whose visit-level rules
+		// read its visits' amounts.
+		for _, s := range lb.sums {
+			inst := m.visits[s.visit].inst
+			e.instLines[inst] += int64(s.lines)
+			// Σ|amount| within int64 bounds every sum of these lines
+			// (visit, institution, a rule's subset), so those need no
+			// checks of their own. A run's own overflow is negative, and
+			// keeps the sum so.
+			if e.instAbs[inst] += s.abs; e.instAbs[inst] < 0 {
+				return screenedOverflow(filepath.Base(e.feeFile), m.insts[inst].code)
+			}
+			e.visitAmt[s.visit] += s.amt
+			e.instAmt[inst] += s.amt
+		}
+		if c.anyGroup {
+			for i := range lb.lines {
+				l := &lb.lines[i]
+				v := &m.visits[l.visit]
+				if sp == nil && v.inst != cur {
 					if closed[v.inst] {
 						return errNotClustered
 					}
@@ -390,28 +406,15 @@ func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findi
 						submit(cur, st)
 					}
 					st = e.newInstState(v.inst)
+					cur = v.inst
 				}
-				cur = v.inst
-			}
-			e.instLines[v.inst]++
-			if l.cnt > 0 {
-				// Σ|amount| within int64 bounds every sum of these lines
-				// (visit, institution, a rule's subset), so those need no
-				// checks of their own.
-				if e.instAbs[v.inst] += max(l.amt, -l.amt); e.instAbs[v.inst] < 0 {
-					return screenedOverflow(filepath.Base(e.feeFile), m.insts[v.inst].code)
-				}
-				e.visitAmt[l.visit] += l.amt
-				e.instAmt[v.inst] += l.amt
-				if c.anyGroup {
-					if sp != nil {
-						if e.relevant(l, v) {
-							if err := sp.write(v.inst, l, lb.arena); err != nil {
-								return err
-							}
-						}
-					} else {
+				if l.cnt > 0 {
+					if sp == nil {
 						e.retain(st, lb, i)
+					} else if e.relevant(l, v) {
+						if err := sp.write(v.inst, l, lb.arena); err != nil {
+							return err
+						}
 					}
 				}
 			}

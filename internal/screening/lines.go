@@ -2,6 +2,7 @@ package screening
 
 import (
 	"bytes"
+	"math"
 	"slices"
 	"sync/atomic"
 	"unsafe"
@@ -53,9 +54,13 @@ type lineBatch struct {
 	// held counts the batch's holders: the in-order stage while it
 	// consumes it, and each institution state that retained a line of it
 	// (instState). The last to let go recycles it (dropBatch).
-	held     atomic.Int32
-	rows     int
+	held atomic.Int32
+	rows int
+	// lines are the kept lines, only for the grouped rules (retained or
+	// spilled by the in-order stage); the stage's counts come from sums.
 	lines    []lineRec
+	sums     []visitSum
+	one      lineRec // the line being evaluated when lines are not kept
 	arena    []byte
 	rejects  []reject
 	syntax   []reject
@@ -65,7 +70,43 @@ type lineBatch struct {
 
 // bytes is the memory a recycled batch keeps (its reusable buffers).
 func (lb *lineBatch) bytes() int {
-	return cap(lb.lines)*int(unsafe.Sizeof(lineRec{})) + cap(lb.arena)
+	return cap(lb.lines)*int(unsafe.Sizeof(lineRec{})) + cap(lb.sums)*int(unsafe.Sizeof(visitSum{})) + cap(lb.arena)
+}
+
+// visitSum is a run of a batch's kept lines of one visit, as the in-order
+// stage counts them: one update per run instead of per line (input sorted
+// by visit has runs of several lines), and no line kept without grouped
+// rules — the in-order stage runs alone, so its work per line is the
+// run's limit.
+type visitSum struct {
+	visit int32
+	lines int32 // kept lines
+	amt   int64 // Σ amount of those with cnt > 0
+	abs   int64 // Σ |amount| of those; negative once it overflows int64
+}
+
+// count adds a kept line of visit with cnt and amount amt to the
+// batch's runs (small enough to be inlined into the worker's loop).
+func (lb *lineBatch) count(visit int32, cnt, amt int64) {
+	n := len(lb.sums) - 1
+	if n < 0 || lb.sums[n].visit != visit {
+		n = lb.newRun(visit)
+	}
+	s := &lb.sums[n]
+	s.lines++
+	if cnt > 0 {
+		s.amt += amt
+		// Once negative, a sum stays so: an amount has at most 18 digits
+		// in units (decimal.go), so adding one cannot wrap it back.
+		if s.abs += max(amt, -amt); s.abs < 0 {
+			s.abs = math.MinInt64
+		}
+	}
+}
+
+func (lb *lineBatch) newRun(visit int32) int {
+	lb.sums = append(lb.sums, visitSum{visit: visit})
+	return len(lb.sums) - 1
 }
 
 // pendingReject is a rejected fee line whose reason depends on visits out
@@ -169,8 +210,8 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 	}
 	// One allocation of the right size when a recycled batch is too small,
 	// rather than append's chain of doublings.
-	out.lines = slices.Grow(out.lines, b.n)
 	if e.c.anyGroup {
+		out.lines = slices.Grow(out.lines, b.n)
 		out.arena = slices.Grow(out.arena, b.n*lw.lineBytes)
 	}
 	converted := false
@@ -274,7 +315,7 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 		if it == dirtyItem && e.slowLine(lw, out, b, i) {
 			continue // an item code to normalise: checked once per distinct code
 		}
-		e.keepLine(out, lineRec{time: t, cnt: cnt, pric: pric, amt: amt, visit: vi, item: it}, v, sn, setl)
+		e.keepLine(out, v, lineRec{time: t, cnt: cnt, pric: pric, amt: amt, visit: vi, item: it}, sn, setl)
 	}
 	if n := len(out.lines); n > 0 && e.c.anyGroup {
 		lw.lineBytes = max(lw.lineBytes, len(out.arena)/n+1)
@@ -311,31 +352,34 @@ func (lw *lineWorker) instIs(m *model, c *column, i int, inst int32) bool {
 	return k == inst
 }
 
-// keepLine adds a kept line to the batch and applies the line-local rules
-// to it. Its feedetl_sn and setl_id are copied into the batch only for the
-// grouped rules (retained or spilled by the in-order stage); without any,
-// a finding takes feedetl_sn from the column.
-func (e *engine) keepLine(out *lineBatch, rec lineRec, v *visit, sn, setl []byte) {
-	c := e.c
-	if c.anyGroup {
+// keepLine counts a kept line in the batch's runs and applies the
+// line-local rules to it. The line itself, with copies of its feedetl_sn
+// and (if a rule needs it) setl_id, is kept only for the grouped rules
+// (retained or spilled by the in-order stage); without any, a finding
+// takes feedetl_sn from the column.
+func (e *engine) keepLine(out *lineBatch, v *visit, rec lineRec, sn, setl []byte) {
+	out.count(rec.visit, rec.cnt, rec.amt)
+	l := &out.one
+	if e.c.anyGroup {
 		rec.sn = strRef{uint32(len(out.arena)), uint32(len(sn))}
 		out.arena = append(out.arena, sn...)
-		if c.needsSetl {
+		if e.c.needsSetl {
 			rec.setl = strRef{uint32(len(out.arena)), uint32(len(setl))}
 			out.arena = append(out.arena, setl...)
 		}
+		out.lines = append(out.lines, rec)
+		l = &out.lines[len(out.lines)-1]
 	}
-	out.lines = append(out.lines, rec)
-	if rec.cnt > 0 {
-		e.evalLineRules(out, &out.lines[len(out.lines)-1], v, sn)
+	if rec.cnt <= 0 {
+		return
 	}
-}
-
-// evalLineRules applies the line-local rules that name the line's item,
-// plus those that apply to every item.
-func (e *engine) evalLineRules(out *lineBatch, l *lineRec, v *visit, sn []byte) {
-	for _, r := range e.c.lineRules(l.item, v) {
-		e.evalLine(r, out, l, v, sn)
+	if rs := e.c.lineRules(rec.item, v); len(rs) > 0 {
+		if !e.c.anyGroup {
+			*l = rec
+		}
+		for _, r := range rs {
+			e.evalLine(r, out, l, v, sn)
+		}
 	}
 }
 
@@ -370,6 +414,7 @@ func (e *engine) dropBatch(lb *lineBatch) {
 // the writer and is not reused.
 func (e *engine) releaseBatch(lb *lineBatch) {
 	lb.lines = lb.lines[:0]
+	lb.sums = lb.sums[:0]
 	lb.arena = lb.arena[:0]
 	lb.rejects, lb.syntax, lb.findings, lb.pending = nil, nil, nil, nil
 	e.batchPool.put(lb)

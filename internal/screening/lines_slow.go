@@ -209,7 +209,7 @@ func (e *engine) slowLine(lw *lineWorker, out *lineBatch, b *batch, i int) bool 
 	// The tail of convertLines' loop (the item code normalised, so not
 	// cached per dictionary entry: each line counts its normalisation).
 	it := lw.items.intern(item)
-	e.keepLine(out, lineRec{time: t, cnt: cnt, pric: pric, amt: amt, visit: vi, item: it}, v, sn, setl)
+	e.keepLine(out, v, lineRec{time: t, cnt: cnt, pric: pric, amt: amt, visit: vi, item: it}, sn, setl)
 	return true
 }
 

@@ -21,6 +21,7 @@ import (
 func refusedBase() *dataset {
 	d := newDataset()
 	d.in("V1", "P1")
+	d.in("V2", "P1")
 	d.line("L1", "V1", "BED", "1", "70", "2024-03-01 12:00:00")
 	d.line("L2", "V1", "BED", "1", "70", "2024-03-02 12:00:00")
 	return d
@@ -86,6 +87,15 @@ func TestInputItCannotReadIsNotScreenedSilently(t *testing.T) {
 		}
 		return b.String()
 	}
+	// n lines of visits V1 and V2 in turn: no visit's lines alone overflow.
+	alternating := func(n int, amt string) string {
+		var b strings.Builder
+		for i := range n {
+			v := []string{"V1", "V2"}[i%2]
+			fmt.Fprintf(&b, "Y%04d,%s,S-%s,P1,H1,BED,床位费,1,1,%s,2024-03-03 12:00:00\n", i, v, v, amt)
+		}
+		return b.String()
+	}
 	cases := []struct {
 		name     string
 		prefix   []byte // before fee_lines.csv
@@ -144,6 +154,10 @@ func TestInputItCannotReadIsNotScreenedSilently(t *testing.T) {
 	}, {
 		name:   "screened amounts that would overflow an institution's sum",
 		suffix: []byte(many(10, "1", "1", "99999999999999.99")),
+		err:    []string{fee, "institution H1", "±922 337 203 685 477.5807 yuan"},
+	}, {
+		name:   "screened amounts of several visits that would overflow an institution's sum",
+		suffix: []byte(alternating(10, "99999999999999.99")),
 		err:    []string{fee, "institution H1", "±922 337 203 685 477.5807 yuan"},
 	}, {
 		name:   "amounts at risk that would overflow",
