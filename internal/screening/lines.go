@@ -267,7 +267,28 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 			lw.fast[fAmt].fastDecimals(&cols[fAmt], b.n)
 			lw.fast[fTime].fastDateTimes(&cols[fTime], b.n)
 		}
-		sn, setl, item := cols[fSN].at(i), cols[fSetl].at(i), cols[fItem].at(i)
+		sn, setl := cols[fSN].at(i), cols[fSetl].at(i)
+		// On a dictionary page, an entry's item id (or emptiness) is
+		// looked up once, and its bytes only then.
+		var item []byte
+		it, itemOK := int32(0), true
+		if itemCol.idx != nil {
+			it = emptyItem
+			if j := itemCol.idx[i]; j >= 0 {
+				if it = lw.dictItems[j]; it == -1 {
+					if item = itemCol.at(i); len(item) > 0 {
+						it = lw.itemID(item, m.strict)
+					} else {
+						it = emptyItem
+					}
+					lw.dictItems[j] = it
+				}
+			}
+			itemOK = it != emptyItem
+		} else {
+			item = itemCol.at(i)
+			itemOK = len(item) > 0
+		}
 		cnt, okC := lw.fast[fCnt].at(i)
 		if !okC {
 			cnt, okC = lw.cnt.get(&cols[fCnt], i)
@@ -289,11 +310,11 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 		okX := productFits(cnt, pric)
 		// One test for the clean line: every value valid, and feedetl_sn and
 		// setl_id non-empty with nothing endsDirty flags at their ends.
-		if !(cleanEnds(sn) && cleanEnds(setl) && len(item) > 0 && okC && okP && okA && okX && okT && psnOK) {
+		if !(cleanEnds(sn) && cleanEnds(setl) && itemOK && okC && okP && okA && okX && okT && psnOK) {
 			if !m.strict && e.slowLine(lw, out, b, i) {
 				continue
 			}
-			if bad := lineProblem(sn, setl, item, okC, okP, okA, okX, okT, psnOK); bad != 0 {
+			if bad := lineProblem(sn, setl, itemCol.at(i), okC, okP, okA, okX, okT, psnOK); bad != 0 {
 				out.rejects = append(out.rejects, reject{file, b.lineOf(i), lineReason(bad, cols, i, psn, true), b.raw(i)})
 				continue
 			}
@@ -301,15 +322,7 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 		if !v.inWindow {
 			continue
 		}
-		var it int32
-		if itemCol.idx != nil {
-			j := itemCol.idx[i]
-			it = lw.dictItems[j]
-			if it < 0 {
-				it = lw.itemID(item, m.strict)
-				lw.dictItems[j] = it
-			}
-		} else {
+		if itemCol.idx == nil {
 			it = lw.itemID(item, m.strict)
 		}
 		if it == dirtyItem && e.slowLine(lw, out, b, i) {

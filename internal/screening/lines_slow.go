@@ -78,8 +78,12 @@ func lineReason(p uint8, cols []column, i int, psn []byte, strict bool) string {
 	return ""
 }
 
-// dirtyItem marks an item code the line cache saw needing normalisation.
-const dirtyItem = -2
+// dirtyItem marks an item code the line cache saw needing normalisation;
+// emptyItem, an empty one (a dictionary entry's, cached as such).
+const (
+	dirtyItem = -2
+	emptyItem = -3
+)
 
 // itemID is the item id of a line's hilist_code through the worker's
 // cache; a code that needs normalisation is cached as dirtyItem (the line
