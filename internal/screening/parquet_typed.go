@@ -286,6 +286,14 @@ func (f *fastCol) fastDecimals(c *column, n int) {
 	if f.on = t != nil && t.conv.isDecimal(); !f.on {
 		return
 	}
+	if t.i64 != nil && t.idx == nil && t.null == nil { // the usual layout: one pass
+		f.v, f.ok = resize(f.v, n), resize(f.ok, n)
+		mul, lim := t.conv.mul, t.conv.lim
+		for i, x := range t.i64[c.off : c.off+n] {
+			f.v[i], f.ok[i] = x*mul, x > -lim && x < lim // as numConv.decimal
+		}
+		return
+	}
 	f.raw(t, c.off, n)
 	for i, x := range f.v {
 		v, ok := t.conv.decimal(x)
@@ -299,10 +307,38 @@ func (f *fastCol) fastDateTimes(c *column, n int) {
 	if f.on = t != nil && t.conv.kind == numTimestamp; !f.on {
 		return
 	}
+	if t.i64 != nil && t.idx == nil && t.null == nil { // the usual layout: one pass
+		f.v, f.ok = resize(f.v, n), resize(f.ok, n)
+		vals := t.i64[c.off : c.off+n]
+		switch t.conv.unit { // constant divisors, the switch out of the loop
+		case 1000:
+			secondsInto(vals, 1000, f.v, f.ok)
+		case 1000000:
+			secondsInto(vals, 1000000, f.v, f.ok)
+		case 1000000000:
+			secondsInto(vals, 1000000000, f.v, f.ok)
+		default:
+			secondsInto(vals, 1, f.v, f.ok)
+		}
+		return
+	}
 	f.raw(t, c.off, n)
 	for i, x := range f.v {
 		sec, ok := t.conv.seconds(x)
 		f.v[i], f.ok[i] = sec, f.ok[i] && ok
+	}
+}
+
+// secondsInto is numConv.seconds of vals with ticks per second unit (a
+// constant where it is inlined).
+func secondsInto(vals []int64, unit int64, v []int64, ok []bool) {
+	lo, hi := minTextDay*secondsPerDay, maxTextDay*secondsPerDay
+	for i, x := range vals {
+		sec := x / unit
+		if x%unit < 0 {
+			sec--
+		}
+		v[i], ok[i] = sec, sec >= lo && sec < hi
 	}
 }
 

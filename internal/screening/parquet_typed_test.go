@@ -404,6 +404,8 @@ func TestFastColMatchesPerValue(t *testing.T) {
 		{"DECIMAL(18,2)", newNumConv(parquet.Int64, &format.LogicalType{Value: &format.DecimalType{Scale: 2, Precision: 18}}), ints},
 		{"DECIMAL(18,4)", newNumConv(parquet.Int64, &format.LogicalType{Value: &format.DecimalType{Scale: 4, Precision: 18}}), ints},
 		{"TIMESTAMP(MILLIS)", newNumConv(parquet.Int64, &format.LogicalType{Value: &format.TimestampType{Unit: format.TimeUnit{Value: &format.MilliSeconds{}}}}), ms},
+		{"TIMESTAMP(MICROS)", newNumConv(parquet.Int64, &format.LogicalType{Value: &format.TimestampType{Unit: format.TimeUnit{Value: &format.MicroSeconds{}}}}), append(ms, -1000001, 1709283600999999)},
+		{"TIMESTAMP(NANOS)", newNumConv(parquet.Int64, &format.LogicalType{Value: &format.TimestampType{Unit: format.TimeUnit{Value: &format.NanoSeconds{}}}}), append(ms, -1000000001, 1709283600999999999)},
 		{"DATE", newNumConv(parquet.Int32, &format.LogicalType{Value: &format.DateType{}}), []int64{0, 19783}},
 	}
 	for _, cv := range convs {
