@@ -123,6 +123,8 @@ type lineWorker struct {
 	lineBytes int    // most bytes a batch's arena has needed per line
 	keyVisit  int32  // visit whose psn_no is visitPsn
 	visitPsn  []byte // a view of model.visitPsn (unchanged during the pass)
+	// Item id per dictionary entry of hilist_code (-1 = not yet looked
+	// up, emptyItem, dirtyItem).
 	dictID    uint64
 	dictItems []int32
 	// Institution per dictionary entry of fixmedins_code (-2 = not yet
@@ -269,25 +271,19 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 		}
 		sn, setl := cols[fSN].at(i), cols[fSetl].at(i)
 		// On a dictionary page, an entry's item id (or emptiness) is
-		// looked up once, and its bytes only then.
+		// looked up once, and the line reads no item bytes.
 		var item []byte
 		it, itemOK := int32(0), true
-		if itemCol.idx != nil {
-			it = emptyItem
-			if j := itemCol.idx[i]; j >= 0 {
-				if it = lw.dictItems[j]; it == -1 {
-					if item = itemCol.at(i); len(item) > 0 {
-						it = lw.itemID(item, m.strict)
-					} else {
-						it = emptyItem
-					}
-					lw.dictItems[j] = it
-				}
-			}
-			itemOK = it != emptyItem
-		} else {
+		if itemCol.idx == nil {
 			item = itemCol.at(i)
 			itemOK = len(item) > 0
+		} else if j := itemCol.idx[i]; j < 0 {
+			it, itemOK = emptyItem, false
+		} else {
+			if it = lw.dictItems[j]; it == -1 {
+				it = lw.lookUpDictItem(itemCol, j, m.strict)
+			}
+			itemOK = it != emptyItem
 		}
 		cnt, okC := lw.fast[fCnt].at(i)
 		if !okC {
@@ -363,6 +359,17 @@ func (lw *lineWorker) instIs(m *model, c *column, i int, inst int32) bool {
 		lw.dictInsts[j] = k
 	}
 	return k == inst
+}
+
+// lookUpDictItem fills entry j of the item dictionary cache from c's
+// dictionary: emptyItem for an empty code, else itemID's.
+func (lw *lineWorker) lookUpDictItem(c *column, j int32, strict bool) int32 {
+	it := int32(emptyItem)
+	if item := c.data[c.starts[j]:c.ends[j]]; len(item) > 0 {
+		it = lw.itemID(item, strict)
+	}
+	lw.dictItems[j] = it
+	return it
 }
 
 // keepLine counts a kept line in the batch's runs and applies the

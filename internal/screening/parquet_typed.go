@@ -218,27 +218,37 @@ func (c *numConv) decimal(x int64) (int64, bool) { return x * c.mul, x > -c.lim 
 // parseDateTime reads toText's text of it as that (a four-digit year).
 func (c *numConv) seconds(x int64) (int64, bool) {
 	sec := ticksToSeconds(x, c.unit)
-	return sec, sec >= minTextDay*secondsPerDay && sec < maxTextDay*secondsPerDay
+	return sec, textSeconds(sec)
+}
+
+// textSeconds reports whether sec is a date-time toText writes with a
+// four-digit year.
+func textSeconds(sec int64) bool {
+	return sec >= minTextDay*secondsPerDay && sec < maxTextDay*secondsPerDay
 }
 
 // ticksToSeconds is x ticks of unit (per second) in whole seconds, rounded
 // down.
 func ticksToSeconds(x, unit int64) int64 {
-	var sec, r int64
 	switch unit { // constant divisors: multiplications
 	case 1000000:
-		sec, r = x/1000000, x%1000000
+		return divDown(x, 1000000)
 	case 1000:
-		sec, r = x/1000, x%1000
+		return divDown(x, 1000)
 	case 1000000000:
-		sec, r = x/1000000000, x%1000000000
-	default:
-		sec, r = x, 0
+		return divDown(x, 1000000000)
 	}
-	if r < 0 {
-		sec--
+	return x
+}
+
+// divDown is x / d rounded down (with d a constant where it is inlined,
+// a multiplication).
+func divDown(x, d int64) int64 {
+	q := x / d
+	if x%d < 0 {
+		q--
 	}
-	return sec
+	return q
 }
 
 func (t *typedCol) day(j int) (int32, bool) {
@@ -286,10 +296,9 @@ func (f *fastCol) fastDecimals(c *column, n int) {
 	if f.on = t != nil && t.conv.isDecimal(); !f.on {
 		return
 	}
-	if t.i64 != nil && t.idx == nil && t.null == nil { // the usual layout: one pass
-		f.v, f.ok = resize(f.v, n), resize(f.ok, n)
+	if vals := f.plain(t, c.off, n); vals != nil {
 		mul, lim := t.conv.mul, t.conv.lim
-		for i, x := range t.i64[c.off : c.off+n] {
+		for i, x := range vals {
 			f.v[i], f.ok[i] = x*mul, x > -lim && x < lim // as numConv.decimal
 		}
 		return
@@ -307,9 +316,7 @@ func (f *fastCol) fastDateTimes(c *column, n int) {
 	if f.on = t != nil && t.conv.kind == numTimestamp; !f.on {
 		return
 	}
-	if t.i64 != nil && t.idx == nil && t.null == nil { // the usual layout: one pass
-		f.v, f.ok = resize(f.v, n), resize(f.ok, n)
-		vals := t.i64[c.off : c.off+n]
+	if vals := f.plain(t, c.off, n); vals != nil {
 		switch t.conv.unit { // constant divisors, the switch out of the loop
 		case 1000:
 			secondsInto(vals, 1000, f.v, f.ok)
@@ -329,16 +336,23 @@ func (f *fastCol) fastDateTimes(c *column, n int) {
 	}
 }
 
-// secondsInto is numConv.seconds of vals with ticks per second unit (a
+// plain returns rows [off, off+n) of t when its page has the usual layout
+// (INT64, no nulls, no dictionary), sizing f for them, so that the caller
+// converts them in one pass; nil otherwise (raw then).
+func (f *fastCol) plain(t *typedCol, off, n int) []int64 {
+	if t.i64 == nil || t.idx != nil || t.null != nil {
+		return nil
+	}
+	f.v, f.ok = resize(f.v, n), resize(f.ok, n)
+	return t.i64[off : off+n]
+}
+
+// secondsInto is numConv.seconds of vals with unit ticks per second (a
 // constant where it is inlined).
 func secondsInto(vals []int64, unit int64, v []int64, ok []bool) {
-	lo, hi := minTextDay*secondsPerDay, maxTextDay*secondsPerDay
 	for i, x := range vals {
-		sec := x / unit
-		if x%unit < 0 {
-			sec--
-		}
-		v[i], ok[i] = sec, sec >= lo && sec < hi
+		sec := divDown(x, unit)
+		v[i], ok[i] = sec, textSeconds(sec)
 	}
 }
 
