@@ -278,7 +278,7 @@ func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findi
 	} else {
 		e.phase.Store("fee lines")
 	}
-	e.visitAmt = make([]int64, len(m.visits))
+	e.visitAmt = hugePages(make([]int64, len(m.visits)))
 	e.instLines = make([]int64, len(m.insts))
 	e.instAmt = make([]int64, len(m.insts))
 	e.instAbs = make([]int64, len(m.insts))

@@ -27,7 +27,7 @@ type strArena struct {
 }
 
 func newStrArena(capacity int) strArena {
-	return strArena{offs: append(make([]uint32, 0, capacity+1), 0)}
+	return strArena{offs: append(hugePages(make([]uint32, 0, capacity+1)), 0)}
 }
 
 func (a *strArena) add(b []byte) int32 {
@@ -44,7 +44,7 @@ func (a *strArena) add(b []byte) int32 {
 // append's 1.25× steps would copy a 100 MB arena many times.
 func (a *strArena) grow(n, each int) {
 	want := max(2*cap(a.data), len(a.data)+n, (cap(a.offs)-1)*each*9/8)
-	data := make([]byte, len(a.data), want)
+	data := hugePages(make([]byte, len(a.data), want))
 	copy(data, a.data)
 	a.data = data
 }
@@ -124,7 +124,7 @@ func partitionIDs(hashes []uint32) (start [indexParts + 1]int, order []int32) {
 	for p := 0; p < indexParts; p++ {
 		start[p+1] = start[p] + count[p]
 	}
-	order = make([]int32, len(hashes))
+	order = hugePages(make([]int32, len(hashes)))
 	fill := start
 	for id, h := range hashes {
 		p := partOf(h)

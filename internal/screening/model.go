@@ -478,10 +478,10 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 	if !m.partial && exactRows(src) && int64(n) == src.rows() {
 		// Parsed into place: m.visits and the id hashes grow over what the
 		// workers wrote. They must never be reallocated during the scan.
-		place = &visitPlace{vis: make([]visit, n), hMd: make([]uint32, n)}
+		place = &visitPlace{vis: hugePages(make([]visit, n)), hMd: hugePages(make([]uint32, n))}
 		m.visits, m.mdtrt.hashes = place.vis[:0], place.hMd[:0]
 	} else {
-		m.visits, m.mdtrt.hashes = make([]visit, 0, n), make([]uint32, 0, n)
+		m.visits, m.mdtrt.hashes = hugePages(make([]visit, 0, n)), hugePages(make([]uint32, 0, n))
 	}
 	file := src.file()
 	strs := &freeList[visitStrs]{budget: 32 << 20, size: visitStrsBytes}
@@ -684,7 +684,7 @@ func (m *model) numberPersons(persons bool, workers int) {
 // resize returns s with length n, reusing its array when large enough.
 func resize[T any](s []T, n int) []T {
 	if cap(s) < n {
-		return make([]T, n)
+		return hugePages(make([]T, n))
 	}
 	return s[:n]
 }
