@@ -101,7 +101,7 @@ type engine struct {
 	feeFile string
 
 	lineWorkers []*lineWorker
-	visitAmt    []int64 // units, screened lines
+	visitAmt    []int64 // units, screened lines; nil without visit-level rules
 	instLines   []int64
 	instAmt     []int64
 	instAbs     []int64 // Σ|amount| of screened lines, units: bounds every sum of them
@@ -278,7 +278,11 @@ func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findi
 	} else {
 		e.phase.Store("fee lines")
 	}
-	e.visitAmt = hugePages(make([]int64, len(m.visits)))
+	// Only visit-level rules read a visit's amount (their findings').
+	e.visitAmt = nil
+	if len(e.c.visitRules) > 0 {
+		e.visitAmt = hugePages(make([]int64, len(m.visits)))
+	}
 	e.instLines = make([]int64, len(m.insts))
 	e.instAmt = make([]int64, len(m.insts))
 	e.instAbs = make([]int64, len(m.insts))
@@ -390,7 +394,9 @@ func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findi
 			if e.instAbs[inst] += s.abs; e.instAbs[inst] < 0 {
 				return screenedOverflow(filepath.Base(e.feeFile), m.insts[inst].code)
 			}
-			e.visitAmt[s.visit] += s.amt
+			if e.visitAmt != nil {
+				e.visitAmt[s.visit] += s.amt
+			}
 			e.instAmt[inst] += s.amt
 		}
 		if c.anyGroup {
