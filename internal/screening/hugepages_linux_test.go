@@ -40,8 +40,12 @@ func vmFlagsAt(t *testing.T, a uintptr) string {
 	in := false
 	for sc.Scan() {
 		line := sc.Text()
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
 		// A mapping's first line starts with its range, "from-to" in hex.
-		if lo, hi, ok := strings.Cut(strings.Fields(line)[0], "-"); ok {
+		if lo, hi, ok := strings.Cut(fields[0], "-"); ok {
 			from, err1 := strconv.ParseUint(lo, 16, 64)
 			to, err2 := strconv.ParseUint(hi, 16, 64)
 			if err1 == nil && err2 == nil {
