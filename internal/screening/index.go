@@ -2,7 +2,8 @@ package screening
 
 import (
 	"bytes"
-	"sort"
+	"math/bits"
+	"slices"
 	"sync"
 	"sync/atomic"
 )
@@ -12,9 +13,10 @@ import (
 // big table from the single in-order loader is dominated by cache misses,
 // so the loader only appends the ids to an arena with their hashes, and
 // the tables are built afterwards in parallel: the hash's top bits choose
-// one of indexParts partitions, each a small table built by one goroutine
-// in input order. Input order within a partition is what "first occurrence
-// wins" needs, so the result does not depend on the number of workers.
+// a partition (the stays: one of indexParts; the visits: one of many small
+// regions, idIndex), each filled by one goroutine in input order. Input
+// order within a partition is what "first occurrence wins" needs, so the
+// result does not depend on the number of workers.
 
 const indexParts = 16
 
@@ -152,28 +154,45 @@ func forEach(n, workers int, fn func(w, i int)) {
 	wg.Wait()
 }
 
-// forChunks calls fn on workers contiguous parts of [0, n) at once (for
-// loops whose items are too small to hand out one by one).
-func forChunks(n, workers int, fn func(from, to int)) {
-	workers = max(1, workers)
+// forChunksW calls fn(w, from, to) on workers contiguous parts of [0, n) at
+// once, part w on goroutine w.
+func forChunksW(n, workers int, fn func(w, from, to int)) {
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			fn(n*w/workers, n*(w+1)/workers)
+			fn(w, n*w/workers, n*(w+1)/workers)
 		}()
 	}
 	wg.Wait()
 }
 
+// forChunks calls fn on workers contiguous parts of [0, n) at once (for
+// loops whose items are too small to hand out one by one).
+func forChunks(n, workers int, fn func(from, to int)) {
+	forChunksW(n, max(1, workers), func(_, from, to int) { fn(from, to) })
+}
+
 // idIndex maps visit ids (mdtrt_id) to their position. Ids are added in
 // input order; build indexes them and reports the positions whose id
 // repeats an earlier one.
+//
+// Its table is one array of regions, a region per value of the hash's top
+// bits, each an open-addressing table (partTable) of 512 to 1 024 ids in
+// 8 or 16 KiB of slots, which stay in the L1 cache while it is filled.
+// build sorts the (hash, id) pairs into their regions first — a counting
+// sort, stable, so that each region is filled in input order ("first
+// occurrence wins") — then fills the regions in parallel, reading an id's
+// bytes only when a slot has its hash. Inserting in input order into 16
+// tables of 4 MiB missed the cache about once an id (BenchmarkIDIndexBuild,
+// 4.3 M ids: 77–105 against 157–214 ms; docs/benchmarks.md).
 type idIndex struct {
 	strArena
-	hashes []uint32 // until build
-	parts  [indexParts]partTable
+	hashes  []uint32 // until build
+	slots   []uint64 // the regions, back to back
+	regBits uint     // log2 of the regions' number; region of h: h >> (32 - regBits)
+	slotLog uint     // log2 of a region's slots
 }
 
 func (x *idIndex) add(b []byte, h uint32) int32 {
@@ -187,38 +206,101 @@ func (x *idIndex) addAll(b *strArena, h []uint32) {
 	x.strArena.addAll(b)
 }
 
+// idsPerRegion is the mean number of ids in a region (at most; at least
+// half as many): 1 024 ids in 2 048 slots of 8 bytes fill half the L1.
+const idsPerRegion = 1024
+
 // build indexes every id and returns the duplicate positions, ascending.
 func (x *idIndex) build(workers int) []int32 {
-	start, order := partitionIDs(x.hashes)
-	dups := make([][]int32, indexParts)
-	forEach(indexParts, workers, func(_, p int) {
-		ids := order[start[p]:start[p+1]]
-		t := newPartTable(len(ids))
-		for _, id := range ids {
+	n := len(x.hashes)
+	workers = max(1, workers)
+	x.regBits = 0
+	for n>>x.regBits > idsPerRegion && x.regBits < 20 {
+		x.regBits++
+	}
+	regions := 1 << x.regBits
+	shift := 32 - x.regBits // a uint32 shifted by 32 is 0: one region
+	// Each worker counts the regions of a contiguous part of the ids, then
+	// puts them in place after the earlier parts' ids of the same region.
+	count := make([][]int, workers)
+	forChunksW(n, workers, func(w, from, to int) {
+		c := make([]int, regions)
+		for _, h := range x.hashes[from:to] {
+			c[h>>shift]++
+		}
+		count[w] = c
+	})
+	start := make([]int, regions+1)
+	most := 0
+	for r, pos := 0, 0; r < regions; r++ {
+		start[r] = pos
+		for w := range count {
+			c := count[w][r]
+			count[w][r] = pos // now where worker w's next id of region r goes
+			pos += c
+		}
+		most = max(most, pos-start[r])
+		start[r+1] = pos
+	}
+	pairs := hugePages(make([]uint64, n)) // hash<<32 | id, by region
+	forChunksW(n, workers, func(w, from, to int) {
+		next := count[w]
+		for id := from; id < to; id++ {
 			h := x.hashes[id]
-			if found, slot := t.find(&x.strArena, x.get(id), h); found >= 0 {
-				dups[p] = append(dups[p], id)
-			} else {
-				t.slots[slot] = uint64(h)<<32 | uint64(id+1)
+			r := h >> shift
+			pairs[next[r]] = uint64(h)<<32 | uint64(id)
+			next[r]++
+		}
+	})
+	// Regions of one size, the largest region's ids at most ¾ full.
+	size := 16
+	for size*3 < most*4 {
+		size <<= 1
+	}
+	x.slotLog = uint(bits.TrailingZeros(uint(size)))
+	x.slots = hugePages(make([]uint64, regions*size))
+	dups := make([][]int32, workers)
+	forEach(regions, workers, func(w, r int) {
+		t := x.region(uint32(r))
+		for _, p := range pairs[start[r]:start[r+1]] {
+			// partTable.find, but the id's bytes are read only when a
+			// slot has its hash: the region's ids are all over the arena.
+			h, id := uint32(p>>32), int32(uint32(p))
+			for i := h & t.mask; ; i = (i + 1) & t.mask {
+				e := t.slots[i]
+				if e == 0 {
+					t.slots[i] = uint64(h)<<32 | uint64(id+1)
+					break
+				}
+				if uint32(e>>32) == h && bytes.Equal(x.get(int32(uint32(e))-1), x.get(id)) {
+					dups[w] = append(dups[w], id)
+					break
+				}
 			}
 		}
-		x.parts[p] = t
 	})
 	x.hashes = nil
 	var all []int32
 	for _, d := range dups {
 		all = append(all, d...)
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	slices.Sort(all)
 	return all
 }
 
+// region returns region r's table.
+func (x *idIndex) region(r uint32) partTable {
+	lo := int(r) << x.slotLog
+	hi := lo + 1<<x.slotLog
+	return partTable{slots: x.slots[lo:hi:hi], mask: uint32(1)<<x.slotLog - 1}
+}
+
 func (x *idIndex) lookup(b []byte) int32 {
-	h := hashBytes(b)
-	t := &x.parts[partOf(h)]
-	if t.slots == nil {
+	if x.slots == nil {
 		return -1
 	}
+	h := hashBytes(b)
+	t := x.region(h >> (32 - x.regBits))
 	id, _ := t.find(&x.strArena, b, h)
 	return id
 }

@@ -146,3 +146,62 @@ func TestHashBitsHasEveryStringAdded(t *testing.T) {
 		t.Errorf("%d of 10000 strangers pass the filter, want about 1250", strangers)
 	}
 }
+
+// The visit index against a map: every id found at its first occurrence,
+// every later occurrence reported as a duplicate, unknown ids not found,
+// whatever the number of regions and workers.
+func TestIDIndexMatchesMap(t *testing.T) {
+	for _, n := range []int{0, 1, 17, 1000, 5000, 300_000} {
+		for _, workers := range []int{1, 2, 3} {
+			x := &idIndex{strArena: newStrArena(n)}
+			first := map[string]int32{}
+			var want []int32
+			for i := 0; i < n; i++ {
+				id := fmt.Sprintf("MD%07d", i)
+				if i%97 == 5 || i%1013 == 7 { // repeats of earlier ids, some repeated twice
+					id = fmt.Sprintf("MD%07d", (i*7)%(i/2+1))
+				}
+				if _, ok := first[id]; ok {
+					want = append(want, int32(i))
+				} else {
+					first[id] = int32(i)
+				}
+				x.add([]byte(id), hashBytes([]byte(id)))
+			}
+			dups := x.build(workers)
+			if !slices.Equal(dups, want) {
+				t.Fatalf("n %d, %d workers: %d duplicates %v…, want %d %v…", n, workers, len(dups), dups[:min(5, len(dups))], len(want), want[:min(5, len(want))])
+			}
+			for id, pos := range first {
+				if got := x.lookup([]byte(id)); got != pos {
+					t.Fatalf("n %d, %d workers: lookup(%s) = %d, want %d", n, workers, id, got, pos)
+				}
+			}
+			if got := x.lookup([]byte("MD-none")); got != -1 {
+				t.Fatalf("n %d: an unknown id found at %d", n, got)
+			}
+			if n > 2*idsPerRegion && x.regBits == 0 {
+				t.Fatalf("n %d: one region", n)
+			}
+		}
+	}
+}
+
+// BenchmarkIDIndexBuild builds the visit index of 4.3 M ids (the 20 M-line
+// benchmark set's visits) on two workers.
+func BenchmarkIDIndexBuild(b *testing.B) {
+	const n = 4_300_000
+	a := newStrArena(n)
+	hashes := make([]uint32, 0, n)
+	for i := 0; i < n; i++ {
+		id := fmt.Appendf(nil, "H32%05d%012d", i%2600, i)
+		a.add(id)
+		hashes = append(hashes, hashBytes(id))
+	}
+	for b.Loop() {
+		x := &idIndex{strArena: a, hashes: slices.Clone(hashes)}
+		if dups := x.build(2); len(dups) != 0 {
+			b.Fatalf("%d duplicates", len(dups))
+		}
+	}
+}
