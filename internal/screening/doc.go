@@ -141,8 +141,9 @@
 //     (the visits' id arenas, freeList): fresh memory costs a page fault
 //     per 4 KiB, microseconds each on the measured machines. The model's
 //     large arrays, written once, are advised to huge pages instead
-//     (hugePages: 512 times fewer faults), and the per-visit amounts are
-//     made only for the visit-level rules that read them.
+//     (hugePages: 512 times fewer faults), the per-visit amounts are
+//     made only for the visit-level rules that read them, and one
+//     collection after the visits phase hands its scratch to the fee pass.
 //
 // # Sharding
 //
