@@ -117,6 +117,23 @@ func (t *partTable) find(a *strArena, b []byte, h uint32) (int32, uint32) {
 	}
 }
 
+// insert adds id of a (hash h) unless an earlier id has the same bytes,
+// and returns that id, or -1 once added. Unlike find with the id's bytes,
+// it reads them only when a slot has the same hash: the ids a partition
+// holds are spread over the arena, and reading each would miss the cache.
+func (t *partTable) insert(a *strArena, id int32, h uint32) int32 {
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		e := t.slots[i]
+		if e == 0 {
+			t.slots[i] = uint64(h)<<32 | uint64(id+1)
+			return -1
+		}
+		if first := int32(e) - 1; uint32(e>>32) == h && bytes.Equal(a.get(first), a.get(id)) {
+			return first
+		}
+	}
+}
+
 // partitionIDs groups ids by partition, each group in id order.
 func partitionIDs(hashes []uint32) (start [indexParts + 1]int, order []int32) {
 	var count [indexParts]int
@@ -263,19 +280,8 @@ func (x *idIndex) build(workers int) []int32 {
 	forEach(regions, workers, func(w, r int) {
 		t := x.region(uint32(r))
 		for _, p := range pairs[start[r]:start[r+1]] {
-			// partTable.find, but the id's bytes are read only when a
-			// slot has its hash: the region's ids are all over the arena.
-			h, id := uint32(p>>32), int32(uint32(p))
-			for i := h & t.mask; ; i = (i + 1) & t.mask {
-				e := t.slots[i]
-				if e == 0 {
-					t.slots[i] = uint64(h)<<32 | uint64(id+1)
-					break
-				}
-				if uint32(e>>32) == h && bytes.Equal(x.get(int32(uint32(e))-1), x.get(id)) {
-					dups[w] = append(dups[w], id)
-					break
-				}
+			if id := int32(uint32(p)); t.insert(&x.strArena, id, uint32(p>>32)) >= 0 {
+				dups[w] = append(dups[w], id)
 			}
 		}
 	})
@@ -328,13 +334,11 @@ func buildKeyIndex(src *strArena, hashes []uint32, workers int) (*keyIndex, []in
 		t := newPartTable(len(pos) / 2)
 		n := 0
 		for _, i := range pos {
-			h := hashes[i]
-			if found, slot := t.find(src, src.get(i), h); found >= 0 {
+			if found := t.insert(src, i, hashes[i]); found >= 0 {
 				ids[i] = found
 			} else {
 				ids[i] = -1
 				n++
-				t.slots[slot] = uint64(h)<<32 | uint64(i+1)
 				if uint64(n)*4 > uint64(t.mask)*3 {
 					t = regrow(t)
 				}

@@ -297,9 +297,9 @@ func (f *fastCol) fastDecimals(c *column, n int) {
 		return
 	}
 	if vals := f.plain(t, c.off, n); vals != nil {
-		mul, lim := t.conv.mul, t.conv.lim
+		conv := *t.conv // a local copy: its fields stay in registers
 		for i, x := range vals {
-			f.v[i], f.ok[i] = x*mul, x > -lim && x < lim // as numConv.decimal
+			f.v[i], f.ok[i] = conv.decimal(x)
 		}
 		return
 	}
