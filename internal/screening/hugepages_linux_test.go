@@ -30,7 +30,12 @@ func TestHugePagesAdvisesTheArray(t *testing.T) {
 }
 
 // vmFlagsAt returns the VmFlags of the mapping that contains address a.
-func vmFlagsAt(t *testing.T, a uintptr) string {
+func vmFlagsAt(t *testing.T, a uintptr) string { return smapsField(t, a, "VmFlags:") }
+
+// smapsField returns the value of field key ("Rss:", "VmFlags:") of the
+// mapping that contains address a, in /proc/self/smaps.
+func smapsField(t *testing.T, a uintptr, key string) string {
+	t.Helper()
 	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
 		t.Skip("no /proc/self/smaps:", err)
@@ -53,8 +58,8 @@ func vmFlagsAt(t *testing.T, a uintptr) string {
 				continue
 			}
 		}
-		if in && strings.HasPrefix(line, "VmFlags:") {
-			return strings.TrimSpace(strings.TrimPrefix(line, "VmFlags:"))
+		if in && strings.HasPrefix(line, key) {
+			return strings.TrimSpace(strings.TrimPrefix(line, key))
 		}
 	}
 	t.Fatalf("no mapping contains %#x", a)

@@ -46,6 +46,7 @@ type parquetSource struct {
 	path     string
 	taskRows int64 // rows per task (pageCuts.next)
 	f        *os.File
+	mapped   *mappedFile // nil: read with pread (mapFile)
 	pf       *parquet.File
 	cols     []parquetCol // required columns in order
 	renamed  map[string]string
@@ -70,12 +71,18 @@ func openParquet(path, table string, required, presence []string, cm *ColumnMap)
 		f.Close()
 		return nil, err
 	}
-	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipBloomFilters(true), parquet.ReadBufferSize(256<<10))
+	var r io.ReaderAt = f
+	mapped, ok := mapFile(f, st.Size())
+	if ok {
+		r = mapped
+	}
+	pf, err := parquet.OpenFile(r, st.Size(), parquet.SkipBloomFilters(true), parquet.ReadBufferSize(256<<10))
 	if err != nil {
+		mapped.unmap()
 		f.Close()
 		return nil, fmt.Errorf("%s: not a readable Parquet file: %w", path, err)
 	}
-	s := &parquetSource{path: path, f: f, pf: pf, taskRows: parquetTaskRows}
+	s := &parquetSource{path: path, f: f, mapped: mapped, pf: pf, taskRows: parquetTaskRows}
 	if table == tFeeLines.name {
 		s.taskRows = feeLineTaskRows
 	}
@@ -86,18 +93,18 @@ func openParquet(path, table string, required, presence []string, cm *ColumnMap)
 	}
 	res, err := resolveColumns(path, table, header, cm, append(append([]string(nil), presence...), required...))
 	if err != nil {
-		f.Close()
+		s.close()
 		return nil, err
 	}
 	s.renamed = res.renamed
 	for k, name := range required {
 		leaf, ok := schema.Lookup(header[res.idx[len(presence)+k]])
 		if !ok {
-			f.Close()
+			s.close()
 			return nil, fmt.Errorf("%s: missing column %q", path, name)
 		}
 		if leaf.MaxRepetitionLevel > 0 {
-			f.Close()
+			s.close()
 			return nil, fmt.Errorf("%s: column %q is repeated; expected a flat column", path, name)
 		}
 		typ := leaf.Node.Type()
@@ -105,12 +112,12 @@ func openParquet(path, table string, required, presence []string, cm *ColumnMap)
 		switch c.kind {
 		case parquet.ByteArray, parquet.Int32, parquet.Int64, parquet.Float, parquet.Double:
 		default:
-			f.Close()
+			s.close()
 			return nil, fmt.Errorf("%s: column %q has unsupported type %s", path, name, typ)
 		}
 		if c.logic != nil {
 			if d, ok := c.logic.Value.(*format.DecimalType); ok && d.Scale > 4 {
-				f.Close()
+				s.close()
 				return nil, fmt.Errorf("%s: column %q is DECIMAL with scale %d; at most 4 is supported", path, name, d.Scale)
 			}
 		}
@@ -124,8 +131,14 @@ func (s *parquetSource) file() string { return s.path }
 func (s *parquetSource) info() TableInput {
 	return TableInput{File: filepath.Base(s.path), Columns: s.renamed}
 }
-func (s *parquetSource) rows() int64  { return s.pf.NumRows() }
-func (s *parquetSource) close() error { return s.f.Close() }
+func (s *parquetSource) rows() int64 { return s.pf.NumRows() }
+func (s *parquetSource) close() error {
+	err := s.mapped.unmap()
+	if e := s.f.Close(); err == nil {
+		err = e
+	}
+	return err
+}
 
 func (s *parquetSource) tasks(ctx context.Context, ch chan<- task) error {
 	defer close(ch)
