@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"syscall"
+	"unsafe"
 )
 
 // mappedFile is a read-only memory map of a Parquet file, handed to
@@ -54,11 +55,20 @@ func (m *mappedFile) ReadAt(p []byte, off int64) (int, error) {
 // would count in the process's resident set — the 20 M-line extract's
 // 550 MB — though the pages are the page cache's, which a pread reads
 // from as well.
-func (m *mappedFile) release(off int64, n int) {
-	ps := int64(os.Getpagesize())
-	start, end := (off+ps-1)&^(ps-1), (off+int64(n))&^(ps-1)
+func (m *mappedFile) release(off int64, n int) { releaseMapped(m.data[off : off+int64(n)]) }
+
+// releaseMapped drops the mapping of the whole pages inside b, a part of a
+// file's read-only mapping; a later read maps them again, from the page
+// cache.
+func releaseMapped(b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	ps := uintptr(os.Getpagesize())
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	start, end := (p+ps-1)&^(ps-1), (p+uintptr(len(b)))&^(ps-1)
 	if end > start {
-		_ = syscall.Madvise(m.data[start:end], syscall.MADV_DONTNEED)
+		_ = syscall.Madvise(b[start-p:end-p], syscall.MADV_DONTNEED)
 	}
 }
 

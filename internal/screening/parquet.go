@@ -143,12 +143,12 @@ func (s *parquetSource) close() error {
 func (s *parquetSource) tasks(ctx context.Context, ch chan<- task) error {
 	defer close(ch)
 	var first int64
-	for _, rg := range s.pf.RowGroups() {
+	for ri, rg := range s.pf.RowGroups() {
 		n := rg.NumRows()
 		cuts := s.taskCuts(rg)
 		for start := int64(0); start < n; {
 			end := cuts.next(start, n)
-			t := &parquetTask{src: s, rg: rg, start: start, end: end, firstRow: first + start + 1}
+			t := &parquetTask{src: s, rg: rg, rgIndex: ri, start: start, end: end, firstRow: first + start + 1}
 			select {
 			case ch <- t:
 			case <-ctx.Done():
@@ -237,6 +237,7 @@ func abs64(x int64) int64 { return max(x, -x) }
 type parquetTask struct {
 	src        *parquetSource
 	rg         parquet.RowGroup
+	rgIndex    int
 	start, end int64
 	firstRow   int64
 }
@@ -248,8 +249,8 @@ var dictCounter atomic.Uint64
 // colReader walks the pages of one column.
 type colReader struct {
 	c      *parquetCol
-	pages  parquet.Pages
-	page   parquet.Page
+	pages  pageSource
+	page   *pageView
 	view   column // the whole current page
 	n, pos int
 	// conversion buffers, reused across pages
@@ -257,15 +258,13 @@ type colReader struct {
 	starts   []uint32
 	ends     []uint32
 	idx      []int32
-	lastDict parquet.Dictionary
+	lastDict *pageDict
 	dictView column
 	// typed columns (c.conv.kind != numNone): the page as integers, its
 	// text made only when asked for.
 	tc       typedCol
 	values   encoding.Values // the current page's values
 	defs     []byte
-	dictVals encoding.Values
-	dictID   uint64
 	dictText bool // dictView holds the dictionary's text
 }
 
@@ -276,24 +275,19 @@ func (t *parquetTask) run(ctx context.Context, emit func(*batch) error) error {
 	defer func() {
 		for _, r := range readers {
 			if r != nil {
-				if r.page != nil {
-					parquet.Release(r.page)
-				}
-				r.pages.Close()
+				r.pages.close()
 			}
 		}
 	}()
 	for i := range s.cols {
-		pages := chunks[s.cols[i].index].Pages()
+		pages, err := t.pages(chunks, &s.cols[i])
+		if err != nil {
+			return fmt.Errorf("%s: column %s: seek to row %d: %w", s.path, s.cols[i].name, t.start, err)
+		}
 		readers[i] = &colReader{c: &s.cols[i], pages: pages}
 		if s.cols[i].conv.kind != numNone {
 			r := readers[i]
 			r.tc.conv, r.tc.make = &r.c.conv, r.typedText
-		}
-		if t.start > 0 {
-			if err := pages.SeekToRow(t.start); err != nil {
-				return fmt.Errorf("%s: column %s: seek to row %d: %w", s.path, s.cols[i].name, t.start, err)
-			}
 		}
 	}
 	b := &batch{cols: make([]column, len(s.cols))}
@@ -325,6 +319,32 @@ func (t *parquetTask) run(ctx context.Context, emit func(*batch) error) error {
 	return nil
 }
 
+// pages returns the reader of column c's pages from the task's first row:
+// the file's own (mappedPages) where it can, else parquet-go's.
+func (t *parquetTask) pages(chunks []parquet.ColumnChunk, c *parquetCol) (pageSource, error) {
+	s := t.src
+	if s.mapped != nil {
+		rgs := s.pf.Metadata().RowGroups
+		if t.rgIndex < len(rgs) && c.index < len(rgs[t.rgIndex].Columns) {
+			if cc := &rgs[t.rgIndex].Columns[c.index]; mappable(cc, int64(len(s.mapped.data))) {
+				oi, err := chunks[c.index].OffsetIndex()
+				if err != nil {
+					oi = nil
+				}
+				return newMappedPages(s.mapped.data, true, cc, c, oi, t.start)
+			}
+		}
+	}
+	pages := chunks[c.index].Pages()
+	if t.start > 0 {
+		if err := pages.SeekToRow(t.start); err != nil {
+			pages.Close()
+			return nil, err
+		}
+	}
+	return &goPages{pages: pages, maxDef: c.maxDef}, nil
+}
+
 func (c column) slice(i, j int) column {
 	if c.tc != nil {
 		c.off += i
@@ -340,43 +360,28 @@ func (c column) slice(i, j int) column {
 
 // next reads the next page of the column and prepares its view.
 func (r *colReader) next(path string) error {
-	if r.page != nil {
-		parquet.Release(r.page)
-		r.page = nil
-	}
-	for {
-		p, err := r.pages.ReadPage()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return fmt.Errorf("%s: column %s: fewer rows than the row group declares", path, r.c.name)
-			}
-			return fmt.Errorf("%s: column %s: %w", path, r.c.name, err)
+	r.page = nil
+	p, err := r.pages.next()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("%s: column %s: fewer rows than the row group declares", path, r.c.name)
 		}
-		if p.NumRows() == 0 {
-			parquet.Release(p)
-			continue
-		}
-		r.page = p
-		break
+		return fmt.Errorf("%s: column %s: %w", path, r.c.name, err)
 	}
-	p := r.page
-	r.n, r.pos = int(p.NumRows()), 0
-	values := p.Data()
-	var defs []byte
-	if r.c.maxDef > 0 {
-		defs = p.DefinitionLevels()
-	}
+	r.page = p
+	r.n, r.pos = p.rows, p.skip
+	values := p.values
+	defs := p.defs
 	if r.c.conv.kind != numNone {
 		r.nextTyped(p, values, defs)
 		return nil
 	}
-	if dict := p.Dictionary(); dict != nil {
+	if dict := p.dict; dict != nil {
 		if dict != r.lastDict {
 			r.lastDict = dict
-			dv := dict.Page().Data()
 			// The dictionary's text must outlive r.text (reused per page).
-			data, starts, ends := r.c.toText(&dv, dict.Len(), nil, nil, nil)
-			r.dictView = column{data: data, starts: starts, ends: ends, dictID: dictCounter.Add(1)}
+			data, starts, ends := r.c.toText(&dict.values, dict.n, nil, nil, nil)
+			r.dictView = column{data: data, starts: starts, ends: ends, dictID: dict.id}
 		}
 		ix := values.Int32()
 		r.view = r.dictView
@@ -388,7 +393,7 @@ func (r *colReader) next(path string) error {
 		}
 		return nil
 	}
-	nv := int(p.NumValues() - p.NumNulls())
+	nv := p.nonNull
 	var data []byte
 	var starts, ends []uint32
 	data, starts, ends = r.c.toText(&values, nv, r.text[:0], r.starts[:0], r.ends[:0])
@@ -404,17 +409,15 @@ func (r *colReader) next(path string) error {
 
 // nextTyped prepares the view of a typed page: its integers, or its
 // dictionary's with the page's indexes; the text only on demand.
-func (r *colReader) nextTyped(p parquet.Page, values encoding.Values, defs []byte) {
+func (r *colReader) nextTyped(p *pageView, values encoding.Values, defs []byte) {
 	t := &r.tc
 	r.values, r.defs = values, defs
 	t.ready, t.idx, t.null = false, nil, nil
-	if dict := p.Dictionary(); dict != nil {
+	if dict := p.dict; dict != nil {
 		if dict != r.lastDict {
 			r.lastDict, r.dictText = dict, false
-			r.dictVals = dict.Page().Data()
-			r.dictID = dictCounter.Add(1)
 		}
-		t.setInts(r.c.kind, &r.dictVals, dict.Len())
+		t.setInts(r.c.kind, &dict.values, dict.n)
 		ix := values.Int32()
 		if defs != nil {
 			r.idx = expandIndexes(r.idx[:0], ix, defs, r.c.maxDef)
@@ -422,10 +425,10 @@ func (r *colReader) nextTyped(p parquet.Page, values encoding.Values, defs []byt
 		} else {
 			t.idx = ix[:r.n]
 		}
-	} else if defs == nil || p.NumNulls() == 0 {
+	} else if defs == nil || p.nonNull == p.rows {
 		t.setInts(r.c.kind, &values, r.n)
 	} else {
-		t.spreadNulls(r.c.kind, &values, int(p.NumValues()-p.NumNulls()), defs, r.c.maxDef)
+		t.spreadNulls(r.c.kind, &values, p.nonNull, defs, r.c.maxDef)
 	}
 	r.view = column{tc: t, indirect: true}
 }
@@ -434,17 +437,17 @@ func (r *colReader) nextTyped(p parquet.Page, values encoding.Values, defs []byt
 // for a text page.
 func (r *colReader) typedText() column {
 	p := r.page
-	if p.Dictionary() != nil {
+	if d := p.dict; d != nil {
 		if !r.dictText {
 			// The dictionary's text outlives r.text (reused per page).
-			data, starts, ends := r.c.toText(&r.dictVals, r.lastDict.Len(), nil, nil, nil)
-			r.dictView, r.dictText = column{data: data, starts: starts, ends: ends, dictID: r.dictID}, true
+			data, starts, ends := r.c.toText(&d.values, d.n, nil, nil, nil)
+			r.dictView, r.dictText = column{data: data, starts: starts, ends: ends, dictID: d.id}, true
 		}
 		v := r.dictView
 		v.idx, v.indirect = r.tc.idx, true
 		return v
 	}
-	nv := int(p.NumValues() - p.NumNulls())
+	nv := p.nonNull
 	data, starts, ends := r.c.toText(&r.values, nv, r.text[:0], r.starts[:0], r.ends[:0])
 	r.text, r.starts, r.ends = data, starts, ends
 	v := column{data: data, starts: starts, ends: ends}
