@@ -29,7 +29,7 @@ import (
 // buffer (reading ahead past a task's last page), decodes its header with
 // a reflective Thrift decoder and copies the values again: with no rule,
 // that machinery and the reads were a sixth of the CPU, besides Snappy
-// (docs/benchmarks.md, "Stop of 2026-12-08"). Its decoders (RLE, delta,
+// (docs/benchmarks.md, "Stop of 2026-12-07, night"). Its decoders (RLE, delta,
 // codecs) are still parquet-go's.
 
 // pageView is one page of a flat column: rows rows, nonNull of them with
@@ -108,10 +108,15 @@ func (g *goPages) close() {
 	g.pages.Close()
 }
 
+// plainDictionary is PLAIN_DICTIONARY, deprecated by the format (and so
+// by parquet-go's constant) but what older writers such as parquet-mr 1.x
+// put on dictionary-encoded pages.
+const plainDictionary format.Encoding = 2
+
 // mappedEncodings are the encodings mappedPages decodes; a column chunk
 // that lists another is read by parquet-go.
 var mappedEncodings = map[format.Encoding]bool{
-	format.Plain: true, format.PlainDictionary: true, format.RLE: true, format.RLEDictionary: true,
+	format.Plain: true, plainDictionary: true, format.RLE: true, format.RLEDictionary: true,
 	format.DeltaLengthByteArray: true, format.DeltaBinaryPacked: true,
 }
 
@@ -314,7 +319,7 @@ func (p *mappedPages) readDictionary() error {
 	if err != nil {
 		return p.fail(err)
 	}
-	if h.encoding != format.Plain && h.encoding != format.PlainDictionary {
+	if h.encoding != format.Plain && h.encoding != plainDictionary {
 		return p.fail(fmt.Errorf("dictionary page encoding %s", h.encoding))
 	}
 	// The dictionary outlives p.buf: its own copies.
@@ -432,7 +437,7 @@ func (p *mappedPages) readData() (*pageView, error) {
 		return nil, fmt.Errorf("%d values in a page of %d rows of a required column", v.nonNull, v.rows)
 	}
 	switch enc {
-	case format.RLEDictionary, format.PlainDictionary:
+	case format.RLEDictionary, plainDictionary:
 		if p.dict == nil {
 			return nil, errors.New("dictionary-encoded page without a dictionary page")
 		}
