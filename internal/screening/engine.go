@@ -308,6 +308,9 @@ func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findi
 		return nil, err
 	}
 	defer src.close()
+	if ts, ok := src.(taskSizer); ok && !c.anyGroup {
+		ts.setTaskRows(countedLineTaskRows)
+	}
 	fw, err := newFindingsWriter(e, outDir)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,13 @@
 package screening
 
-import "testing"
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+)
 
 func pages(every, rows, size int64) pageStarts {
 	var p pageStarts
@@ -50,5 +57,44 @@ func TestPageCutsAvoidDecodingPagesTwice(t *testing.T) {
 	// Without an offset index: fixed tasks.
 	if got := (pageCuts{rows: parquetTaskRows}).next(parquetTaskRows, rows); got != 2*parquetTaskRows {
 		t.Fatalf("without offset index: cut at %d, want %d", got, 2*parquetTaskRows)
+	}
+}
+
+// TestSetTaskRowsSizesTheTasks sets the task size of a partitioned source
+// and counts each part's tasks: every part takes the size (multiSource
+// forwards it), and the tasks follow it.
+func TestSetTaskRowsSizesTheTasks(t *testing.T) {
+	dir := t.TempDir()
+	header := []string{"a"}
+	var rows [][]string
+	for i := 0; i < 5000; i++ {
+		rows = append(rows, []string{fmt.Sprint(i)})
+	}
+	ms := &multiSource{name: "parts"}
+	defer ms.close()
+	for k := 0; k < 2; k++ {
+		path := filepath.Join(dir, fmt.Sprintf("part-%d.parquet", k))
+		if err := writeParquetGroups(path, header, rows, 0, parquet.PageBufferSize(512)); err != nil {
+			t.Fatal(err)
+		}
+		src, err := openParquet(path, "t", header, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms.parts = append(ms.parts, src)
+	}
+	for _, size := range []int64{1000, 2500} {
+		ms.setTaskRows(size)
+		ch := make(chan task)
+		go func() { _ = ms.tasks(context.Background(), ch) }()
+		n, most := 0, int64(0)
+		for tk := range ch {
+			n++
+			most = max(most, tk.(*parquetTask).numRows())
+		}
+		// Each part's 5 000 rows in tasks of [¾, 1½] × size.
+		if lo, hi := 2*int(5000/(size*3/2)), 2*int(5000/(size*3/4)); n < lo || n > hi || most > size*3/2 {
+			t.Errorf("size %d: %d tasks of at most %d rows; want %d–%d tasks of at most %d", size, n, most, lo, hi, size*3/2)
+		}
 	}
 }

@@ -90,6 +90,14 @@ type multiSource struct {
 
 func (s *multiSource) file() string { return s.name }
 
+func (s *multiSource) setTaskRows(rows int64) {
+	for _, p := range s.parts {
+		if ts, ok := p.(taskSizer); ok {
+			ts.setTaskRows(rows)
+		}
+	}
+}
+
 func (s *multiSource) rows() int64 {
 	var n int64
 	for _, p := range s.parts {

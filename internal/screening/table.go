@@ -171,10 +171,13 @@ const (
 
 var errTableAbsent = errors.New("table absent")
 
+// taskSizer is a source whose tasks' size can be chosen (Parquet's).
+type taskSizer interface{ setTaskRows(rows int64) }
+
 // resultsPerTask is room for all the batches of one task, so that a worker
 // never waits for the consumer to reach its task: a Parquet task (up to
-// 1½ × feeLineTaskRows rows) is cut at every page boundary of every column
-// (at most about 200 batches with pages of 10 000 rows in each of ten
+// 1½ × countedLineTaskRows rows) is cut at every page boundary of every
+// column (about 400 batches with pages of 10 000 rows in each of ten
 // columns); a CSV task is one batch. Memory
 // stays bounded by the rows of the tasks in flight, not by this count.
 const resultsPerTask = 1024
