@@ -12,6 +12,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/encoding"
+	"github.com/parquet-go/parquet-go/encoding/bitpacked"
 	"github.com/parquet-go/parquet-go/encoding/delta"
 	"github.com/parquet-go/parquet-go/encoding/rle"
 	"github.com/parquet-go/parquet-go/format"
@@ -118,6 +119,9 @@ const plainDictionary format.Encoding = 2
 var mappedEncodings = map[format.Encoding]bool{
 	format.Plain: true, plainDictionary: true, format.RLE: true, format.RLEDictionary: true,
 	format.DeltaLengthByteArray: true, format.DeltaBinaryPacked: true,
+	// Levels: older parquet-mr (Spark, Hive) lists BIT_PACKED for the
+	// repetition levels that a flat column does not have.
+	format.BitPacked: true,
 }
 
 // mappable reports whether mappedPages reads column chunk cc.
@@ -393,7 +397,7 @@ func (p *mappedPages) readData() (*pageView, error) {
 		levels := b[d.repLen : d.repLen+d.defLen]
 		data = b[d.repLen+d.defLen:]
 		if maxDef > 0 {
-			if err := p.decodeDefs(levels, v.rows); err != nil {
+			if err := p.decodeDefs(levels, v.rows, format.RLE); err != nil {
 				return nil, err
 			}
 		}
@@ -411,7 +415,7 @@ func (p *mappedPages) readData() (*pageView, error) {
 		}
 		v.nonNull = v.rows
 		if maxDef > 0 {
-			if d.defEncoding != format.RLE {
+			if d.defEncoding != format.RLE && d.defEncoding != format.BitPacked {
 				return nil, fmt.Errorf("definition levels encoded %s", d.defEncoding)
 			}
 			if len(data) < 4 {
@@ -421,7 +425,7 @@ func (p *mappedPages) readData() (*pageView, error) {
 			if uint64(n) > uint64(len(data)-4) {
 				return nil, errPageBounds
 			}
-			if err := p.decodeDefs(data[4:4+n], v.rows); err != nil {
+			if err := p.decodeDefs(data[4:4+n], v.rows, d.defEncoding); err != nil {
 				return nil, err
 			}
 			data = data[4+n:]
@@ -474,10 +478,18 @@ func (p *mappedPages) readData() (*pageView, error) {
 	return v, nil
 }
 
-// decodeDefs decodes the RLE definition levels of rows rows into p.defs.
-func (p *mappedPages) decodeDefs(src []byte, rows int) error {
-	e := rle.Encoding{BitWidth: bits.Len(uint(p.col.maxDef))}
-	defs, err := e.DecodeLevels(p.defs[:0], src)
+// decodeDefs decodes the definition levels of rows rows into p.defs. A
+// data page v1's levels have a length before them whatever their
+// encoding, as parquet-go reads them (decodeLevelsV1), BIT_PACKED too.
+func (p *mappedPages) decodeDefs(src []byte, rows int, enc format.Encoding) error {
+	w := bits.Len(uint(p.col.maxDef))
+	var defs []byte
+	var err error
+	if enc == format.BitPacked {
+		defs, err = (&bitpacked.Encoding{BitWidth: w}).DecodeLevels(p.defs[:0], src)
+	} else {
+		defs, err = (&rle.Encoding{BitWidth: w}).DecodeLevels(p.defs[:0], src)
+	}
 	if err != nil {
 		return err
 	}

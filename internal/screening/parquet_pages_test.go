@@ -3,6 +3,7 @@ package screening
 import (
 	"bytes"
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
+	"github.com/parquet-go/parquet-go/encoding/bitpacked"
 	"github.com/parquet-go/parquet-go/format"
 )
 
@@ -339,4 +341,35 @@ func appendUvarint(b []byte, x uint64) []byte {
 		x >>= 7
 	}
 	return append(b, byte(x))
+}
+
+// TestMappedPagesReadBitPackedLevels: files from older parquet-mr
+// (Spark, Hive) list BIT_PACKED among a chunk's encodings and may encode
+// a data page v1's definition levels so; mappedPages takes such chunks
+// and decodes the levels as parquet-go does.
+func TestMappedPagesReadBitPackedLevels(t *testing.T) {
+	cc := format.ColumnChunk{MetaData: format.ColumnMetaData{
+		Encoding:       []format.Encoding{format.BitPacked, format.RLE, plainDictionary, format.Plain},
+		DataPageOffset: 4, TotalCompressedSize: 100,
+	}}
+	if !mappable(&cc, 200) {
+		t.Error("a chunk listing BIT_PACKED, RLE, PLAIN_DICTIONARY and PLAIN is not mappable")
+	}
+	for _, maxDef := range []int{1, 3} {
+		levels := make([]byte, 77)
+		for i := range levels {
+			levels[i] = byte(i*7%11) % byte(maxDef+1)
+		}
+		enc, err := (&bitpacked.Encoding{BitWidth: bits.Len(uint(maxDef))}).EncodeLevels(nil, levels)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &mappedPages{col: &parquetCol{maxDef: maxDef}}
+		if err := p.decodeDefs(enc, len(levels), format.BitPacked); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(p.defs, levels) {
+			t.Errorf("max level %d: decoded %v, want %v", maxDef, p.defs, levels)
+		}
+	}
 }
