@@ -599,18 +599,24 @@ func (p *mappedPages) deltaLengthValues(data []byte, n int) (encoding.Values, er
 	if len(lens) < n {
 		return encoding.Values{}, fmt.Errorf("%d lengths for %d values", len(lens), n)
 	}
-	offs := append(p.offs[:0], 0)
-	var at uint64
-	for _, l := range lens[:n] {
-		if l < 0 {
-			return encoding.Values{}, fmt.Errorf("negative length %d", l)
-		}
-		at += uint64(l)
-		offs = append(offs, uint32(at))
-	}
+	offs := resize(p.offs, n+1)
 	p.offs = offs
+	// One pass without a branch per value: a negative length sets neg's
+	// sign, checked after (a sum of 2³¹ int32s fits an int64).
+	var at int64
+	var neg int32
+	offs[0] = 0
+	o := offs[1 : n+1]
+	for i, l := range lens[:n] {
+		neg |= l
+		at += int64(l)
+		o[i] = uint32(at)
+	}
+	if neg < 0 {
+		return encoding.Values{}, errors.New("negative string length")
+	}
 	strs := data[end:]
-	if at > uint64(len(strs)) {
+	if at > int64(len(strs)) {
 		return encoding.Values{}, errPageBounds
 	}
 	return encoding.ByteArrayValues(strs[:at], offs), nil

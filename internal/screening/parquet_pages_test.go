@@ -14,6 +14,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/encoding/bitpacked"
+	"github.com/parquet-go/parquet-go/encoding/delta"
 	"github.com/parquet-go/parquet-go/format"
 )
 
@@ -370,6 +371,42 @@ func TestMappedPagesReadBitPackedLevels(t *testing.T) {
 		}
 		if !bytes.Equal(p.defs, levels) {
 			t.Errorf("max level %d: decoded %v, want %v", maxDef, p.defs, levels)
+		}
+	}
+}
+
+// TestDeltaLengthValuesChecksLengths: a negative length, or lengths past
+// the page's bytes, are errors; valid lengths give the strings.
+func TestDeltaLengthValuesChecksLengths(t *testing.T) {
+	for _, c := range []struct {
+		lens []int32
+		strs string
+		ok   bool
+	}{
+		{[]int32{3, 0, 4}, "abcdefg", true},
+		{[]int32{3, -2, 4}, "abcdefg", false},
+		{[]int32{3, 2, 4}, "abcdefg", false},
+		{[]int32{-1 << 31, 1}, "a", false},
+	} {
+		enc, err := (&delta.BinaryPackedEncoding{}).EncodeInt32(nil, c.lens)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &mappedPages{col: &parquetCol{kind: parquet.ByteArray}}
+		v, err := p.deltaLengthValues(append(enc, c.strs...), len(c.lens))
+		if (err == nil) != c.ok {
+			t.Errorf("lengths %v over %q: error %v", c.lens, c.strs, err)
+			continue
+		}
+		if c.ok {
+			data, offs := v.ByteArray()
+			var got []string
+			for i := range c.lens {
+				got = append(got, string(data[offs[i]:offs[i+1]]))
+			}
+			if fmt.Sprint(got) != "[abc  defg]" {
+				t.Errorf("strings %q", got)
+			}
 		}
 	}
 }
