@@ -7,12 +7,14 @@ import (
 	"unsafe"
 )
 
-// mappedFile is a read-only memory map of a Parquet file, handed to
-// parquet-go as its io.ReaderAt. A read is then a copy from the page cache
-// in user space instead of a pread system call: pread was 5 % of a no-rule
-// run's CPU, most of it the kernel's per-page work, and parquet-go's
-// read-ahead past each task's pages (about half as much again as the
-// pages themselves) now costs only a memory copy (docs/benchmarks.md).
+// mappedFile is a read-only memory map of a Parquet file. mappedPages
+// decompresses most column chunks' pages straight from it
+// (parquet_pages.go); parquet-go reads the footer and the other chunks
+// through ReadAt, a copy from the page cache in user space instead of a
+// pread system call. pread was 5 % of a no-rule run's CPU, most of it the
+// kernel's per-page work, and parquet-go's read-ahead past each task's
+// pages (about half as much again as the pages themselves) made it more
+// (docs/benchmarks.md, "Stop of 2026-12-07, night").
 // A file truncated while it is mapped faults on the next read (SIGBUS);
 // the extracts are read-only inputs, so that is the same failure as a
 // read error, only louder.

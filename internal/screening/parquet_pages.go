@@ -229,8 +229,8 @@ func newMappedPages(data []byte, mapped bool, cc *format.ColumnChunk, col *parqu
 	}
 }
 
-// mappedPagesPool keeps the readers' buffers from task to task (a task
-// reads about 128 Ki rows of each column, a few MiB of buffers in all).
+// mappedPagesPool keeps the readers' buffers (a page or two of each
+// column) from task to task instead of leaving them to the collector.
 var mappedPagesPool sync.Pool
 
 func (p *mappedPages) close() {
@@ -285,7 +285,7 @@ func (p *mappedPages) readHeader() error {
 func (p *mappedPages) body() ([]byte, error) {
 	b := p.chunk[p.pos : p.pos+int(p.header.compressed)]
 	if p.header.hasCRC && crc32.ChecksumIEEE(b) != p.header.crc {
-		return nil, p.fail(fmt.Errorf("crc32 checksum mismatch: %w", parquet.ErrCorrupted))
+		return nil, fmt.Errorf("crc32 checksum mismatch: %w", parquet.ErrCorrupted)
 	}
 	p.pos += len(b)
 	return b, nil
@@ -317,7 +317,7 @@ func (p *mappedPages) readDictionary() error {
 	h := p.header.dict
 	b, err := p.body()
 	if err != nil {
-		return err
+		return p.fail(err)
 	}
 	data, err := p.decompress(b, p.header.uncompressed)
 	if err != nil {
