@@ -627,27 +627,26 @@ func (p *mappedPages) deltaInts(data []byte, n int) (encoding.Values, error) {
 	e := &delta.BinaryPackedEncoding{}
 	switch p.col.kind {
 	case parquet.Int32:
-		x, err := e.DecodeInt32(unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(p.ints))), cap(p.ints)/4)[:0], data)
-		if err != nil {
-			return encoding.Values{}, err
-		}
-		if len(x) < n {
-			return encoding.Values{}, fmt.Errorf("%d values for %d", len(x), n)
-		}
-		p.ints = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), 4*cap(x))
-		return encoding.Int32Values(x[:n]), nil
+		return deltaInto(p, data, n, e.DecodeInt32, encoding.Int32Values)
 	case parquet.Int64:
-		x, err := e.DecodeInt64(unsafe.Slice((*int64)(unsafe.Pointer(unsafe.SliceData(p.ints))), cap(p.ints)/8)[:0], data)
-		if err != nil {
-			return encoding.Values{}, err
-		}
-		if len(x) < n {
-			return encoding.Values{}, fmt.Errorf("%d values for %d", len(x), n)
-		}
-		p.ints = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), 8*cap(x))
-		return encoding.Int64Values(x[:n]), nil
+		return deltaInto(p, data, n, e.DecodeInt64, encoding.Int64Values)
 	}
 	return encoding.Values{}, fmt.Errorf("%s in a %s column", format.DeltaBinaryPacked, p.col.kind)
+}
+
+// deltaInto decodes n integers with decode into p.ints's array, kept for
+// the next page.
+func deltaInto[T int32 | int64](p *mappedPages, data []byte, n int, decode func([]T, []byte) ([]T, error), values func([]T) encoding.Values) (encoding.Values, error) {
+	size := int(unsafe.Sizeof(T(0)))
+	x, err := decode(unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(p.ints))), cap(p.ints)/size)[:0], data)
+	if err != nil {
+		return encoding.Values{}, err
+	}
+	if len(x) < n {
+		return encoding.Values{}, fmt.Errorf("%d values for %d", len(x), n)
+	}
+	p.ints = unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), size*cap(x))
+	return values(x[:n]), nil
 }
 
 // deltaPackedSize returns the bytes of the DELTA_BINARY_PACKED run at the
@@ -763,51 +762,18 @@ func (h *pageHeader) parse(b []byte) (int, error) {
 		case 4:
 			h.crc, h.hasCRC = uint32(r.i32(typ)), true
 		case 5:
-			r.fields(func(id int16, typ byte) {
-				switch id {
-				case 1:
-					h.v1.numValues = r.i32(typ)
-				case 2:
-					h.v1.encoding = format.Encoding(r.i32(typ))
-				case 3:
-					h.v1.defEncoding = format.Encoding(r.i32(typ))
-				default:
-					r.skip(typ)
-				}
-			})
+			v1 := &h.v1
+			r.ints(nil, &v1.numValues, (*int32)(&v1.encoding), (*int32)(&v1.defEncoding))
 		case 7:
-			r.fields(func(id int16, typ byte) {
-				switch id {
-				case 1:
-					h.dict.numValues = r.i32(typ)
-				case 2:
-					h.dict.encoding = format.Encoding(r.i32(typ))
-				default:
-					r.skip(typ)
-				}
-			})
+			r.ints(nil, &h.dict.numValues, (*int32)(&h.dict.encoding))
 		case 8:
 			d := &h.v2
-			r.fields(func(id int16, typ byte) {
-				switch id {
-				case 1:
-					d.numValues = r.i32(typ)
-				case 2:
-					d.numNulls = r.i32(typ)
-				case 3:
-					d.numRows = r.i32(typ)
-				case 4:
-					d.encoding = format.Encoding(r.i32(typ))
-				case 5:
-					d.defLen = r.i32(typ)
-				case 6:
-					d.repLen = r.i32(typ)
-				case 7:
+			r.ints(func(id int16, typ byte) bool {
+				if id == 7 {
 					d.compressed = r.boolean(typ)
-				default:
-					r.skip(typ)
 				}
-			})
+				return id == 7
+			}, &d.numValues, &d.numNulls, &d.numRows, (*int32)(&d.encoding), &d.defLen, &d.repLen)
 		default:
 			r.skip(typ)
 		}
@@ -932,6 +898,20 @@ func (r *thriftReader) fields(f func(id int16, typ byte)) {
 		last = id
 		f(id, c&0x0f)
 	}
+}
+
+// ints reads a struct whose fields 1, 2, … are the integers to[0], to[1],
+// …; other reads a field it knows of (reporting true), and the rest are
+// skipped.
+func (r *thriftReader) ints(other func(id int16, typ byte) bool, to ...*int32) {
+	r.fields(func(id int16, typ byte) {
+		switch {
+		case id >= 1 && int(id) <= len(to):
+			*to[id-1] = r.i32(typ)
+		case other == nil || !other(id, typ):
+			r.skip(typ)
+		}
+	})
 }
 
 // skip passes over a value of type typ.
