@@ -4,8 +4,9 @@ package screening
 
 import "os"
 
-// mappedFile is Linux's (mmap_linux.go); elsewhere the file is read.
-type mappedFile struct{}
+// mappedFile is Linux's (mmap_linux.go); elsewhere the file is read and
+// data stays nil.
+type mappedFile struct{ data []byte }
 
 func mapFile(*os.File, int64) (*mappedFile, bool) { return nil, false }
 
