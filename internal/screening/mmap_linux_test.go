@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,20 +19,7 @@ func TestMappedFileReadsAsTheFile(t *testing.T) {
 	for i := range data {
 		data[i] = byte(i*7 + i/ps)
 	}
-	path := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	m, ok := mapFile(f, int64(len(data)))
-	if !ok {
-		t.Fatal("not mapped")
-	}
-	defer m.unmap()
+	f, m := mapTestFile(t, data)
 	for _, c := range []struct{ off, n int }{
 		{0, 10}, {ps - 3, 7}, {ps, 3 * ps}, {5*ps + 1, 9 * ps}, {len(data) - 100, 100},
 		{len(data) - 50, 100}, {len(data), 1}, {len(data) + 5, 1}, {0, len(data)},

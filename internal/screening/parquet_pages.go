@@ -822,7 +822,7 @@ var errThrift = errors.New("malformed Thrift")
 
 func (r *thriftReader) byte() byte {
 	if r.err != nil || r.pos >= len(r.b) {
-		r.err = cmpErr(r.err, io.ErrUnexpectedEOF)
+		r.setErr(io.ErrUnexpectedEOF)
 		return 0
 	}
 	c := r.b[r.pos]
@@ -830,11 +830,11 @@ func (r *thriftReader) byte() byte {
 	return c
 }
 
-func cmpErr(err, e error) error {
-	if err != nil {
-		return err
+// setErr records e unless an error came first.
+func (r *thriftReader) setErr(e error) {
+	if r.err == nil {
+		r.err = e
 	}
-	return e
 }
 
 func (r *thriftReader) uvarint() uint64 {
@@ -863,17 +863,17 @@ func (r *thriftReader) i32(typ byte) int32 {
 	case tI16, tI32, tI64:
 		x := r.varint()
 		if int64(int32(x)) != x {
-			r.err = cmpErr(r.err, errThrift)
+			r.setErr(errThrift)
 		}
 		return int32(x)
 	}
-	r.err = cmpErr(r.err, errThrift)
+	r.setErr(errThrift)
 	return 0
 }
 
 func (r *thriftReader) boolean(typ byte) bool {
 	if typ != tBoolTrue && typ != tBoolFalse {
-		r.err = cmpErr(r.err, errThrift)
+		r.setErr(errThrift)
 	}
 	return typ == tBoolTrue
 }
@@ -882,7 +882,7 @@ func (r *thriftReader) boolean(typ byte) bool {
 // field's id and type; f reads or skips the value.
 func (r *thriftReader) fields(f func(id int16, typ byte)) {
 	if r.depth++; r.depth > 32 {
-		r.err = cmpErr(r.err, errThrift)
+		r.setErr(errThrift)
 	}
 	defer func() { r.depth-- }()
 	var last int16
@@ -947,7 +947,7 @@ func (r *thriftReader) skip(typ byte) {
 	case tStruct:
 		r.fields(func(_ int16, t byte) { r.skip(t) })
 	default:
-		r.err = cmpErr(r.err, errThrift)
+		r.setErr(errThrift)
 	}
 }
 
