@@ -213,7 +213,9 @@ func (e *engine) slowLine(lw *lineWorker, out *lineBatch, b *batch, i int) bool 
 	// The tail of convertLines' loop (the item code normalised, so not
 	// cached per dictionary entry: each line counts its normalisation).
 	it := lw.items.intern(item)
-	e.keepLine(out, v, lineRec{time: t, cnt: cnt, pric: pric, amt: amt, visit: vi, item: it}, sn, setl)
+	var rec lineRec // set field by field: a literal is built aside and copied
+	rec.time, rec.cnt, rec.pric, rec.amt, rec.visit, rec.item = t, cnt, pric, amt, vi, it
+	e.keepLine(out, v, &rec, sn, setl)
 	return true
 }
 
