@@ -2,6 +2,7 @@ package screening
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -38,5 +39,80 @@ func TestParseDateMatchesCivil(t *testing.T) {
 	}
 	if got, ok := parseDate([]byte("0000-01-01")); !ok || got != daysFromCivil(0, 1, 1) {
 		t.Errorf("parseDate(0000-01-01) = %d, %v", got, ok)
+	}
+}
+
+// scalarDateTime is the byte-by-byte parser that parseDateTime replaced:
+// the reference its word-at-a-time checks must agree with.
+func scalarDateTime(b []byte) (int64, bool) {
+	if len(b) != 19 || b[10] != ' ' || b[13] != ':' || b[16] != ':' {
+		return 0, false
+	}
+	h, ok1 := two(b[11], b[12])
+	m, ok2 := two(b[14], b[15])
+	s, ok3 := two(b[17], b[18])
+	if !ok1 || !ok2 || !ok3 || h > 23 || m > 59 || s > 59 {
+		return 0, false
+	}
+	d, ok := parseDate(b[:10])
+	if !ok {
+		return 0, false
+	}
+	return int64(d)*secondsPerDay + int64(h*3600+m*60+s), true
+}
+
+// parseDateTime and dateTimes must accept exactly what the byte-by-byte
+// parser accepts, with the same value: every byte of a few date-times
+// replaced by each of the 256 values (a digit below '0' borrows from the
+// next byte and a non-ASCII one carries into it, in a word), random pairs
+// of bytes replaced, and random valid date-times across the year table and
+// beyond it.
+func TestParseDateTimeMatchesScalar(t *testing.T) {
+	check := func(c *dateTimes, b []byte) {
+		t.Helper()
+		want, wok := scalarDateTime(b)
+		if got, ok := parseDateTime(b); ok != wok || ok && got != want {
+			t.Fatalf("parseDateTime(%q) = %d, %v; want %d, %v", b, got, ok, want, wok)
+		}
+		if got, ok := c.parse(b); ok != wok || ok && got != want {
+			t.Fatalf("dateTimes.parse(%q) = %d, %v; want %d, %v", b, got, ok, want, wok)
+		}
+	}
+	var c dateTimes
+	bases := []string{"2024-02-29 23:59:59", "1999-12-31 00:00:00", "2024-01-01 10:09:08", "0000-01-01 00:00:00", "9999-12-31 19:59:50"}
+	for _, base := range bases {
+		for pos := range len(base) {
+			for v := range 256 {
+				b := []byte(base)
+				b[pos] = byte(v)
+				check(&c, []byte(base)) // the cache holds the base's day
+				check(&c, b)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	accepted := 0
+	for range 400000 {
+		b := []byte(bases[rng.IntN(len(bases))])
+		for range 2 {
+			b[rng.IntN(len(b))] = "0123456789:- /\x00\xff\xba\x2f\x3a"[rng.IntN(16)]
+		}
+		if _, ok := scalarDateTime(b); ok {
+			accepted++
+		}
+		check(&c, b)
+	}
+	if accepted < 1000 {
+		t.Fatalf("only %d of the mutated date-times are valid: the comparison hardly covers accepted values", accepted)
+	}
+	first := daysFromCivil(tableFirstYear-3, 1, 1)
+	last := daysFromCivil(tableFirstYear+tableYears+3, 1, 1)
+	for range 200000 {
+		s := first + int32(rng.IntN(int(last-first)))
+		b := []byte(formatDateTime(int64(s)*secondsPerDay + int64(rng.IntN(secondsPerDay))))
+		check(&c, b)
+		if _, ok := parseDateTime(b); !ok {
+			t.Fatalf("parseDateTime(%q) refused a valid date-time", b)
+		}
 	}
 }
