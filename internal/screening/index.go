@@ -2,6 +2,7 @@ package screening
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math/bits"
 	"slices"
 	"sync"
@@ -396,12 +397,12 @@ type visitFinder struct {
 }
 
 func (f *visitFinder) find(md []byte) int32 {
-	if f.md != nil && bytes.Equal(md, f.md) {
+	if f.md != nil && sameBytes(md, f.md) {
 		return f.last
 	}
 	m := f.m
 	v := int32(-1)
-	if next := f.last + 1; f.md != nil && f.last >= 0 && int(next) < len(m.visits) && bytes.Equal(m.mdtrt.get(next), md) && !m.visits[next].dup {
+	if next := f.last + 1; f.md != nil && f.last >= 0 && int(next) < len(m.visits) && sameBytes(m.mdtrt.get(next), md) && !m.visits[next].dup {
 		v = next
 	} else {
 		v = m.mdtrt.lookup(md)
@@ -413,3 +414,24 @@ func (f *visitFinder) find(md []byte) int32 {
 
 // psnOf is the psn_no of visit vi.
 func (m *model) psnOf(vi int32) []byte { return m.visitPsn.get(vi) }
+
+// sameBytes is bytes.Equal for the ids the fee pass compares on every
+// line (mdtrt_id with the previous line's, psn_no with the visit's): one
+// of 8–32 bytes is compared 8 bytes at a time, the last 8 overlapping,
+// instead of in a call to the runtime's general comparison, whose call
+// and set-up were most of its 3.5 % of a no-rule run (perf, 20 M strings).
+func sameBytes(a, b []byte) bool {
+	n := len(a)
+	if n != len(b) {
+		return false
+	}
+	if n < 8 || n > 32 {
+		return string(a) == string(b)
+	}
+	for i := 0; i < n-8; i += 8 {
+		if binary.LittleEndian.Uint64(a[i:]) != binary.LittleEndian.Uint64(b[i:]) {
+			return false
+		}
+	}
+	return binary.LittleEndian.Uint64(a[n-8:]) == binary.LittleEndian.Uint64(b[n-8:])
+}

@@ -1,6 +1,7 @@
 package screening
 
 import (
+	"bytes"
 	"fmt"
 	"hash/maphash"
 	"slices"
@@ -202,6 +203,30 @@ func BenchmarkIDIndexBuild(b *testing.B) {
 		x := &idIndex{strArena: a, hashes: slices.Clone(hashes)}
 		if dups := x.build(2); len(dups) != 0 {
 			b.Fatalf("%d duplicates", len(dups))
+		}
+	}
+}
+
+// sameBytes must agree with bytes.Equal for every length, whichever byte
+// differs: the 8-byte loads, the last overlapping, cover every byte.
+func TestSameBytesIsBytesEqual(t *testing.T) {
+	for n := range 40 {
+		a := make([]byte, n)
+		for i := range a {
+			a[i] = byte('0' + i%10)
+		}
+		if !sameBytes(a, bytes.Clone(a)) {
+			t.Fatalf("length %d: equal bytes differ", n)
+		}
+		for i := range n {
+			b := bytes.Clone(a)
+			b[i] ^= 0x40
+			if sameBytes(a, b) || sameBytes(b, a) {
+				t.Fatalf("length %d: a change at byte %d goes unseen", n, i)
+			}
+		}
+		if sameBytes(a, append(bytes.Clone(a), '0')) {
+			t.Fatalf("length %d: a longer slice is equal", n)
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package screening
 
 import (
-	"bytes"
 	"math"
 	"slices"
 	"sync/atomic"
@@ -302,7 +301,7 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 			t, okT = lw.times.at(&cols[fTime], i)
 		}
 		psn := cols[fPsn].at(i)
-		psnOK := bytes.Equal(psn, lw.visitPsn)
+		psnOK := sameBytes(psn, lw.visitPsn)
 		okX := productFits(cnt, pric)
 		// One test for the clean line: every value valid, and feedetl_sn and
 		// setl_id non-empty with nothing endsDirty flags at their ends.
