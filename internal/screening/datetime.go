@@ -14,7 +14,7 @@ const secondsPerDay = 86400
 // It reads the text as three overlapping 8-byte words and checks and
 // converts each word's digits at once (swarDigits): the claims hold one
 // or two date-times per fee line and two per visit, and the byte-by-byte
-// parser they replace was 9 % of a no-rule run's CPU on string files
+// parser they replace was 8 % of a no-rule run's CPU on string files
 // (docs/benchmarks.md). The byte-by-byte parser stays in the tests as the
 // reference (TestParseDateTimeMatchesScalar).
 func parseDateTime(b []byte) (int64, bool) {
