@@ -230,3 +230,14 @@ func TestSameBytesIsBytesEqual(t *testing.T) {
 		}
 	}
 }
+
+// roomFor rounds up to a power of two, at least 1 Ki: a recycled arena
+// must have room for any batch no larger than the one it was made for.
+func TestRoomForIsAPowerOfTwoAtLeastN(t *testing.T) {
+	for _, n := range []int{0, 1, 1023, 1024, 1025, 4096, 70000, 1 << 20, 1<<20 + 1} {
+		r := roomFor(n)
+		if r < n || r < 1024 || r&(r-1) != 0 || r > 1024 && r/2 >= n {
+			t.Errorf("roomFor(%d) = %d", n, r)
+		}
+	}
+}
