@@ -24,29 +24,64 @@ const indexParts = 16
 func partOf(h uint32) int { return int(h >> 28) }
 
 // strArena stores strings back to back; id i is data[offs[i]:offs[i+1]].
+// While every string has had the same length — the ids of claims mostly
+// do: mdtrt_id and psn_no are fixed-width codes — offs is not written and
+// id i is data[i·width:(i+1)·width]: 4 bytes less a string of fresh
+// memory (34 MB for the visits' two arenas at 20 M lines, the dearest
+// kind: docs/benchmarks.md) and no offset to load. The first string of
+// another length writes offs for those before it (unfix).
 type strArena struct {
-	data []byte
-	offs []uint32
+	data  []byte
+	offs  []uint32 // nil while the arena is of fixed width
+	n     int      // strings, while of fixed width
+	width int      // their length, while of fixed width (set by the first)
+	spare []uint32 // a buffer for offs, until it is needed
 }
 
+// newStrArena returns an arena for about capacity strings; the offsets'
+// array is reserved, and touched only if the strings' lengths differ.
 func newStrArena(capacity int) strArena {
-	return strArena{offs: append(hugePages(make([]uint32, 0, capacity+1)), 0)}
+	return strArena{spare: hugePages(make([]uint32, 0, capacity+1))}
 }
 
 func (a *strArena) add(b []byte) int32 {
 	if len(a.data)+len(b) > cap(a.data) {
 		a.grow(len(b), len(b))
 	}
+	if a.offs == nil {
+		if a.n == 0 {
+			a.width = len(b)
+		}
+		if len(b) == a.width {
+			a.data = append(a.data, b...)
+			a.n++
+			return int32(a.n - 1)
+		}
+		a.unfix()
+	}
 	a.data = append(a.data, b...)
 	a.offs = append(a.offs, uint32(len(a.data)))
 	return int32(len(a.offs) - 2)
 }
 
+// unfix writes the offsets of the strings so far (of one width), for a
+// string of another.
+func (a *strArena) unfix() {
+	offs := a.spare[:0]
+	if cap(offs) < a.n+1 {
+		offs = make([]uint32, 0, 2*(a.n+1))
+	}
+	for i := range a.n + 1 {
+		offs = append(offs, uint32(i*a.width))
+	}
+	a.offs, a.spare, a.n, a.width = offs, nil, 0, 0
+}
+
 // grow makes room for n more bytes: by doubling, at least to the expected
-// size (capacity of offs × each, the length of a typical string):
+// size (capacity for offsets × each, the length of a typical string):
 // append's 1.25× steps would copy a 100 MB arena many times.
 func (a *strArena) grow(n, each int) {
-	want := max(2*cap(a.data), len(a.data)+n, (cap(a.offs)-1)*each*9/8)
+	want := max(2*cap(a.data), len(a.data)+n, (max(cap(a.offs), cap(a.spare))-1)*each*9/8)
 	data := hugePages(make([]byte, len(a.data), want))
 	copy(data, a.data)
 	a.data = data
@@ -54,11 +89,29 @@ func (a *strArena) grow(n, each int) {
 
 // addAll adds every string of b, in order.
 func (a *strArena) addAll(b *strArena) {
-	if k := b.len(); k > 0 && len(a.data)+len(b.data) > cap(a.data) {
+	k := b.len()
+	if k == 0 {
+		return
+	}
+	if len(a.data)+len(b.data) > cap(a.data) {
 		a.grow(len(b.data), len(b.data)/k)
+	}
+	if a.offs == nil && b.offs == nil && (a.n == 0 || a.width == b.width) {
+		a.data = append(a.data, b.data...)
+		a.n, a.width = a.n+b.n, b.width
+		return
+	}
+	if a.offs == nil {
+		a.unfix()
 	}
 	base := uint32(len(a.data))
 	a.data = append(a.data, b.data...)
+	if b.offs == nil {
+		for i := 1; i <= b.n; i++ {
+			a.offs = append(a.offs, base+uint32(i*b.width))
+		}
+		return
+	}
 	for _, o := range b.offs[1:] {
 		a.offs = append(a.offs, base+o)
 	}
@@ -69,23 +122,44 @@ func (a *strArena) addAll(b *strArena) {
 // that a recycled buffer fits most later batches: at exact sizes, 748 of
 // the 4 704 buffers the 20 M-line set's visits batches asked for were
 // new (48 MiB, all fresh pages, the dearest kind: docs/benchmarks.md);
-// rounded, 363 (34 MiB).
+// rounded, 363 (34 MiB). The offsets' buffer is made only when a batch's
+// strings differ in length (unfix).
 func (a strArena) reuse(size, n int) strArena {
 	if cap(a.data) < size {
 		a.data = make([]byte, 0, roomFor(size))
 	}
-	if cap(a.offs) < n+1 {
-		a.offs = make([]uint32, 0, roomFor(n+1))
+	spare := a.spare
+	if a.offs != nil {
+		spare = a.offs
 	}
-	return strArena{data: a.data[:0], offs: append(a.offs[:0], 0)}
+	if cap(spare) < n+1 {
+		spare = nil
+	}
+	return strArena{data: a.data[:0], spare: spare[:0]}
 }
+
+// bytes is the memory a holds.
+func (a *strArena) bytes() int { return cap(a.data) + 4*(cap(a.offs)+cap(a.spare)) }
 
 // roomFor is the power of two at least n, and at least 1 Ki.
 func roomFor(n int) int { return 1 << max(10, bits.Len(uint(max(n, 1)-1))) }
 
-func (a *strArena) get(id int32) []byte { return a.data[a.offs[id]:a.offs[id+1]] }
+func (a *strArena) get(id int32) []byte {
+	if a.offs == nil {
+		o := int(id) * a.width
+		return a.data[o : o+a.width]
+	}
+	return a.data[a.offs[id]:a.offs[id+1]]
+}
+
 func (a *strArena) str(id int32) string { return string(a.get(id)) }
-func (a *strArena) len() int            { return len(a.offs) - 1 }
+
+func (a *strArena) len() int {
+	if a.offs == nil {
+		return a.n
+	}
+	return len(a.offs) - 1
+}
 
 // partTable is one partition's open-addressing table of hash<<32 | id+1.
 type partTable struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"hash/maphash"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -239,5 +240,85 @@ func TestRoomForIsAPowerOfTwoAtLeastN(t *testing.T) {
 		if r < n || r < 1024 || r&(r-1) != 0 || r > 1024 && r/2 >= n {
 			t.Errorf("roomFor(%d) = %d", n, r)
 		}
+	}
+}
+
+// A strArena reads back what was added, whether its strings keep one width
+// (no offsets), change width after many (unfix), or come in batches
+// (addAll) of one width, of another, or mixed, from reused arenas too.
+func TestStrArenaMatchesSlices(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	str := func(w int) []byte {
+		b := make([]byte, w)
+		for i := range b {
+			b[i] = byte('a' + rng.IntN(26))
+		}
+		return b
+	}
+	check := func(a *strArena, want [][]byte, what string) {
+		t.Helper()
+		if a.len() != len(want) {
+			t.Fatalf("%s: len %d, want %d", what, a.len(), len(want))
+		}
+		for i, w := range want {
+			if got := a.get(int32(i)); !bytes.Equal(got, w) {
+				t.Fatalf("%s: string %d is %q, want %q", what, i, got, w)
+			}
+		}
+	}
+	fixedSeen, unfixed := false, false
+	for round := range 300 {
+		a := newStrArena(rng.IntN(50))
+		if round%3 == 1 {
+			a = strArena{} // the zero arena as well
+		}
+		var want [][]byte
+		width := rng.IntN(4) * 7 // 0 (empty strings) too
+		var batch strArena
+		for step := range 40 {
+			switch rng.IntN(3) {
+			case 0: // single strings, now and then of another width
+				for range rng.IntN(30) {
+					w := width
+					if rng.IntN(40) == 0 {
+						w = rng.IntN(30)
+					}
+					b := str(w)
+					if id := a.add(b); int(id) != len(want) {
+						t.Fatalf("add returned id %d, want %d", id, len(want))
+					}
+					want = append(want, b)
+				}
+			default: // a batch, in a reused arena, of this width, another or mixed
+				k := rng.IntN(20)
+				batch = batch.reuse(rng.IntN(200), k)
+				bw := width
+				if rng.IntN(4) == 0 {
+					bw = rng.IntN(30)
+				}
+				var bwant [][]byte
+				for range k {
+					w := bw
+					if rng.IntN(10) == 0 {
+						w = rng.IntN(30)
+					}
+					b := str(w)
+					batch.add(b)
+					bwant = append(bwant, b)
+				}
+				check(&batch, bwant, fmt.Sprintf("round %d step %d batch", round, step))
+				a.addAll(&batch)
+				want = append(want, bwant...)
+			}
+			check(&a, want, fmt.Sprintf("round %d step %d", round, step))
+			if a.offs == nil && a.len() > 1 {
+				fixedSeen = true
+			} else if a.offs != nil {
+				unfixed = true
+			}
+		}
+	}
+	if !fixedSeen || !unfixed {
+		t.Fatalf("the test did not reach both forms: fixed width %v, with offsets %v", fixedSeen, unfixed)
 	}
 }

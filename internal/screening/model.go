@@ -236,7 +236,7 @@ type visitBatch struct {
 type visitStrs struct{ md, psn strArena }
 
 func visitStrsBytes(s *visitStrs) int {
-	return cap(s.md.data) + cap(s.psn.data) + 4*(cap(s.md.offs)+cap(s.psn.offs))
+	return s.md.bytes() + s.psn.bytes()
 }
 
 // takeVisitStrs returns empty arenas for n rows with room for the given
