@@ -9,7 +9,8 @@ import "encoding/binary"
 
 const secondsPerDay = 86400
 
-// parseDateTime parses exactly "YYYY-MM-DD HH:MM:SS".
+// parseDateTime parses exactly "YYYY-MM-DD HH:MM:SS": dateTimes.parse
+// with no previous value.
 //
 // It reads the text as three overlapping 8-byte words and checks and
 // converts each word's digits at once (swarDigits): the claims hold one
@@ -18,18 +19,8 @@ const secondsPerDay = 86400
 // (docs/benchmarks.md). The byte-by-byte parser stays in the tests as the
 // reference (TestParseDateTimeMatchesScalar).
 func parseDateTime(b []byte) (int64, bool) {
-	if len(b) != 19 {
-		return 0, false
-	}
-	t, ok := timeOfDay(b)
-	if !ok {
-		return 0, false
-	}
-	d, ok := dateOfWords(binary.LittleEndian.Uint64(b), dayWord(b))
-	if !ok {
-		return 0, false
-	}
-	return int64(d)*secondsPerDay + t, true
+	var c dateTimes
+	return c.parse(b)
 }
 
 // The words of "YYYY-MM-DD HH:MM:SS", loaded little-endian (byte 0 lowest):
@@ -130,19 +121,14 @@ func (c *dateTimes) at(col *column, i int) (int64, bool) {
 	return c.parse(col.at(i))
 }
 
-// parseDate parses exactly "YYYY-MM-DD" into days since 1970-01-01.
+// parseDate parses exactly "YYYY-MM-DD" into days since 1970-01-01, as
+// the date part of a date-time is (dateOfWords; the day's word gets the
+// space that follows it there).
 func parseDate(b []byte) (int32, bool) {
-	if len(b) != 10 || b[4] != '-' || b[7] != '-' {
+	if len(b) != 10 {
 		return 0, false
 	}
-	y1, ok1 := two(b[0], b[1])
-	y2, ok2 := two(b[2], b[3])
-	mo, ok3 := two(b[5], b[6])
-	d, ok4 := two(b[8], b[9])
-	if !ok1 || !ok2 || !ok3 || !ok4 {
-		return 0, false
-	}
-	return dayNumber(y1*100+y2, mo, d)
+	return dateOfWords(binary.LittleEndian.Uint64(b), uint64(b[8])|uint64(b[9])<<8|' '<<16)
 }
 
 // dayNumber is the day of y-mo-d, false if there is no such day.
@@ -179,13 +165,6 @@ func init() {
 			monthLen[k<<4|m] = uint8(daysIn(tableFirstYear+k, m))
 		}
 	}
-}
-
-func two(a, b byte) (int, bool) {
-	if a < '0' || a > '9' || b < '0' || b > '9' {
-		return 0, false
-	}
-	return int(a-'0')*10 + int(b-'0'), true
 }
 
 func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }

@@ -54,11 +54,33 @@ func scalarDateTime(b []byte) (int64, bool) {
 	if !ok1 || !ok2 || !ok3 || h > 23 || m > 59 || s > 59 {
 		return 0, false
 	}
-	d, ok := parseDate(b[:10])
+	d, ok := scalarDate(b[:10])
 	if !ok {
 		return 0, false
 	}
 	return int64(d)*secondsPerDay + int64(h*3600+m*60+s), true
+}
+
+// scalarDate is the byte-by-byte date parser that parseDate replaced.
+func scalarDate(b []byte) (int32, bool) {
+	if len(b) != 10 || b[4] != '-' || b[7] != '-' {
+		return 0, false
+	}
+	y1, ok1 := two(b[0], b[1])
+	y2, ok2 := two(b[2], b[3])
+	mo, ok3 := two(b[5], b[6])
+	d, ok4 := two(b[8], b[9])
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return 0, false
+	}
+	return dayNumber(y1*100+y2, mo, d)
+}
+
+func two(a, b byte) (int, bool) {
+	if a < '0' || a > '9' || b < '0' || b > '9' {
+		return 0, false
+	}
+	return int(a-'0')*10 + int(b-'0'), true
 }
 
 // parseDateTime and dateTimes must accept exactly what the byte-by-byte
