@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"unsafe"
 
 	"github.com/medfund/flycheck-operator/api/v1alpha1/rules"
 )
@@ -320,5 +321,17 @@ func TestStrArenaMatchesSlices(t *testing.T) {
 	}
 	if !fixedSeen || !unfixed {
 		t.Fatalf("the test did not reach both forms: fixed width %v, with offsets %v", fixedSeen, unfixed)
+	}
+}
+
+// Two workers' states must not share a cache line (64 bytes; 128 with the
+// neighbouring line the core prefetches): padded keeps them that far apart.
+func TestPaddedKeepsWorkersApart(t *testing.T) {
+	states := make([]padded[diagWorker], 3)
+	for i := 0; i+1 < len(states); i++ {
+		end := uintptr(unsafe.Pointer(&states[i].v)) + unsafe.Sizeof(states[i].v)
+		if gap := uintptr(unsafe.Pointer(&states[i+1].v)) - end; gap < 128 {
+			t.Fatalf("states %d and %d are %d bytes apart, want at least 128", i, i+1, gap)
+		}
 	}
 }

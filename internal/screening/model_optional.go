@@ -48,14 +48,13 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 		codes, inOrder = nil, false
 	}
 	file := src.file()
-	finders := make([]visitFinder, workers)
-	dw := make([]diagWorker, workers)
-	for i := range finders {
-		finders[i].m = m
+	dw := make([]padded[diagWorker], workers)
+	for i := range dw {
+		dw[i].v.visits.m = m
 	}
 	err := scan(ctx, src, workers, func(w int, b *batch) *diagBatch {
 		d := &diagBatch{n: b.n, syntax: b.rejects, codes: newStrArena(64), kept: make([]diagRow, 0, b.n)}
-		x := &dw[w]
+		x := &dw[w].v
 		x.startBatch(&b.cols[1])
 		var z normalizer
 		for i := 0; i < b.n; i++ {
@@ -82,7 +81,7 @@ func (m *model) loadDiagnoses(ctx context.Context, src source, workers int) erro
 			if norm != 0 {
 				d.odd = append(d.odd, diagOdd{norm: norm})
 			}
-			if v := finders[w].find(md); v >= 0 && m.visits[v].inScope {
+			if v := x.visits.find(md); v >= 0 && m.visits[v].inScope {
 				local := x.local(d, &b.cols[1], i, code, m.strict || !dirtyCode(raw))
 				d.kept = append(d.kept, diagRow{visit: v, code: local, main: len(f) == 1 && f[0] == '1'})
 			}
@@ -185,6 +184,7 @@ type diagOdd struct {
 // for a dictionary-encoded diag_code, by dictionary entry; other values
 // get an entry each (the consumer's interner merges them).
 type diagWorker struct {
+	visits visitFinder
 	dictID uint64
 	seq    uint32
 	stamp  []uint32 // dictionary entry → batch seq of entry[…]
