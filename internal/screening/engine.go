@@ -410,28 +410,29 @@ func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findi
 			}
 			e.instAmt[inst] += s.amt
 		}
-		if c.anyGroup {
-			for i := range lb.lines {
-				l := &lb.lines[i]
-				v := &m.visits[l.visit]
-				if sp == nil && v.inst != cur {
-					if closed[v.inst] {
+		switch {
+		case c.anyGroup && sp == nil:
+			ji, mi := 0, 0
+			for _, run := range lb.runs {
+				if run.inst != cur {
+					if closed[run.inst] {
 						return errNotClustered
 					}
 					if cur >= 0 {
 						closed[cur] = true
 						submit(cur, st)
 					}
-					st = e.newInstState(v.inst)
-					cur = v.inst
+					st = e.newInstState(run.inst)
+					cur = run.inst
 				}
-				if l.cnt > 0 {
-					if sp == nil {
-						e.retain(st, lb, i)
-					} else if e.relevant(l, v) {
-						if err := sp.write(v.inst, l, lb.arena); err != nil {
-							return err
-						}
+				ji, mi = st.retainRun(lb, run.end, ji, mi)
+			}
+		case c.anyGroup:
+			for i := range lb.lines {
+				l := &lb.lines[i]
+				if v := &m.visits[l.visit]; l.cnt > 0 && e.relevant(l, v) {
+					if err := sp.write(v.inst, l, lb.arena); err != nil {
+						return err
 					}
 				}
 			}

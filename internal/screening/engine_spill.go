@@ -85,8 +85,12 @@ func (s *spiller) replay(e *engine, submit func(int32, *instState)) error {
 		le := binary.LittleEndian
 		// The partition's lines as one batch, with the file's bytes as its
 		// arena: their states hold it as they hold the in-order pass's.
-		lb := &lineBatch{arena: data}
+		lb := &lineBatch{arena: data, lastMark: make([]int64, len(e.c.bedRules))}
 		lb.held.Store(1)
+		for b := range lb.lastMark {
+			lb.lastMark[b] = -1
+		}
+		ji, mi := 0, 0 // the plan's cursors (retainRun)
 		for p := 0; p < len(data); {
 			h := data[p:]
 			inst := int32(le.Uint32(h[0:]))
@@ -103,7 +107,13 @@ func (s *spiller) replay(e *engine, submit func(int32, *instState)) error {
 				states[inst] = st
 				order = append(order, inst)
 			}
-			e.retain(st, lb, len(lb.lines)-1)
+			// Lines of several institutions alternate here: each is planned
+			// and retained at once. (A bed mark the batch's plan drops
+			// repeats the one before it of the same visit, so of the same
+			// institution.)
+			k := int32(len(lb.lines) - 1)
+			e.planRetain(lb, &e.m.visits[l.visit], &lb.lines[k])
+			ji, mi = st.retainRun(lb, k+1, ji, mi)
 		}
 		for _, inst := range order {
 			submit(inst, states[inst])

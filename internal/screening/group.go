@@ -130,38 +130,34 @@ func (e *engine) relevant(l *lineRec, v *visit) bool {
 	return false
 }
 
-// retain adds line i of batch lb, a screened line, to the institution
-// state. The state holds lb (lineBatch.held) from its first retained line
+// retainRun adds to the institution state the lines of batch lb before
+// line `to` that its plan (planRetain) has from cursors ji (joins) and mi
+// (marks) on: a line joins the state's group lists its plan names, and is
+// retained (refs) when it joins one. The state holds lb (lineBatch.held) from its first retained line
 // until it is finalized; an institution's lines arrive in order, so lb is
-// the last batch held or a new one.
-func (e *engine) retain(st *instState, lb *lineBatch, i int) {
-	c := e.c
-	l := &lb.lines[i]
-	v := &e.m.visits[l.visit]
-	idx := int32(-1)
-	add := func() int32 {
-		if idx < 0 {
+// the last batch held or a new one. It returns the cursors past `to`.
+func (st *instState) retainRun(lb *lineBatch, to int32, ji, mi int) (int, int) {
+	last := int32(-1)
+	for ; ji < len(lb.joins) && lb.joins[ji].line < to; ji++ {
+		j := lb.joins[ji]
+		if j.line != last {
 			if n := len(st.batches); n == 0 || st.batches[n-1] != lb {
 				lb.held.Add(1)
 				st.batches = append(st.batches, lb)
 			}
-			idx = int32(len(st.refs))
-			st.refs = append(st.refs, lineRef{int32(len(st.batches) - 1), int32(i)})
+			st.refs = append(st.refs, lineRef{int32(len(st.batches) - 1), j.line})
+			last = j.line
 		}
-		return idx
+		st.lists[j.g][j.role] = append(st.lists[j.g][j.role], int32(len(st.refs)-1))
 	}
-	for _, g := range c.groupSteps(l.item, v) {
-		st.lists[g.g][g.role] = append(st.lists[g.g][g.role], add())
-	}
-	for b, r := range c.bedRules {
-		if r.visitOK(v) && !c.inList(l.item, r.slot, 0) {
-			key := visitDay(l.visit, dayOf(l.time))
-			if st.lastMark[b] != key { // a visit's lines of one day mostly come together
-				st.marks[b] = append(st.marks[b], key)
-				st.lastMark[b] = key
-			}
+	for ; mi < len(lb.marks) && lb.marks[mi].line < to; mi++ {
+		k := lb.marks[mi]
+		if st.lastMark[k.b] != k.key {
+			st.marks[k.b] = append(st.marks[k.b], k.key)
+			st.lastMark[k.b] = k.key
 		}
 	}
+	return ji, mi
 }
 
 // finalize evaluates the grouped and visit-level rules of a complete
