@@ -58,12 +58,12 @@ func DecodeShardResult(data []byte) (ShardResult, error) {
 	if err != nil {
 		return r, fmt.Errorf("shard result: %w", err)
 	}
-	raw, err := io.ReadAll(io.LimitReader(zr, MaxShardResultJSON+1))
+	raw, err := readAtMost(zr, MaxShardResultJSON)
+	if errors.Is(err, ErrShardResultTooLarge) {
+		return r, err
+	}
 	if err != nil {
 		return r, fmt.Errorf("shard result: %w", err)
-	}
-	if len(raw) > MaxShardResultJSON {
-		return r, fmt.Errorf("%w (%d bytes)", ErrShardResultTooLarge, MaxShardResultJSON)
 	}
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return r, fmt.Errorf("shard result: %w", err)
@@ -72,6 +72,37 @@ func DecodeShardResult(data []byte) (ShardResult, error) {
 		return r, fmt.Errorf("shard result: summary or stats missing")
 	}
 	return r, nil
+}
+
+// readAtMost reads r to its end, or to limit bytes and one more, which
+// it does not keep: more than limit bytes return ErrShardResultTooLarge.
+// Its buffer doubles as it fills, so that reading n bytes allocates under
+// 2n in all (io.ReadAll grows by a quarter at a time past 256 bytes, about
+// 5n in all: 40 MiB for a gzip bomb cut at the 8 MiB limit).
+func readAtMost(r io.Reader, limit int) ([]byte, error) {
+	buf := make([]byte, 0, min(limit, 64<<10))
+	for {
+		if len(buf) == cap(buf) {
+			if len(buf) == limit {
+				var one [1]byte
+				if n, err := io.ReadFull(r, one[:]); n > 0 {
+					return nil, fmt.Errorf("%w (%d bytes)", ErrShardResultTooLarge, limit)
+				} else if err != io.EOF {
+					return nil, err
+				}
+				return buf, nil
+			}
+			buf = append(make([]byte, 0, min(limit, 2*cap(buf))), buf...)
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // SignShardResult is the signature of a shard result (DESIGN §11):
