@@ -15,9 +15,9 @@ import (
 // kernel's per-page work, and parquet-go's read-ahead past each task's
 // pages (about half as much again as the pages themselves) made it more
 // (docs/benchmarks.md, "Stop of 2026-12-07, night").
-// A file truncated while it is mapped faults on the next read (SIGBUS);
-// the extracts are read-only inputs, so that is the same failure as a
-// read error, only louder.
+// A file truncated while it is mapped faults on the next read past its
+// new end (SIGBUS); scan's workers turn the fault into the run's error
+// (faultError), as a read error would be.
 type mappedFile struct {
 	data []byte
 }

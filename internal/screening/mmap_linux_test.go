@@ -2,12 +2,18 @@ package screening
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"unsafe"
+
+	"github.com/parquet-go/parquet-go"
 )
 
 // TestMappedFileReadsAsTheFile reads a mapped file at offsets around page
@@ -54,4 +60,43 @@ func mappedResidentKiB(t *testing.T, m *mappedFile) int64 {
 		t.Fatalf("Rss %q: %v", v, err)
 	}
 	return n
+}
+
+// A Parquet file cut short after it was opened (and mapped) fails the scan
+// with an error that names the file; the read past its end does not crash
+// the process (SIGBUS).
+func TestScanOfAFileCutShortFails(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "t.parquet")
+	header := []string{"a", "b"}
+	var rows [][]string
+	for i := 0; i < 50000; i++ {
+		rows = append(rows, []string{fmt.Sprintf("row-%09d", i*7919%50000), fmt.Sprint(i)})
+	}
+	if err := writeParquetGroups(path, header, rows, 0, parquet.PageBufferSize(4096)); err != nil {
+		t.Fatal(err)
+	}
+	src, err := openParquet(path, "t", header, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.close()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, st.Size()/4); err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int64
+	err = scan(context.Background(), src, 2, func(_ int, b *batch) int {
+		k := 0
+		for i := 0; i < b.n; i++ {
+			k += len(b.cols[0].at(i)) + len(b.cols[1].at(i))
+		}
+		return k
+	}, func(k int) error { n.Add(int64(k)); return nil })
+	if err == nil || !strings.Contains(err.Error(), "t.parquet: the file changed while it was read") {
+		t.Fatalf("scan of a file cut to a quarter: %v (%d bytes read), want the file's error", err, n.Load())
+	}
 }

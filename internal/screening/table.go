@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 )
 
@@ -383,6 +384,45 @@ func exactRows(src source) bool {
 	return false
 }
 
+// runJob runs task t (its first row's ordinal ord, or -1), sending each
+// batch's conversion to res, which it closes.
+func runJob[R any](ctx context.Context, src source, t task, ord int64, res chan R, convert func(*batch) R) (err error) {
+	defer close(res)
+	defer func() {
+		if r := recover(); r != nil {
+			if err = faultError(src, r); err == nil {
+				panic(r)
+			}
+		}
+	}()
+	return t.run(ctx, func(b *batch) error {
+		b.ord = ord
+		if ord >= 0 {
+			ord += int64(b.n)
+		}
+		r := convert(b)
+		select {
+		case res <- r:
+			return nil
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	})
+}
+
+// faultError is the error for a panic of a memory fault (recovered value
+// r, debug.SetPanicOnFault), or nil for any other panic. A read of a
+// mapped file past its end faults: the file was cut short since it was
+// opened.
+func faultError(src source, r any) error {
+	if f, ok := r.(interface{ Addr() uintptr }); ok {
+		if e, ok := r.(error); ok && f.Addr() != 0 {
+			return fmt.Errorf("%s: the file changed while it was read (cut short since it was opened?): %w", src.file(), e)
+		}
+	}
+	return nil
+}
+
 // scan reads a source with `workers` goroutines: convert runs in the
 // workers (in parallel, worker index w for per-worker caches), consume runs
 // in the calling goroutine and sees the results in input order.
@@ -442,23 +482,12 @@ func scan[R any](ctx context.Context, src source, workers int,
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
+			// Parquet pages are read from a memory map (mmap_linux.go): a
+			// file cut short while it is read faults, which is an error of
+			// the run, not a crash of the process (faultError).
+			debug.SetPanicOnFault(true)
 			for j := range work {
-				ord := j.ord
-				err := j.t.run(ctx, func(b *batch) error {
-					b.ord = ord
-					if ord >= 0 {
-						ord += int64(b.n)
-					}
-					r := convert(w, b)
-					select {
-					case j.res <- r:
-						return nil
-					case <-ctx.Done():
-						return context.Cause(ctx)
-					}
-				})
-				close(j.res)
-				if err != nil {
+				if err := runJob(ctx, src, j.t, j.ord, j.res, func(b *batch) R { return convert(w, b) }); err != nil {
 					cancel(err)
 				}
 			}
