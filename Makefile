@@ -44,7 +44,7 @@ vet: ## go vet.
 	go vet ./...
 
 .PHONY: verify
-verify: ## Check that generated files, the chart copy and go.mod are in sync, gofmt, vet and staticcheck are clean, and the engine builds for macOS (CI runs it before `make test`).
+verify: ## Check that generated files, the chart copy and go.mod are in sync, gofmt, vet and staticcheck are clean, and the engine builds for macOS and Windows (CI runs it before `make test`).
 	go mod tidy -diff
 	cd hack/oracle && go mod tidy -diff
 	$(MAKE) manifests generate
@@ -55,9 +55,11 @@ verify: ## Check that generated files, the chart copy and go.mod are in sync, go
 		gofmt -l $$(git ls-files '*.go'); echo "these files need gofmt" >&2; exit 1; fi
 	go vet ./...
 	go tool staticcheck ./...
-	@# The engine has Linux-only files (huge pages, memory-mapped input) and
-	@# fallbacks for other systems; this keeps the fallbacks compiling.
+	@# The engine has Linux-only files (huge pages, memory-mapped input,
+	@# process checks) and fallbacks for other systems; this keeps the
+	@# fallbacks compiling.
 	GOOS=darwin GOARCH=arm64 go vet ./internal/screening
+	GOOS=windows GOARCH=amd64 go vet ./internal/screening
 
 .PHONY: test
 test: manifests generate fmt vet controlplane browser ## Unit tests, envtest suites (real kube-apiserver + etcd) and the DuckDB oracle.
