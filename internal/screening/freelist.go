@@ -29,6 +29,26 @@ func (f *freeList[T]) get() *T {
 	return x
 }
 
+// getFit returns a recycled object that fits (the most recent such), or
+// nil: buffers of varied sizes are then reused by what they fit instead
+// of being replaced by larger ones (a replaced buffer is garbage the
+// collector must find, and its successor fresh memory).
+func (f *freeList[T]) getFit(fits func(*T) bool) *T {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := len(f.items) - 1; i >= 0; i-- {
+		if x := f.items[i]; fits(x) {
+			last := len(f.items) - 1
+			f.items[i] = f.items[last]
+			f.items[last] = nil
+			f.items = f.items[:last]
+			f.bytes -= f.size(x)
+			return x
+		}
+	}
+	return nil
+}
+
 // put keeps x for reuse if the budget allows, else leaves it to the GC.
 func (f *freeList[T]) put(x *T) {
 	n := f.size(x)

@@ -2,7 +2,6 @@ package screening
 
 import (
 	"math"
-	"slices"
 	"sync/atomic"
 	"unsafe"
 )
@@ -225,7 +224,7 @@ func (e *engine) newLineWorker() *lineWorker {
 func (e *engine) convertLines(w int, b *batch) *lineBatch {
 	lw := e.lineWorkers[w]
 	m := e.m
-	out := e.getBatch()
+	out := e.getBatch(b.n, b.n*lw.lineBytes)
 	out.rows, out.syntax = b.n, b.rejects
 	cols := b.cols
 	file := e.feeFile
@@ -243,8 +242,12 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 	// One allocation of the right size when a recycled batch is too small,
 	// rather than append's chain of doublings.
 	if e.c.anyGroup {
-		out.lines = slices.Grow(out.lines, b.n)
-		out.arena = slices.Grow(out.arena, b.n*lw.lineBytes)
+		if cap(out.lines) < b.n {
+			out.lines = make([]lineRec, 0, roomFor(b.n))
+		}
+		if n := b.n * lw.lineBytes; cap(out.arena) < n {
+			out.arena = make([]byte, 0, roomFor(n))
+		}
 	}
 	converted := false
 	for i := 0; i < b.n; i++ {
@@ -476,8 +479,17 @@ func (e *engine) planRetain(out *lineBatch, v *visit, l *lineRec) {
 	}
 }
 
-func (e *engine) getBatch() *lineBatch {
-	lb := e.batchPool.get()
+// getBatch returns an empty batch, with grouped rules one recycled with
+// room for rows lines of arena bytes when the pool has one. New buffers get
+// a power of two of room (roomFor), so that they fit most later batches:
+// batches end where a page of some column does, and their sizes vary.
+func (e *engine) getBatch(rows, arena int) *lineBatch {
+	var lb *lineBatch
+	if e.c.anyGroup {
+		lb = e.batchPool.getFit(func(lb *lineBatch) bool { return cap(lb.lines) >= rows && cap(lb.arena) >= arena })
+	} else {
+		lb = e.batchPool.get()
+	}
 	if lb == nil {
 		lb = &lineBatch{lastMark: make([]int64, len(e.c.bedRules))}
 	}
