@@ -88,7 +88,7 @@ type lineJoin struct {
 	role uint8
 }
 
-// bedMark is a (visit, day) key of bed rule b, from line on.
+// bedMark is a (visit, day) key of bed rule b, first met at line.
 type bedMark struct {
 	line int32
 	b    int32
@@ -239,8 +239,8 @@ func (e *engine) convertLines(w int, b *batch) *lineBatch {
 	if !m.strict {
 		lw.z.reset()
 	}
-	// One allocation of the right size when a recycled batch is too small,
-	// rather than append's chain of doublings.
+	// One allocation, of a power of two (getBatch), when the batch is too
+	// small, rather than append's chain of doublings.
 	if e.c.anyGroup {
 		if cap(out.lines) < b.n {
 			out.lines = make([]lineRec, 0, roomFor(b.n))
