@@ -111,6 +111,10 @@ type engine struct {
 
 	pending []pendingReject // fee-line rejects decided after the pass
 
+	// planning: the workers plan the lines' retention (planRetain) for
+	// the in-order stage; with grouped rules, and not when they spill.
+	planning bool
+
 	// Recycled per-institution states and line batches. Not sync.Pools:
 	// those are emptied by every other GC, and at 200 rules a run does
 	// dozens, so the buffers were grown again and again (over half the
@@ -298,6 +302,7 @@ func (e *engine) feePass(ctx context.Context, outDir string, spill bool) (*findi
 	e.linesRead.Store(0)
 	e.findings.Store(0)
 	e.pending = nil
+	e.planning = c.anyGroup && !spill
 	m.rowsRead[tFeeLines.name] = 0
 	e.lineWorkers = make([]*lineWorker, e.cfg.workers)
 	for i := range e.lineWorkers {

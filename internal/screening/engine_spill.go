@@ -85,11 +85,8 @@ func (s *spiller) replay(e *engine, submit func(int32, *instState)) error {
 		le := binary.LittleEndian
 		// The partition's lines as one batch, with the file's bytes as its
 		// arena: their states hold it as they hold the in-order pass's.
-		lb := &lineBatch{arena: data, lastMark: make([]int64, len(e.c.bedRules))}
-		lb.held.Store(1)
-		for b := range lb.lastMark {
-			lb.lastMark[b] = -1
-		}
+		lb := e.getBatch(0, 0)
+		lb.arena = data
 		ji, mi := 0, 0 // the plan's cursors (retainRun)
 		for p := 0; p < len(data); {
 			h := data[p:]

@@ -133,9 +133,10 @@ func (e *engine) relevant(l *lineRec, v *visit) bool {
 // retainRun adds to the institution state the lines of batch lb before
 // line `to` that its plan (planRetain) has from cursors ji (joins) and mi
 // (marks) on: a line joins the state's group lists its plan names, and is
-// retained (refs) when it joins one. The state holds lb (lineBatch.held) from its first retained line
-// until it is finalized; an institution's lines arrive in order, so lb is
-// the last batch held or a new one. It returns the cursors past `to`.
+// retained (refs) when it joins one. The state holds lb (lineBatch.held)
+// from its first retained line until it is finalized; an institution's
+// lines arrive in order, so lb is the last batch held or a new one. It
+// returns the cursors past `to`.
 func (st *instState) retainRun(lb *lineBatch, to int32, ji, mi int) (int, int) {
 	last := int32(-1)
 	for ; ji < len(lb.joins) && lb.joins[ji].line < to; ji++ {

@@ -426,7 +426,9 @@ func (e *engine) keepLine(out *lineBatch, v *visit, rec *lineRec, sn, setl []byt
 		}
 		out.lines = append(out.lines, *rec)
 		l = &out.lines[len(out.lines)-1]
-		e.planRetain(out, v, l)
+		if e.planning {
+			e.planRetain(out, v, l)
+		}
 	}
 	if rec.cnt <= 0 {
 		return
