@@ -551,7 +551,7 @@ func (e *engine) result(fw *findingsWriter, mode, outDir string) *Result {
 		}
 	}
 	sort.Slice(sum.Institutions, func(i, j int) bool { return sum.Institutions[i].Code < sum.Institutions[j].Code })
-	st.VisitsInScope = int64(len(m.instVisits)) // the CSR holds exactly the visits in scope
+	st.VisitsInScope = m.visitsInScope
 	for _, r := range e.c.rules {
 		if r.skipped {
 			st.SkippedRules = append(st.SkippedRules, r.id)

@@ -97,6 +97,7 @@ type runTables struct {
 	inst, visits, diag, persons source
 	needOverlap                 bool
 	needPersons                 bool // a rule tells persons apart within an institution
+	needInstVisits              bool // the in-scope visits of each institution (model.instVisits)
 }
 
 func (t *runTables) close() {
@@ -116,6 +117,9 @@ func (e *engine) openTables(rs []rules.Rule) (*runTables, error) {
 	for _, r := range rs {
 		t.needOverlap = t.needOverlap || evaluators[r.Template].partners
 		t.needPersons = t.needPersons || evaluators[r.Template].persons
+		// Visit-level rules go through an institution's visits, and so
+		// does the numbering of persons.
+		t.needInstVisits = t.needInstVisits || evaluators[r.Template].visit != nil || evaluators[r.Template].persons
 		switch rules.Spec(r.Template).Needs {
 		case "diagnoses":
 			needDiag = true
@@ -170,7 +174,7 @@ func (e *engine) loadReference(ctx context.Context, t *runTables, timePhase func
 		return err
 	}
 	m.visitsSource = func() (source, error) { return e.in.open(tVisits) }
-	if err := m.loadVisits(ctx, t.visits, e.cfg.workers, t.needOverlap, t.needPersons); err != nil {
+	if err := m.loadVisits(ctx, t.visits, e.cfg.workers, visitNeeds{overlap: t.needOverlap, persons: t.needPersons, instVisits: t.needInstVisits}); err != nil {
 		return err
 	}
 	timePhase("visits")

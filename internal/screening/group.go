@@ -171,10 +171,12 @@ func (e *engine) finalize(inst int32, st *instState) []finding {
 		}
 		e.releaseInstState(st)
 	}
-	m := e.m
-	vs := m.instVisits[m.instVisitStart[inst]:m.instVisitStart[inst+1]]
-	for _, r := range e.c.visitRules {
-		out = r.eval.visit(e, r, vs, out)
+	if len(e.c.visitRules) > 0 { // else the model has no instVisits
+		m := e.m
+		vs := m.instVisits[m.instVisitStart[inst]:m.instVisitStart[inst+1]]
+		for _, r := range e.c.visitRules {
+			out = r.eval.visit(e, r, vs, out)
+		}
 	}
 	return out
 }

@@ -284,34 +284,56 @@ func forChunks(n, workers int, fn func(from, to int)) {
 }
 
 // idIndex maps visit ids (mdtrt_id) to their position. Ids are added in
-// input order; build indexes them and reports the positions whose id
-// repeats an earlier one.
+// input order; build reports the positions whose id repeats an earlier
+// one, and lookup finds an id's first position.
 //
-// Its table is one array of regions, a region per value of the hash's top
+// Exports list visits in an order their ids mostly follow (by institution,
+// then by visit: a few runs of increasing ids). While the ids added form
+// at most maxRuns such runs, build finds the repeats by merging the runs
+// (index_runs.go) and lookup searches them: the fee pass, which finds
+// nearly every line's visit next to the previous line's (visitFinder),
+// looks up a few hundred ids at 20 M lines, and the hash table below
+// would cost more to build (two thirds of the visits' index phase, and
+// 100 MB of fresh memory: docs/benchmarks.md) than all those lookups. If
+// lookups turn out many (lines not in visit order), the table is built
+// then, once.
+//
+// The table is one array of regions, a region per value of the hash's top
 // bits, each an open-addressing table (partTable) of 512 to 1 024 ids in
 // 8 or 16 KiB of slots, which stay in the L1 cache while it is filled.
-// build sorts the (hash, id) pairs into their regions first — a counting
-// sort, stable, so that each region is filled in input order ("first
-// occurrence wins") — then fills the regions in parallel, reading an id's
-// bytes only when a slot has its hash. Inserting in input order into 16
-// tables of 4 MiB missed the cache about once an id (BenchmarkIDIndexBuild,
-// 4.3 M ids: 77–105 against 157–214 ms; docs/benchmarks.md).
+// hashAll sorts the (hash, id) pairs into their regions first — a
+// counting sort, stable, so that each region is filled in input order
+// ("first occurrence wins") — then fills the regions in parallel, reading
+// an id's bytes only when a slot has its hash. Inserting in input order
+// into 16 tables of 4 MiB missed the cache about once an id
+// (BenchmarkIDIndexBuild, 4.3 M ids: 77–105 against 157–214 ms;
+// docs/benchmarks.md).
 type idIndex struct {
 	strArena
-	hashes  []uint32 // until build
+	idRuns
+	n       int32 // the ids build indexed (later ones are only stored)
+	workers int
+
+	// The table: written by hashAll, read once hashed is set.
+	hashed  atomic.Bool
+	once    sync.Once
 	slots   []uint64 // the regions, back to back
 	regBits uint     // log2 of the regions' number; region of h: h >> (32 - regBits)
 	slotLog uint     // log2 of a region's slots
+	// lookups searched in the runs, and how many make the table worth it
+	lookups atomic.Int64
+	budget  int64
 }
 
-func (x *idIndex) add(b []byte, h uint32) int32 {
-	x.hashes = append(x.hashes, h)
+func (x *idIndex) add(b []byte) int32 {
+	x.noteNext(&x.strArena, b)
 	return x.strArena.add(b)
 }
 
-// addAll adds every id of b, whose hashes are h.
-func (x *idIndex) addAll(b *strArena, h []uint32) {
-	x.hashes = append(x.hashes, h...)
+// addAll adds every id of b, whose runs of increasing ids start at breaks
+// (past the first; idRuns.noteBatch).
+func (x *idIndex) addAll(b *strArena, br batchRuns) {
+	x.noteBatch(&x.strArena, b, br)
 	x.strArena.addAll(b)
 }
 
@@ -319,22 +341,44 @@ func (x *idIndex) addAll(b *strArena, h []uint32) {
 // half as many): 1 024 ids in 2 048 slots of 8 bytes fill half the L1.
 const idsPerRegion = 1024
 
-// build indexes every id and returns the duplicate positions, ascending.
-func (x *idIndex) build(workers int) []int32 {
-	n := len(x.hashes)
-	workers = max(1, workers)
+// build indexes every id added so far and returns the positions of the
+// repeated ones, ascending. hash: build the table now whatever the ids'
+// order (lookups will be many: the partial scope's second pass).
+func (x *idIndex) build(workers int, hash bool) []int32 {
+	x.n, x.workers = int32(x.len()), max(1, workers)
+	if !hash && !x.many {
+		if dups, ok := x.runDups(&x.strArena, x.n); ok {
+			// The searches one lookup in the runs costs, at most, of the
+			// table's build: about n/16 of them, an eighth of a second at
+			// 4.3 M ids in 13 runs.
+			x.budget = max(1024, int64(x.n)/(16*int64(x.count())))
+			return dups
+		}
+	}
+	var dups []int32
+	x.once.Do(func() { dups = x.hashAll(x.workers) })
+	return dups
+}
+
+// hashAll builds the table of ids [0, n) and returns the repeated ones.
+func (x *idIndex) hashAll(workers int) []int32 {
+	n := int(x.n)
 	x.regBits = 0
 	for n>>x.regBits > idsPerRegion && x.regBits < 20 {
 		x.regBits++
 	}
 	regions := 1 << x.regBits
 	shift := 32 - x.regBits // a uint32 shifted by 32 is 0: one region
-	// Each worker counts the regions of a contiguous part of the ids, then
-	// puts them in place after the earlier parts' ids of the same region.
+	// Each worker hashes and counts the regions of a contiguous part of
+	// the ids, then puts them in place after the earlier parts' ids of the
+	// same region.
+	hashes := hugePages(make([]uint32, n))
 	count := make([][]int, workers)
 	forChunksW(n, workers, func(w, from, to int) {
 		c := make([]int, regions)
-		for _, h := range x.hashes[from:to] {
+		for id := from; id < to; id++ {
+			h := hashBytes(x.get(int32(id)))
+			hashes[id] = h
 			c[h>>shift]++
 		}
 		count[w] = c
@@ -355,7 +399,7 @@ func (x *idIndex) build(workers int) []int32 {
 	forChunksW(n, workers, func(w, from, to int) {
 		next := count[w]
 		for id := from; id < to; id++ {
-			h := x.hashes[id]
+			h := hashes[id]
 			r := h >> shift
 			pairs[next[r]] = uint64(h)<<32 | uint64(id)
 			next[r]++
@@ -377,7 +421,7 @@ func (x *idIndex) build(workers int) []int32 {
 			}
 		}
 	})
-	x.hashes = nil
+	x.hashed.Store(true)
 	var all []int32
 	for _, d := range dups {
 		all = append(all, d...)
@@ -393,9 +437,16 @@ func (x *idIndex) region(r uint32) partTable {
 	return partTable{slots: x.slots[lo:hi:hi], mask: uint32(1)<<x.slotLog - 1}
 }
 
+// lookup returns the first position of id b, or -1 (before build too).
 func (x *idIndex) lookup(b []byte) int32 {
-	if x.slots == nil {
-		return -1
+	if !x.hashed.Load() {
+		if x.lookups.Add(1) <= x.budget {
+			return x.searchRuns(&x.strArena, x.n, b)
+		}
+		if x.workers == 0 {
+			return -1 // not built
+		}
+		x.once.Do(func() { x.hashAll(x.workers) })
 	}
 	h := hashBytes(b)
 	t := x.region(h >> (32 - x.regBits))

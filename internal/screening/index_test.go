@@ -100,11 +100,18 @@ func TestNumberPersonsWithinEachInstitution(t *testing.T) {
 		m.visitPsn.add([]byte(r.psn))
 	}
 	for _, persons := range []bool{true, false} {
-		m.visits = m.visits[:0]
+		m.visits, m.instVisits, m.instVisitStart = m.visits[:0], nil, nil
 		for _, r := range rows { // psn -1, as parseVisits leaves it
 			m.visits = append(m.visits, visit{inst: r.inst, inScope: r.inScope, psn: -1})
 		}
-		m.indexInstVisits()
+		m.indexInstVisits(false, 3) // the count only
+		if m.visitsInScope != 7 || m.instVisits != nil {
+			t.Fatalf("counted %d visits in scope (CSR %v), want 7 and no CSR", m.visitsInScope, m.instVisits)
+		}
+		m.indexInstVisits(true, 3)
+		if m.visitsInScope != 7 {
+			t.Fatalf("%d visits in scope with the CSR, want 7", m.visitsInScope)
+		}
 		if want := []int32{0, 4, 7, 7}; !slices.Equal(m.instVisitStart, want) {
 			t.Fatalf("instVisitStart %v, want %v", m.instVisitStart, want)
 		}
@@ -152,60 +159,138 @@ func TestHashBitsHasEveryStringAdded(t *testing.T) {
 
 // The visit index against a map: every id found at its first occurrence,
 // every later occurrence reported as a duplicate, unknown ids not found,
-// whatever the number of regions and workers.
+// whatever the ids' order (one run, a few runs merged, runs too many or
+// too finely interleaved for the merge: the table), the number of regions
+// and workers, and whether lookups stay few or make the table worth it.
 func TestIDIndexMatchesMap(t *testing.T) {
-	for _, n := range []int{0, 1, 17, 1000, 5000, 300_000} {
-		for _, workers := range []int{1, 2, 3} {
-			x := &idIndex{strArena: newStrArena(n)}
-			first := map[string]int32{}
-			var want []int32
-			for i := 0; i < n; i++ {
-				id := fmt.Sprintf("MD%07d", i)
-				if i%97 == 5 || i%1013 == 7 { // repeats of earlier ids, some repeated twice
-					id = fmt.Sprintf("MD%07d", (i*7)%(i/2+1))
+	orders := map[string]func(i, n int) string{
+		// increasing, as one run
+		"sorted": func(i, n int) string { return fmt.Sprintf("MD%07d", i) },
+		// the benchmark's shape: per city, its hospitals' ids then its
+		// clinics' (H… < P…), so each city's ids are a run that overlaps
+		// the next city's
+		"cities": func(i, n int) string {
+			per := max(1, n/13)
+			c, k := i/per, i%per
+			kind := "H"
+			if k >= per/2 {
+				kind = "P"
+			}
+			return fmt.Sprintf("%s%02d%07d", kind, c, k)
+		},
+		// two runs interleaved id by id: the merge gives up
+		"interleaved": func(i, n int) string { return fmt.Sprintf("MD%07d", i/2+(i%2)*(n/2)) },
+		// no order at all: too many runs to record
+		"scrambled": func(i, n int) string { return fmt.Sprintf("MD%07d", (i*7919)%max(1, n)) },
+	}
+	for name, idOf := range orders {
+		for _, n := range []int{0, 1, 17, 1000, 5000, 300_000} {
+			for _, workers := range []int{1, 2, 3} {
+				x := &idIndex{strArena: newStrArena(n)}
+				first := map[string]int32{}
+				var want []int32
+				step := max(97, n/10) // few repeats: each starts a run
+				for i := 0; i < n; i++ {
+					id := idOf(i, n)
+					if i%step == 5 || i%(3*step+1) == 7 { // repeats of earlier ids, some repeated twice
+						id = idOf((i*7)%(i/2+1), n)
+					}
+					if _, ok := first[id]; ok {
+						want = append(want, int32(i))
+					} else {
+						first[id] = int32(i)
+					}
+					x.add([]byte(id))
 				}
-				if _, ok := first[id]; ok {
-					want = append(want, int32(i))
-				} else {
-					first[id] = int32(i)
+				if got := x.lookup([]byte(idOf(0, n))); got != -1 {
+					t.Fatalf("%s, n %d: found before build at %d", name, n, got)
 				}
-				x.add([]byte(id), hashBytes([]byte(id)))
-			}
-			dups := x.build(workers)
-			if !slices.Equal(dups, want) {
-				t.Fatalf("n %d, %d workers: %d duplicates %v…, want %d %v…", n, workers, len(dups), dups[:min(5, len(dups))], len(want), want[:min(5, len(want))])
-			}
-			for id, pos := range first {
-				if got := x.lookup([]byte(id)); got != pos {
-					t.Fatalf("n %d, %d workers: lookup(%s) = %d, want %d", n, workers, id, got, pos)
+				dups := x.build(workers, false)
+				if !slices.Equal(dups, want) {
+					t.Fatalf("%s, n %d, %d workers: %d duplicates %v…, want %d %v…", name, n, workers, len(dups), dups[:min(5, len(dups))], len(want), want[:min(5, len(want))])
 				}
-			}
-			if got := x.lookup([]byte("MD-none")); got != -1 {
-				t.Fatalf("n %d: an unknown id found at %d", n, got)
-			}
-			if n > 2*idsPerRegion && x.regBits == 0 {
-				t.Fatalf("n %d: one region", n)
+				hashed := x.hashed.Load()
+				if merged := name == "sorted" || name == "cities"; hashed == merged && n > 2*maxRuns {
+					t.Fatalf("%s, n %d: table built %v, want %v", name, n, hashed, !merged)
+				}
+				// Lookups in id order, a few and then past the budget: the
+				// table is built on the way and gives the same positions.
+				for id, pos := range first {
+					if got := x.lookup([]byte(id)); got != pos {
+						t.Fatalf("%s, n %d, %d workers: lookup(%s) = %d, want %d (table %v)", name, n, workers, id, got, pos, x.hashed.Load())
+					}
+				}
+				if got := x.lookup([]byte("MD-none")); got != -1 {
+					t.Fatalf("%s, n %d: an unknown id found at %d", name, n, got)
+				}
+				if int64(len(first)) > x.budget+1 && !x.hashed.Load() {
+					t.Fatalf("%s, n %d: %d lookups past a budget of %d and no table", name, n, len(first), x.budget)
+				}
+				if x.hashed.Load() && n > 2*idsPerRegion && x.regBits == 0 {
+					t.Fatalf("%s, n %d: one region", name, n)
+				}
 			}
 		}
 	}
 }
 
+// The runs of a batch and of the arena they are added to: a break where an
+// id is not above the one before it, also across batches.
+func TestIDRunsAcrossBatches(t *testing.T) {
+	x := &idIndex{strArena: newStrArena(16)}
+	batch := func(ids ...string) {
+		b := newStrArena(len(ids))
+		for _, id := range ids {
+			b.add([]byte(id))
+		}
+		x.addAll(&b, runsOf(&b))
+	}
+	batch("A1", "A2", "A3")
+	batch("A4", "B1", "A5") // a break in the batch, at A5
+	batch("A5", "A6")       // a repeat across batches: a break
+	x.add([]byte("A7"))
+	x.add([]byte("A0"))
+	if want := []int32{5, 6, 9}; !slices.Equal(x.breaks, want) || x.many {
+		t.Fatalf("breaks %v (many %v), want %v", x.breaks, x.many, want)
+	}
+	if dups := x.build(1, false); !slices.Equal(dups, []int32{6}) || x.hashed.Load() {
+		t.Fatalf("duplicates %v (table %v), want [6] from the merge", dups, x.hashed.Load())
+	}
+	var ids []string
+	for i := range maxRuns + 1 {
+		ids = append(ids, fmt.Sprintf("Z%03d", maxRuns-i))
+	}
+	batch(ids...)
+	if !x.many || x.breaks != nil {
+		t.Fatalf("a batch of %d runs: breaks %v, many %v", maxRuns+1, x.breaks, x.many)
+	}
+}
+
 // BenchmarkIDIndexBuild builds the visit index of 4.3 M ids (the 20 M-line
-// benchmark set's visits) on two workers.
+// benchmark set's visits) on two workers: the table, and the merge of 13
+// runs shaped as the benchmark's (runDups).
 func BenchmarkIDIndexBuild(b *testing.B) {
 	const n = 4_300_000
-	a := newStrArena(n)
-	hashes := make([]uint32, 0, n)
-	for i := 0; i < n; i++ {
-		id := fmt.Appendf(nil, "H32%05d%012d", i%2600, i)
-		a.add(id)
-		hashes = append(hashes, hashBytes(id))
-	}
-	for b.Loop() {
-		x := &idIndex{strArena: a, hashes: slices.Clone(hashes)}
-		if dups := x.build(2); len(dups) != 0 {
-			b.Fatalf("%d duplicates", len(dups))
-		}
+	for _, shape := range []string{"table", "runs"} {
+		b.Run(shape, func(b *testing.B) {
+			a := newStrArena(n)
+			for i := 0; i < n; i++ {
+				city, k := i/(n/13+1), i%(n/13+1)
+				kind := "H"
+				if k > n/26 {
+					kind = "P"
+				}
+				a.add(fmt.Appendf(nil, "%s32%02d%013d", kind, city, k))
+			}
+			for b.Loop() {
+				x := &idIndex{}
+				x.noteBatch(&x.strArena, &a, runsOf(&a)) // as the loader does
+				x.strArena = a
+				if dups := x.build(2, shape == "table"); len(dups) != 0 {
+					b.Fatalf("%d duplicates", len(dups))
+				}
+			}
+		})
 	}
 }
 

@@ -62,8 +62,10 @@ type model struct {
 	visitPsn strArena
 
 	// per-institution in-scope visits (CSR), built after loading visits
+	// when a rule needs them (visitNeeds.instVisits)
 	instVisitStart []int32
 	instVisits     []int32
+	visitsInScope  int64
 
 	// diagnoses (CSR by visit), only for in-scope visits
 	hasDiagnoses bool
@@ -213,15 +215,15 @@ func (m *model) syntaxRejects(table string, rs []reject) {
 // the in-order loader can append a batch whose rows are all kept to the
 // model in a few copies instead of row by row (the loader runs on one
 // core beside the workers; row by row it was a quarter of the visits
-// phase's CPU). Parsed in place (visitPlace), vis and hMd are already
-// where the loader keeps them as long as no earlier row was dropped, and
-// then it copies nothing of them.
+// phase's CPU). Parsed in place (visitPlace), vis is already where the
+// loader keeps it as long as no earlier row was dropped, and then it
+// copies nothing of it.
 type visitBatch struct {
-	vis     []visit  // per row; inst -1 when unknown, psn and dup set by the loader
-	hMd     []uint32 // hash of each row's mdtrt_id
-	md, psn strArena // mdtrt_id and psn_no of each row (normalised)
-	ord     int64    // ordinal of row 0 (batch.ord)
-	inPlace bool     // vis and hMd are the visitPlace's at ord
+	vis     []visit   // per row; inst -1 when unknown, psn and dup set by the loader
+	md, psn strArena  // mdtrt_id and psn_no of each row (normalised)
+	mdRuns  batchRuns // the runs of increasing mdtrt_id in md (idIndex)
+	ord     int64     // ordinal of row 0 (batch.ord)
+	inPlace bool      // vis is the visitPlace's at ord
 	line0   int64    // line of row i: lines[i] (CSV) or line0+i
 	lines   []int64
 	odd     []visitOdd // the rows the loader must look at, ascending
@@ -252,13 +254,12 @@ func takeVisitStrs(f *freeList[visitStrs], mdSize, psnSize, n int) (md, psn strA
 	return s.md.reuse(mdSize, n), s.psn.reuse(psnSize, n)
 }
 
-// visitPlace is where the loader keeps the visits and their id hashes
-// when it knows the table's exact size (exactRows): the workers write
-// row r's at index r, so that a table without dropped rows is parsed into
-// place. Only whole-table loads use it (a shard keeps a part).
+// visitPlace is where the loader keeps the visits when it knows the
+// table's exact size (exactRows): the workers write row r's at index r,
+// so that a table without dropped rows is parsed into place. Only
+// whole-table loads use it (a shard keeps a part).
 type visitPlace struct {
 	vis []visit
-	hMd []uint32
 }
 
 func (o *visitBatch) lineOf(i int) int64 {
@@ -331,9 +332,9 @@ func (m *model) parseVisits(b *batch, place *visitPlace, strs *freeList[visitStr
 		o.lines = slices.Clone(b.lines[:b.n]) // the chunk's, reused
 	}
 	if end := b.ord + int64(b.n); place != nil && b.ord >= 0 && end <= int64(len(place.vis)) {
-		o.vis, o.hMd, o.inPlace = place.vis[b.ord:end:end], place.hMd[b.ord:end:end], true
+		o.vis, o.inPlace = place.vis[b.ord:end:end], true
 	} else {
-		o.vis, o.hMd = make([]visit, b.n), make([]uint32, b.n)
+		o.vis = make([]visit, b.n)
 	}
 	mdSize, psnSize := 0, 0
 	for i := 0; i < b.n; i++ {
@@ -355,7 +356,6 @@ func (m *model) parseVisits(b *batch, place *visitPlace, strs *freeList[visitStr
 		}
 		o.md.add(md)
 		o.psn.add(psn)
-		o.hMd[i] = hashBytes(md)
 		v := &o.vis[i] // zero: fresh, in place too (each row is parsed once)
 		v.psn = -1     // numberPersons numbers them when a rule needs it
 		med := b.cols[3].at(i)
@@ -438,6 +438,7 @@ func (m *model) parseVisits(b *batch, place *visitPlace, strs *freeList[visitStr
 			v.inScope = v.inWindow && m.insts[v.inst].inScope
 		}
 	}
+	o.mdRuns = runsOf(&o.md)
 	return o
 }
 
@@ -452,12 +453,16 @@ func (o *visitBatch) valid(i int, next *int) (visitOdd, bool) {
 	return visitOdd{}, true
 }
 
+// visitNeeds are what the loaded rules need of the visits beyond their
+// records and ids. overlap: index the inpatient stays by person and
+// collect those elsewhere (OverlappingStays); persons: number persons
+// within each institution (visit.psn); instVisits: each institution's
+// in-scope visits (visit-level rules, and persons).
+type visitNeeds struct{ overlap, persons, instVisits bool }
+
 // loadVisits reads the visits table: rows are parsed by workers, then
 // validated and interned in order (duplicates are decided by input order).
-// overlap: index the inpatient stays by person and collect those elsewhere
-// (OverlappingStays); persons: number persons within each institution
-// (visit.psn).
-func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap, persons bool) error {
+func (m *model) loadVisits(ctx context.Context, src source, workers int, need visitNeeds) error {
 	n := int(min(src.rows(), 1<<28))
 	if m.partial {
 		// Expected share of the in-scope institutions' visits.
@@ -476,12 +481,12 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 	var lines lineRuns
 	var place *visitPlace
 	if !m.partial && exactRows(src) && int64(n) == src.rows() {
-		// Parsed into place: m.visits and the id hashes grow over what the
-		// workers wrote. They must never be reallocated during the scan.
-		place = &visitPlace{vis: hugePages(make([]visit, n)), hMd: hugePages(make([]uint32, n))}
-		m.visits, m.mdtrt.hashes = place.vis[:0], place.hMd[:0]
+		// Parsed into place: m.visits grows over what the workers wrote.
+		// It must never be reallocated during the scan.
+		place = &visitPlace{vis: hugePages(make([]visit, n))}
+		m.visits = place.vis[:0]
 	} else {
-		m.visits, m.mdtrt.hashes = hugePages(make([]visit, 0, n)), hugePages(make([]uint32, 0, n))
+		m.visits = hugePages(make([]visit, 0, n))
 	}
 	file := src.file()
 	strs := &freeList[visitStrs]{budget: 32 << 20, size: visitStrsBytes}
@@ -498,12 +503,10 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 			ord += int64(n)
 			if o.inPlace && int64(k) == o.ord { // already there
 				m.visits = m.visits[:int(k)+n]
-				m.mdtrt.hashes = m.mdtrt.hashes[:int(k)+n]
-				m.mdtrt.strArena.addAll(&o.md)
 			} else {
 				m.visits = append(m.visits, o.vis...)
-				m.mdtrt.addAll(&o.md, o.hMd)
 			}
+			m.mdtrt.addAll(&o.md, o.mdRuns)
 			psnArena.addAll(&o.psn)
 			lines.addBatch(k, o)
 			return nil
@@ -529,7 +532,7 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 				ords = append(ords, ord)
 			}
 			lines.add(int32(len(m.visits)), o.lineOf(i))
-			m.mdtrt.add(o.md.get(int32(i)), o.hMd[i])
+			m.mdtrt.add(o.md.get(int32(i)))
 			psnArena.add(o.psn.get(int32(i)))
 			m.visits = append(m.visits, v)
 		}
@@ -545,20 +548,23 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 	built := make(chan struct{})
 	go func() {
 		defer close(built)
-		dups = m.mdtrt.build(workers)
+		// The partial scope's pass over the visits out of scope looks up
+		// every valid one: the table then.
+		dups = m.mdtrt.build(workers, m.partial)
 	}()
 	m.visitPsn = psnArena
-	if overlap {
+	if need.overlap {
 		m.indexStays(workers)
 	}
 	// Meanwhile, the CSR of the visits in scope, as if no id repeated: its
 	// passes over the visits would otherwise run alone after the build.
-	m.indexInstVisits()
+	// Without a rule that needs it, only their number (for the summary).
+	m.indexInstVisits(need.instVisits, workers)
 	<-built
 	var partners []foreignStay
 	if m.partial {
 		var ext []int32
-		ext, partners, err = m.scanOutOfScope(ctx, workers, ords, overlap)
+		ext, partners, err = m.scanOutOfScope(ctx, workers, ords, need.overlap)
 		if err != nil {
 			return err
 		}
@@ -577,9 +583,9 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, overlap
 		}
 	}
 	if len(dups) > 0 { // rejected duplicates are no longer in scope
-		m.indexInstVisits()
+		m.indexInstVisits(need.instVisits, workers)
 	}
-	m.numberPersons(persons, workers)
+	m.numberPersons(need.persons, workers)
 	// Partners elsewhere: visits out of scope, not in the id index (only in
 	// its arena, for the evidence text, and in visitPsn, as every visit).
 	for _, p := range partners {
@@ -628,8 +634,28 @@ func (m *model) stayPersonOf(b []byte) int32 {
 }
 
 // indexInstVisits builds the CSR of the in-scope visits per institution,
-// in input order (instVisitStart, instVisits).
-func (m *model) indexInstVisits() {
+// in input order (instVisitStart, instVisits), or with csr false only
+// counts them (visitsInScope): a pass that runs alone at the end of the
+// visits phase, and 17 MB of fresh memory at 4.3 M visits, which a run
+// without visit-level rules or persons never reads.
+func (m *model) indexInstVisits(csr bool, workers int) {
+	if !csr {
+		counts := make([]int64, max(1, workers))
+		forChunksW(len(m.visits), max(1, workers), func(w, from, to int) {
+			n := int64(0)
+			for i := range m.visits[from:to] {
+				if m.visits[from+i].inScope {
+					n++
+				}
+			}
+			counts[w] = n
+		})
+		m.visitsInScope = 0
+		for _, n := range counts {
+			m.visitsInScope += n
+		}
+		return
+	}
 	m.instVisitStart = make([]int32, len(m.insts)+1)
 	for _, v := range m.visits {
 		if v.inScope {
@@ -647,6 +673,7 @@ func (m *model) indexInstVisits() {
 			fill[v.inst]++
 		}
 	}
+	m.visitsInScope = int64(len(m.instVisits))
 }
 
 // numberPersons sets visit.psn of every in-scope visit to its person's
