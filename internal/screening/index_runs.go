@@ -2,8 +2,8 @@ package screening
 
 import (
 	"bytes"
-	"encoding/binary"
 	"container/heap"
+	"encoding/binary"
 	"slices"
 	"sort"
 )
@@ -217,7 +217,7 @@ func (h *runHeap) Less(i, j int) bool {
 	return h.runs[i].pos < h.runs[j].pos
 }
 func (h *runHeap) Swap(i, j int) { h.runs[i], h.runs[j] = h.runs[j], h.runs[i] }
-func (h *runHeap) Push(x any)   { h.runs = append(h.runs, x.(mergeRun)) }
+func (h *runHeap) Push(x any)    { h.runs = append(h.runs, x.(mergeRun)) }
 func (h *runHeap) Pop() any {
 	x := h.runs[len(h.runs)-1]
 	h.runs = h.runs[:len(h.runs)-1]

@@ -224,7 +224,7 @@ type visitBatch struct {
 	mdRuns  batchRuns // the runs of increasing mdtrt_id in md (idIndex)
 	ord     int64     // ordinal of row 0 (batch.ord)
 	inPlace bool      // vis is the visitPlace's at ord
-	line0   int64    // line of row i: lines[i] (CSV) or line0+i
+	line0   int64     // line of row i: lines[i] (CSV) or line0+i
 	lines   []int64
 	odd     []visitOdd // the rows the loader must look at, ascending
 	rejects []reject
