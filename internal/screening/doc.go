@@ -78,8 +78,9 @@
 // cost is one extra write and read of the retained lines. Options.Spill
 // forces this mode.
 //
-// Memory of a shard is then: ≈ 90 bytes per visit of its institutions
-// (visit records, interned ids and each visit's psn_no), with
+// Memory of a shard is then: ≈ 70 bytes per visit of its institutions
+// (visit records, interned ids and each visit's psn_no; ≈ 90 with the id
+// index's hash table, when the ids are in no order it can merge), with
 // OverlappingStays ≈ 45 more per inpatient stay (the stays' index by
 // person) and ≈ 50 per inpatient stay elsewhere of its persons (partners),
 // with ChargeAfterDeath 4 more per visit and the deaths of its persons,
@@ -138,17 +139,27 @@
 //     stage, the one stage that runs alone.
 //   - Parquet visits are parsed into place: scan gives each batch the
 //     ordinal of its first row when the tasks know their size
-//     (sizedTask, batch.ord), so the workers write each visit and its id
-//     hash at the index where the model keeps it (visitPlace), and the
-//     in-order loader moves a batch only once an earlier row was dropped.
+//     (sizedTask, batch.ord), so the workers write each visit at the
+//     index where the model keeps it (visitPlace), and the in-order
+//     loader moves a batch only once an earlier row was dropped.
 //     Each visit's input line is kept as runs (lineRuns): it is read only
 //     to report a duplicate mdtrt_id.
+//   - Visit ids in export order form a few runs of increasing ids (by
+//     institution, then visit). While they form at most 64, the repeated
+//     ids are found by merging the runs and an id by searching them
+//     (index_runs.go); the fee pass finds nearly every line's visit next
+//     to the previous line's (visitFinder), so the hash table of every id
+//     — 100 MB of fresh memory and most of the visits phase's index work
+//     at 4.3 M visits — is built only if lookups turn out many, or the ids
+//     are in no such order, or for the partial scope's second pass.
 //   - Nothing runs alone between phases that can run beside parallel
 //     work: the CSR of in-scope visits per institution is built while the
-//     id index builds (loadVisits), and diagnoses in visit order go into
-//     their CSR in the in-order consumer as they arrive (loadDiagnoses).
-//     With two cores, a single-threaded pass over the 4 M visits left one
-//     idle for its whole length.
+//     id index builds (loadVisits), and only for the rules that read it
+//     (visit-level rules, persons; else the visits in scope are only
+//     counted, in parallel); diagnoses in visit order go into their CSR
+//     in the in-order consumer as they arrive (loadDiagnoses). With two
+//     cores, a single-threaded pass over the 4 M visits left one idle for
+//     its whole length.
 //   - Buffers a batch would leave as garbage are handed back and reused
 //     (the visits' id arenas, freeList): fresh memory costs a page fault
 //     per 4 KiB, microseconds each on the measured machines. The model's
