@@ -348,9 +348,9 @@ func (x *idIndex) build(workers int, hash bool) []int32 {
 	x.n, x.workers = int32(x.len()), max(1, workers)
 	if !hash && !x.many {
 		if dups, ok := x.runDups(&x.strArena, x.n); ok {
-			// The searches one lookup in the runs costs, at most, of the
-			// table's build: about n/16 of them, an eighth of a second at
-			// 4.3 M ids in 13 runs.
+			// Lookups in the runs (each searches up to every run) stop
+			// paying once they add up to a tenth or so of the table's
+			// build: ≈ 20 000 of them at 4.3 M ids in 13 runs, ≈ 15 ms.
 			x.budget = max(1024, int64(x.n)/(16*int64(x.count())))
 			return dups
 		}

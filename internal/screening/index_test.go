@@ -213,8 +213,9 @@ func TestIDIndexMatchesMap(t *testing.T) {
 				if merged := name == "sorted" || name == "cities"; hashed == merged && n > 2*maxRuns {
 					t.Fatalf("%s, n %d: table built %v, want %v", name, n, hashed, !merged)
 				}
-				// Lookups in id order, a few and then past the budget: the
-				// table is built on the way and gives the same positions.
+				// Every id looked up: past the budget when there are more
+				// than it allows, and the table, built on the way, gives
+				// the same positions.
 				for id, pos := range first {
 					if got := x.lookup([]byte(id)); got != pos {
 						t.Fatalf("%s, n %d, %d workers: lookup(%s) = %d, want %d (table %v)", name, n, workers, id, got, pos, x.hashed.Load())
