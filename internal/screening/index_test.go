@@ -295,6 +295,32 @@ func BenchmarkIDIndexBuild(b *testing.B) {
 	}
 }
 
+// BenchmarkIDIndexLookupRuns looks up random ids of 4.3 M in the
+// benchmark's 13 city runs, without the table: what a lookup costs before
+// the budget (idIndex.build) makes the table worth building.
+func BenchmarkIDIndexLookupRuns(b *testing.B) {
+	const n = 4_300_000
+	x := &idIndex{strArena: newStrArena(n)}
+	for i := 0; i < n; i++ {
+		city, k := i/(n/13+1), i%(n/13+1)
+		kind := "H"
+		if k > n/26 {
+			kind = "P"
+		}
+		x.add(fmt.Appendf(nil, "%s32%02d%013d", kind, city, k))
+	}
+	if x.build(2, false); x.count() != 13 || x.hashed.Load() {
+		b.Fatalf("%d runs, table %v", x.count(), x.hashed.Load())
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for b.Loop() {
+		id := int32(rng.IntN(n))
+		if got := x.searchRuns(&x.strArena, x.n, x.get(id)); got != id {
+			b.Fatalf("found %d for %d", got, id)
+		}
+	}
+}
+
 // sameBytes must agree with bytes.Equal for every length, whichever byte
 // differs: the 8-byte loads, the last overlapping, cover every byte.
 func TestSameBytesIsBytesEqual(t *testing.T) {
