@@ -1,7 +1,6 @@
 package screening
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"strconv"
@@ -33,56 +32,7 @@ func decimalAt(c *column, i int) (int64, bool) {
 // anything else (including blanks, exponents, '+', and more than 14
 // integer digits, which would not fit an int64 in units; decimalRange
 // tells those apart for the reason).
-//
-// A value of at most 8 bytes without a sign — most amounts, "12.50" — is
-// read as one word (swarDecimal) when its buffer has 8 bytes from its
-// start (as swarDigits reads date-times); anything else, or anything that
-// word refuses, goes byte by byte (scalarDecimal), which decides. det_item_fee_sumamt is parsed for every
-// fee line of a string file, and the byte-by-byte loop was 3.5–4 % of a
-// no-rule run's CPU there (docs/benchmarks.md).
-func parseDecimal(b []byte) (int64, bool) {
-	n := len(b)
-	if n == 0 || n > 8 || cap(b) < 8 {
-		return scalarDecimal(b)
-	}
-	// The word: the value's bytes, then '0's (digits, shifted out below).
-	// Shift counts are masked to 63 so that they compile to one
-	// instruction each.
-	const zeros, over9, high = 0x3030303030303030, 0x4646464646464646, 0x8080808080808080
-	pad := uint(64-8*n) & 63
-	keep := ^uint64(0) >> pad
-	w := binary.LittleEndian.Uint64(b[:8])&keep | zeros&^keep
-	bad := ((w + over9) | (w - zeros)) & high // swarDigits of every byte
-	if bad == 0 {                             // an integer of at most 8 digits, moved up to end at byte 7
-		return int64(eightDigits((w-zeros)<<pad)) * scale, true
-	}
-	// The lowest byte that is not a digit is the point (a carry or borrow
-	// only runs upwards, from a byte that fails itself): at bit s.
-	s := uint(bits.TrailingZeros64(bad)-7) & 63
-	if frac := 8*n - int(s) - 8; s == 0 || frac < 8 || frac > 8*maxFracDigits || byte(w>>s) != '.' {
-		return scalarDecimal(b)
-	}
-	w += ('0' - '.') << s // the point as a '0'
-	if ((w+over9)|(w-zeros))&high != 0 {
-		return scalarDecimal(b)
-	}
-	// The integer digits moved up to end at byte 7, the fractional ones
-	// to bytes 4–7 (those after them are '0's, or shifted out).
-	d := w - zeros
-	return int64(eightDigits(d<<((64-s)&63))*scale + eightDigits(d>>((s+8)&63)<<32)), true
-}
-
-// eightDigits is the number whose decimal digits, most significant first,
-// are the bytes 0–7 of d (each 0–9): pairs, then pairs of pairs, then the
-// two halves, by multiplications that keep every step below 2^64.
-func eightDigits(d uint64) uint64 {
-	d = pairs(d) // bytes 0, 2, 4, 6: two digits each
-	const lo = 0x000000ff000000ff
-	return ((d&lo)*(100+1000000<<32) + (d>>16&lo)*(1+10000<<32)) >> 32
-}
-
-// scalarDecimal is parseDecimal byte by byte.
-func scalarDecimal(b []byte) (v int64, ok bool) {
+func parseDecimal(b []byte) (v int64, ok bool) {
 	i := 0
 	neg := false
 	if len(b) > 0 && b[0] == '-' {
