@@ -17,8 +17,9 @@ import (
 // from one run at a time (galloping). Past maxRuns, the ids are left to
 // the hash table.
 
-// maxRuns is the most runs an idIndex merges and searches: 6 comparisons
-// per merge step, and a lookup (rare, visitFinder) 64 binary searches.
+// maxRuns is the most runs an idIndex merges and searches: a merge step
+// goes through a heap of 6 levels, and a lookup (rare, visitFinder) does
+// up to 64 binary searches.
 const maxRuns = 64
 
 // idRuns records where the runs of an arena's ids start.
