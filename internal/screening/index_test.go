@@ -267,6 +267,18 @@ func TestIDRunsAcrossBatches(t *testing.T) {
 	}
 }
 
+// benchVisitID is visit id i of n shaped as the benchmark set's: 13
+// cities, each its hospitals' ids (H…) then its clinics' (P…), so 13 runs
+// of increasing ids that overlap.
+func benchVisitID(i, n int) []byte {
+	city, k := i/(n/13+1), i%(n/13+1)
+	kind := "H"
+	if k > n/26 {
+		kind = "P"
+	}
+	return fmt.Appendf(nil, "%s32%02d%013d", kind, city, k)
+}
+
 // BenchmarkIDIndexBuild builds the visit index of 4.3 M ids (the 20 M-line
 // benchmark set's visits) on two workers: the table, and the merge of 13
 // runs shaped as the benchmark's (runDups).
@@ -276,12 +288,7 @@ func BenchmarkIDIndexBuild(b *testing.B) {
 		b.Run(shape, func(b *testing.B) {
 			a := newStrArena(n)
 			for i := 0; i < n; i++ {
-				city, k := i/(n/13+1), i%(n/13+1)
-				kind := "H"
-				if k > n/26 {
-					kind = "P"
-				}
-				a.add(fmt.Appendf(nil, "%s32%02d%013d", kind, city, k))
+				a.add(benchVisitID(i, n))
 			}
 			for b.Loop() {
 				x := &idIndex{}
@@ -302,12 +309,7 @@ func BenchmarkIDIndexLookupRuns(b *testing.B) {
 	const n = 4_300_000
 	x := &idIndex{strArena: newStrArena(n)}
 	for i := 0; i < n; i++ {
-		city, k := i/(n/13+1), i%(n/13+1)
-		kind := "H"
-		if k > n/26 {
-			kind = "P"
-		}
-		x.add(fmt.Appendf(nil, "%s32%02d%013d", kind, city, k))
+		x.add(benchVisitID(i, n))
 	}
 	if x.build(2, false); x.count() != 13 || x.hashed.Load() {
 		b.Fatalf("%d runs, table %v", x.count(), x.hashed.Load())
