@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"unsafe"
 
@@ -232,6 +233,42 @@ func TestIDIndexMatchesMap(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Two goroutines look up ids at once, as the fee pass's workers do, past
+// the budget: one builds the table while the other still searches the
+// runs or waits for it (go test -race checks how the table is published).
+func TestIDIndexTableBuiltDuringLookups(t *testing.T) {
+	const n = 20_000
+	x := &idIndex{strArena: newStrArena(n)}
+	for i := 0; i < n; i++ {
+		x.add(benchVisitID(i, n))
+	}
+	if x.build(2, false); x.hashed.Load() {
+		t.Fatal("the table built for 13 runs")
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 2)
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 2 {
+				if got := x.lookup(benchVisitID(i, n)); got != int32(i) {
+					errs <- fmt.Sprintf("lookup of id %d gave %d", i, got)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	if !x.hashed.Load() {
+		t.Errorf("%d lookups past a budget of %d and no table", n, x.budget)
 	}
 }
 
