@@ -18,13 +18,13 @@
 // # How a run works
 //
 //  1. The reference tables are loaded: institutions (all), the visits of
-//     the institutions in scope (~70 bytes each, ids interned in one arena),
+//     the institutions in scope (~60 bytes each, ids interned in one arena),
 //     diagnoses of in-scope visits and death dates of their persons — the
 //     last two only if some rule needs them. When the scope is partial
 //     (shard or city), the visits table is read once or twice more without
 //     keeping it: to reject kept visits whose mdtrt_id an earlier valid row
 //     elsewhere already used, and to collect the inpatient stays elsewhere
-//     of the kept persons (OverlappingStays partners; 32 bytes and the id
+//     of the kept persons (OverlappingStays partners; 24 bytes and the id
 //     each), keeping only those that are not duplicates themselves.
 //  2. The rules are compiled: params to fixed point, item codes to ids, and
 //     an item index (item id → the rules that name it), so a line meets only
@@ -78,9 +78,10 @@
 // cost is one extra write and read of the retained lines. Options.Spill
 // forces this mode.
 //
-// Memory of a shard is then: ≈ 70 bytes per visit of its institutions
-// (visit records, interned ids and each visit's psn_no; ≈ 90 with the id
-// index's hash table, when the ids are in no order it can merge), with
+// Memory of a shard is then: ≈ 60 bytes per visit of its institutions
+// (visit records of 24 bytes, interned ids and each visit's psn_no; ≈ 80
+// with the id index's hash table, when the ids are in no order it can
+// merge; 4 more with a rule that tells persons apart), with
 // OverlappingStays ≈ 45 more per inpatient stay (the stays' index by
 // person) and ≈ 50 per inpatient stay elsewhere of its persons (partners),
 // with ChargeAfterDeath 4 more per visit and the deaths of its persons,

@@ -196,7 +196,7 @@ func (e *engine) lineFinding(r *crule, st *instState, i int32, amount int64, ev 
 }
 
 func (e *engine) los(v *visit) int32 {
-	d := dayOf(v.end) - dayOf(v.begin)
+	d := dayOf(v.end()) - dayOf(v.begin)
 	if d < 1 {
 		d = 1
 	}

@@ -101,9 +101,9 @@ func TestNumberPersonsWithinEachInstitution(t *testing.T) {
 		m.visitPsn.add([]byte(r.psn))
 	}
 	for _, persons := range []bool{true, false} {
-		m.visits, m.instVisits, m.instVisitStart = m.visits[:0], nil, nil
-		for _, r := range rows { // psn -1, as parseVisits leaves it
-			m.visits = append(m.visits, visit{inst: r.inst, inScope: r.inScope, psn: -1})
+		m.visits, m.instVisits, m.instVisitStart, m.visitPerson = m.visits[:0], nil, nil, nil
+		for _, r := range rows {
+			m.visits = append(m.visits, visit{inst: r.inst, inScope: r.inScope})
 		}
 		m.indexInstVisits(false, 3) // the count only
 		if m.visitsInScope != 7 || m.instVisits != nil {
@@ -121,8 +121,8 @@ func TestNumberPersonsWithinEachInstitution(t *testing.T) {
 		}
 		m.numberPersons(persons, 2)
 		var got []int32
-		for _, v := range m.visits {
-			got = append(got, v.psn)
+		for vi := range m.visits {
+			got = append(got, m.personOf(int32(vi)))
 		}
 		want := []int32{0, 1, 0, 0, 1, -1, 1, 2}
 		if !persons {

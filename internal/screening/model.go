@@ -13,7 +13,7 @@ import (
 
 // The in-memory model of the reference tables. A run keeps the visits of its
 // own institutions (shard and city; ids interned in one arena, records of
-// 32 bytes), whatever the --from/--to window, to validate their fee lines.
+// 24 bytes), whatever the --from/--to window, to validate their fee lines.
 // When some institution is out of scope, the rest of the visits table is
 // only scanned, not kept: a pass marks kept visits whose mdtrt_id an
 // earlier valid row elsewhere already used (duplicates), and collects the
@@ -28,17 +28,31 @@ type institution struct {
 	inScope                          bool // shard and city
 }
 
+// visit is a visit's record, 24 bytes: the model holds one per visit of
+// the shard's institutions, written once, and fresh memory is what the
+// visits phase pays for most (docs/benchmarks.md). So endtime is kept as
+// the stay's length (a valid visit ends at most maxStay after it begins),
+// and the person number, which only some rules read, in its own array
+// (model.visitPerson).
 type visit struct {
-	begin, end int64 // date-times (seconds, wall clock)
-	inst       int32
-	psn        int32 // person number within the institution; -1 without a rule that tells persons apart
-	age        int16
-	gend       byte // '1', '2', or 0 for anything else
-	inpatient  bool
-	inScope    bool // institution in scope and inside the window
-	inWindow   bool
-	dup        bool // repeats an earlier visit's mdtrt_id: rejected, ignored
+	begin     int64  // date-time (seconds, wall clock)
+	stay      uint32 // endtime − begntime, in seconds
+	inst      int32
+	age       uint8 // 0–150
+	gend      byte  // '1', '2', or 0 for anything else
+	inpatient bool
+	inScope   bool // institution in scope and inside the window
+	inWindow  bool
+	dup       bool // repeats an earlier visit's mdtrt_id: rejected, ignored
 }
+
+// maxStay is the longest a valid visit lasts: endtime more than 100
+// years after begntime is an error in the data (and would not fit
+// visit.stay).
+const maxStay = 100 * 366 * secondsPerDay
+
+// end is the visit's endtime (seconds, wall clock).
+func (v *visit) end() int64 { return v.begin + int64(v.stay) }
 
 type model struct {
 	opts   *runConfig
@@ -60,6 +74,10 @@ type model struct {
 	// reading memory in sequence (from a person's key, a cache miss per
 	// visit); numberPersons and the deaths read it too.
 	visitPsn strArena
+	// visitPerson: each visit's person number within its institution
+	// (numberPersons), -1 out of scope; nil without a rule that tells
+	// persons apart (personOf is -1 then).
+	visitPerson []int32
 
 	// per-institution in-scope visits (CSR), built after loading visits
 	// when a rule needs them (visitNeeds.instVisits)
@@ -357,22 +375,22 @@ func (m *model) parseVisits(b *batch, place *visitPlace, strs *freeList[visitStr
 		o.md.add(md)
 		o.psn.add(psn)
 		v := &o.vis[i] // zero: fresh, in place too (each row is parsed once)
-		v.psn = -1     // numberPersons numbers them when a rule needs it
 		med := b.cols[3].at(i)
 		if !strict && endsDirty(med) {
 			med = normCodeIfDirty(&z, false, med, &nm, 3) // only its first byte and emptiness matter
 		}
 		var ok1, ok2 bool
 		var k normKind
+		var end int64
 		v.begin, ok1 = times.at(&b.cols[4], i)
 		if !ok1 && !strict {
 			if v.begin, k, ok1 = z.dateTime(b.cols[4].at(i)); ok1 {
 				nm.set(4, k)
 			}
 		}
-		v.end, ok2 = times.at(&b.cols[5], i)
+		end, ok2 = times.at(&b.cols[5], i)
 		if !ok2 && !strict {
-			if v.end, k, ok2 = z.dateTime(b.cols[5].at(i)); ok2 {
+			if end, k, ok2 = z.dateTime(b.cols[5].at(i)); ok2 {
 				nm.set(5, k)
 			}
 		}
@@ -395,7 +413,7 @@ func (m *model) parseVisits(b *batch, place *visitPlace, strs *freeList[visitStr
 				}
 			}
 		}
-		v.age = int16(age)
+		v.age = uint8(min(age, 255)) // rejected past 150
 		v.inpatient = len(med) > 0 && med[0] == '2'
 		var reason, raw string
 		switch {
@@ -411,8 +429,10 @@ func (m *model) parseVisits(b *batch, place *visitPlace, strs *freeList[visitStr
 			reason = fmt.Sprintf(dateTimeReason(strict), "begntime", b.cols[4].at(i))
 		case !ok2:
 			reason = fmt.Sprintf(dateTimeReason(strict), "endtime", b.cols[5].at(i))
-		case v.end < v.begin:
+		case end < v.begin:
 			reason = "endtime before begntime"
+		case end-v.begin > maxStay:
+			reason = "endtime more than 100 years after begntime"
 		case !okAge || age > 150:
 			reason = fmt.Sprintf("age %q is not an integer 0..150", b.cols[7].at(i))
 		}
@@ -432,8 +452,9 @@ func (m *model) parseVisits(b *batch, place *visitPlace, strs *freeList[visitStr
 		if reason != "" || nm != 0 {
 			o.odd = append(o.odd, visitOdd{row: i, reason: reason, raw: raw, code: bytes.Clone(code), norm: nm})
 		}
+		v.stay = uint32(min(max(end-v.begin, 0), maxStay)) // the value when valid
 		if v.inst >= 0 {
-			d := dayOf(v.end)
+			d := dayOf(end)
 			v.inWindow = d >= m.opts.from && d <= m.opts.to
 			v.inScope = v.inWindow && m.insts[v.inst].inScope
 		}
@@ -593,7 +614,10 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, need vi
 		m.visitPsn.add([]byte(p.psnNo))
 		m.stayVisit = append(m.stayVisit, int32(len(m.visits)))
 		m.stayPerson = append(m.stayPerson, p.psn)
-		m.visits = append(m.visits, visit{begin: p.begin, end: p.end, inst: p.inst, psn: -1, inpatient: true, inWindow: true})
+		m.visits = append(m.visits, visit{begin: p.begin, stay: uint32(p.end - p.begin), inst: p.inst, inpatient: true, inWindow: true})
+		if m.visitPerson != nil {
+			m.visitPerson = append(m.visitPerson, -1)
+		}
 	}
 	return nil
 }
@@ -676,10 +700,10 @@ func (m *model) indexInstVisits(csr bool, workers int) {
 	m.visitsInScope = int64(len(m.instVisits))
 }
 
-// numberPersons sets visit.psn of every in-scope visit to its person's
-// number within its institution, in order of the person's first visit
-// there; parseVisits leaves -1, which stays elsewhere and everywhere
-// without persons. Every template that tells persons apart compares them
+// numberPersons sets the person number (visitPerson) of every in-scope
+// visit to its person's number within its institution, in order of the
+// person's first visit there; -1 elsewhere, and without persons there
+// are no numbers (personOf is -1). Every template that tells persons apart compares them
 // within one institution (docs/rules.md: psn_no together with
 // fixmedins_code), so no input-wide index is needed for them: the
 // institutions are numbered in parallel, each in a small table that stays
@@ -688,6 +712,12 @@ func (m *model) numberPersons(persons bool, workers int) {
 	if !persons {
 		return
 	}
+	m.visitPerson = make([]int32, len(m.visits))
+	forChunks(len(m.visits), workers, func(from, to int) {
+		for i := range m.visitPerson[from:to] {
+			m.visitPerson[from+i] = -1
+		}
+	})
 	tables := make([]partTable, max(1, workers)) // one per goroutine, reused
 	forEach(len(m.insts), workers, func(w, inst int) {
 		t := &tables[w]
@@ -698,14 +728,23 @@ func (m *model) numberPersons(persons bool, workers int) {
 			key := m.visitPsn.get(vi)
 			h := hashBytes(key)
 			if first, slot := t.find(&m.visitPsn, key, h); first >= 0 {
-				m.visits[vi].psn = m.visits[first].psn
+				m.visitPerson[vi] = m.visitPerson[first]
 			} else {
 				t.slots[slot] = uint64(h)<<32 | uint64(vi+1)
-				m.visits[vi].psn = n
+				m.visitPerson[vi] = n
 				n++
 			}
 		}
 	})
+}
+
+// personOf is visit vi's person number within its institution
+// (numberPersons), or -1.
+func (m *model) personOf(vi int32) int32 {
+	if m.visitPerson == nil {
+		return -1
+	}
+	return m.visitPerson[vi]
 }
 
 // resize returns s with length n, reusing its array when large enough.
@@ -750,7 +789,7 @@ func (m *model) scanValidVisitsIn(ctx context.Context, open func() (source, erro
 				continue
 			}
 			v := &o.vis[i]
-			fn(&visitRef{mdtrt: o.md.get(int32(i)), psn: o.psn.get(int32(i)), begin: v.begin, end: v.end, inpatient: v.inpatient}, v.inst, ord)
+			fn(&visitRef{mdtrt: o.md.get(int32(i)), psn: o.psn.get(int32(i)), begin: v.begin, end: v.end(), inpatient: v.inpatient}, v.inst, ord)
 		}
 		return nil
 	})

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 	"golang.org/x/text/encoding/simplifiedchinese"
@@ -406,6 +407,37 @@ func TestVisitsParsedInPlaceMatchCSV(t *testing.T) {
 			}
 		}
 		t.Errorf("quarantine: %d rows from CSV, %d from Parquet", len(qa), len(qb))
+	}
+}
+
+// A stay's end is kept as its length (visit.stay): a stay of 99 years
+// keeps its exact end, one of more than 100 years is rejected, and the
+// record stays 24 bytes.
+func TestStayLengthLimits(t *testing.T) {
+	if n := unsafe.Sizeof(visit{}); n != 24 {
+		t.Errorf("a visit record is %d bytes, want 24 (the model holds one per visit)", n)
+	}
+	d := newDataset()
+	d.visit("V1", "P1", "H1", "21", "1925-03-02 09:00:00", "2024-03-01 10:00:00", "2", "99")
+	d.visit("V2", "P2", "H1", "21", "1920-01-01 09:00:00", "2024-03-01 10:00:00", "2", "104") // over 100 years
+	d.line("L1", "V1", "PSA", "1", "80", "2024-03-01 09:30:00")
+	d.line("L2", "V1", "PSA", "1", "80", "2024-03-02 09:10:00") // after discharge
+	d.line("L3", "V2", "PSA", "1", "80", "2024-03-02 09:10:00")
+	dir := t.TempDir()
+	d.write(t, dir, "csv")
+	fs, res := screen(t, dir, []rules.Rule{rule("D", rules.ChargeAfterDischarge, rules.Inpatient, rules.Params{})}, nil)
+	if got := keys(fs); !sameKeys(got, []string{"D/L2=80.00"}) {
+		t.Errorf("findings %v, want L2's only (discharged 2024-03-01)", got)
+	}
+	if !slices.ContainsFunc(fs, func(f FindingRow) bool { return strings.Contains(f.Evidence, "discharged 2024-03-01") }) {
+		t.Errorf("evidence %v, want the exact discharge date", fs)
+	}
+	if res.Stats.RowsRejected["visits"] != 1 || res.Stats.LinesRejected != 1 {
+		t.Errorf("rejected visits %d, lines %d; want 1 and 1", res.Stats.RowsRejected["visits"], res.Stats.LinesRejected)
+	}
+	q, _ := os.ReadFile(filepath.Join(res.OutputDir, "quarantine.csv"))
+	if !strings.Contains(string(q), "visits.csv,3,endtime more than 100 years after begntime,") {
+		t.Errorf("quarantine:\n%s", q)
 	}
 }
 

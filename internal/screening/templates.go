@@ -30,8 +30,8 @@ type evaluator struct {
 	// whole input, regardless of scope (engine.buildPartners).
 	partners bool
 	// persons: the template tells persons apart within an institution
-	// (visit.psn: a person number per institution); without such a rule
-	// visit.psn is -1.
+	// (model.personOf: a person number per institution); without such a
+	// rule it is -1.
 	persons bool
 }
 
@@ -169,7 +169,7 @@ func linePriceCap(e *engine, r *crule, l *lineRec, v *visit) (int64, string, boo
 }
 
 func lineChargeAfterDischarge(e *engine, r *crule, l *lineRec, v *visit) (int64, string, bool) {
-	end := dayOf(v.end)
+	end := dayOf(v.end())
 	if dayOf(l.time) <= end+r.graceDays {
 		return 0, "", false
 	}
@@ -242,7 +242,7 @@ func groupMaxUnits(e *engine, r *crule, st *instState, lists [2][]int32, out []f
 		case rules.Day:
 			return visitDay(l.visit, dayOf(l.time))
 		default: // Course
-			return int64(m.visits[l.visit].psn)
+			return int64(m.personOf(l.visit))
 		}
 	}
 	return cumulative(e, r, st, lists[0], key,
@@ -332,7 +332,7 @@ func groupRepeatExamination(e *engine, r *crule, st *instState, lists [2][]int32
 	m := e.m
 	idx := lists[0]
 	sort.Slice(idx, func(a, b int) bool {
-		pa, pb := m.visits[st.line(idx[a]).visit].psn, m.visits[st.line(idx[b]).visit].psn
+		pa, pb := m.personOf(st.line(idx[a]).visit), m.personOf(st.line(idx[b]).visit)
 		if pa != pb {
 			return pa < pb
 		}
@@ -340,7 +340,7 @@ func groupRepeatExamination(e *engine, r *crule, st *instState, lists [2][]int32
 	})
 	for n := 1; n < len(idx); n++ {
 		l, p := st.line(idx[n]), st.line(idx[n-1])
-		if m.visits[l.visit].psn != m.visits[p.visit].psn {
+		if m.personOf(l.visit) != m.personOf(p.visit) {
 			continue
 		}
 		if d := dayOf(l.time) - dayOf(p.time); d <= r.withinDays {
@@ -429,7 +429,7 @@ func groupDuplicateLine(e *engine, r *crule, st *instState, lists [2][]int32, ou
 	clear(start)
 	for p, i := range idx {
 		l := st.line(i)
-		psn := m.visits[l.visit].psn
+		psn := m.personOf(l.visit)
 		h := uint64(psn)*0x9E3779B97F4A7C15 ^ uint64(l.item)*0xC2B2AE3D27D4EB4F ^ uint64(l.time)*0x165667B19E3779F9 ^
 			uint64(l.cnt)*0xD6E8FEB86659FD93 ^ uint64(l.pric)*0xFF51AFD7ED558CCD
 		h ^= h >> 29
@@ -475,7 +475,7 @@ func groupDuplicateLine(e *engine, r *crule, st *instState, lists [2][]int32, ou
 				if s>>32 == tag {
 					hp := int32(uint32(s)) - 1
 					g, l := st.line(idx[hp]), st.line(idx[p])
-					if m.visits[g.visit].psn == m.visits[l.visit].psn && g.item == l.item && g.time == l.time && g.cnt == l.cnt && g.pric == l.pric {
+					if m.personOf(g.visit) == m.personOf(l.visit) && g.item == l.item && g.time == l.time && g.cnt == l.cnt && g.pric == l.pric {
 						group[p] = hp
 						next[p] = next[hp]
 						next[hp] = p
@@ -528,7 +528,7 @@ func visitOverlappingStays(e *engine, r *crule, vs []int32, out []finding) []fin
 		best := int32(-1)
 		for _, wi := range e.partners(m.stayPersonOf(m.psnOf(vi))) {
 			w := &m.visits[wi]
-			if wi == vi || w.inst == v.inst || !(v.begin < w.end && w.begin < v.end) {
+			if wi == vi || w.inst == v.inst || !(v.begin < w.end() && w.begin < v.end()) {
 				continue
 			}
 			if best < 0 || bytes.Compare(m.mdtrt.get(wi), m.mdtrt.get(best)) < 0 {
@@ -538,7 +538,7 @@ func visitOverlappingStays(e *engine, r *crule, vs []int32, out []finding) []fin
 		if best >= 0 {
 			w := &m.visits[best]
 			out = append(out, finding{rule: r.slot, visit: vi, item: -1, amount: roundUnitsToFen(e.visitAmt[vi]),
-				evidence: fmt.Sprintf("overlaps stay %s at %s (%s – %s)", m.mdtrt.get(best), m.insts[w.inst].code, formatDateTime(w.begin), formatDateTime(w.end))})
+				evidence: fmt.Sprintf("overlaps stay %s at %s (%s – %s)", m.mdtrt.get(best), m.insts[w.inst].code, formatDateTime(w.begin), formatDateTime(w.end()))})
 		}
 	}
 	return out
@@ -554,8 +554,8 @@ func visitReadmission(e *engine, r *crule, vs []int32, out []finding) []finding 
 	}
 	sort.Slice(ins, func(i, j int) bool {
 		a, b := &m.visits[ins[i]], &m.visits[ins[j]]
-		if a.psn != b.psn {
-			return a.psn < b.psn
+		if pa, pb := m.personOf(ins[i]), m.personOf(ins[j]); pa != pb {
+			return pa < pb
 		}
 		if a.begin != b.begin {
 			return a.begin < b.begin
@@ -567,10 +567,10 @@ func visitReadmission(e *engine, r *crule, vs []int32, out []finding) []finding 
 		for k := n - 1; k >= 0; k-- {
 			ai := ins[k]
 			a := &m.visits[ai]
-			if a.psn != b.psn {
+			if m.personOf(ai) != m.personOf(bi) {
 				break
 			}
-			gap := dayOf(b.begin) - dayOf(a.end)
+			gap := dayOf(b.begin) - dayOf(a.end())
 			if gap >= 0 && gap <= r.withinDays && m.principalCat[ai] == m.principalCat[bi] {
 				out = append(out, finding{rule: r.slot, visit: bi, item: -1, amount: roundUnitsToFen(e.visitAmt[bi]),
 					evidence: fmt.Sprintf("readmitted %d day(s) after stay %s, diagnosis category %s", gap, m.mdtrt.get(ai), m.diagCat.get(m.principalCat[bi]))})
