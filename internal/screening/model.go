@@ -477,8 +477,8 @@ func (o *visitBatch) valid(i int, next *int) (visitOdd, bool) {
 // visitNeeds are what the loaded rules need of the visits beyond their
 // records and ids. overlap: index the inpatient stays by person and
 // collect those elsewhere (OverlappingStays); persons: number persons
-// within each institution (model.visitPerson); instVisits: each institution's
-// in-scope visits (visit-level rules, and persons).
+// within each institution (model.visitPerson); instVisits: each
+// institution's in-scope visits (visit-level rules, and persons).
 type visitNeeds struct{ overlap, persons, instVisits bool }
 
 // loadVisits reads the visits table: rows are parsed by workers, then
@@ -624,9 +624,10 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, need vi
 
 // indexStays indexes the kept inpatient stays in the window by psn_no
 // (OverlappingStays compares a person's stays across institutions, so its
-// persons are input-wide, unlike model.visitPerson): a copy of their psn_no in
-// visit order, and each stay's visit and person. Stays are a fraction of
-// the visits, so this costs that fraction of an index of every visit.
+// persons are input-wide, unlike model.visitPerson): a copy of their
+// psn_no in visit order, and each stay's visit and person. Stays are a
+// fraction of the visits, so this costs that fraction of an index of
+// every visit.
 func (m *model) indexStays(workers int) {
 	n := 0
 	for i := range m.visits {
