@@ -97,7 +97,12 @@ func (a *strArena) addAll(b *strArena) {
 		a.grow(len(b.data), len(b.data)/k)
 	}
 	if a.offs == nil && b.offs == nil && (a.n == 0 || a.width == b.width) {
-		a.data = append(a.data, b.data...)
+		if l := len(a.data); l < cap(a.data) && &a.data[:l+1][l] == &b.data[0] {
+			// b follows a's strings in one array (an idPlace): there already
+			a.data = a.data[:l+len(b.data)]
+		} else {
+			a.data = append(a.data, b.data...)
+		}
 		a.n, a.width = a.n+b.n, b.width
 		return
 	}

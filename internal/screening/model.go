@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"sync"
 )
 
 // The in-memory model of the reference tables. A run keeps the visits of its
@@ -242,10 +243,14 @@ type visitBatch struct {
 	mdRuns  batchRuns // the runs of increasing mdtrt_id in md (idIndex)
 	ord     int64     // ordinal of row 0 (batch.ord)
 	inPlace bool      // vis is the visitPlace's at ord
-	line0   int64     // line of row i: lines[i] (CSV) or line0+i
-	lines   []int64
-	odd     []visitOdd // the rows the loader must look at, ascending
-	rejects []reject
+	// md and psn are views of the visitPlace's idPlaces; the pooled
+	// arenas taken for the batch but not used are in spare
+	mdInPlace, psnInPlace bool
+	spare                 visitStrs
+	line0                 int64 // line of row i: lines[i] (CSV) or line0+i
+	lines                 []int64
+	odd                   []visitOdd // the rows the loader must look at, ascending
+	rejects               []reject
 }
 
 // visitStrs are a visits batch's id arenas. The loader copies them into
@@ -277,7 +282,98 @@ func takeVisitStrs(f *freeList[visitStrs], mdSize, psnSize, n int) (md, psn strA
 // so that a table without dropped rows is parsed into place. Only
 // whole-table loads use it (a shard keeps a part).
 type visitPlace struct {
-	vis []visit
+	vis     []visit
+	md, psn idPlace
+}
+
+// idPlace is where the workers write the ids of one column of a table
+// parsed in place (visitPlace), when they are all of one width, as claims
+// ids mostly are: row r's id at r·width. The model's arena is then the
+// place itself (strArena.addAll finds a batch already there), instead of
+// each batch's ids written to a pooled arena and copied into the model's
+// by the loader, which runs alone: 160 MB of copies and ≈ 37 MB of pooled
+// arenas at 4.3 M visits (docs/benchmarks.md). A batch whose ids are not
+// all of the place's width keeps them in an arena of its own, and the
+// loader moves the model's arena out of the place first (settle).
+type idPlace struct {
+	rows  int
+	once  sync.Once
+	width int
+	data  []byte // rows·width bytes, made for the width of the first id seen
+}
+
+// take returns p if ids of the given width go there: the first caller's
+// width decides, for the whole table.
+func (p *idPlace) take(width int) *idPlace {
+	p.once.Do(func() {
+		if width > 0 {
+			p.width = width
+			p.data = hugePages(make([]byte, p.rows*width))
+		}
+	})
+	if p.data == nil || p.width != width {
+		return nil
+	}
+	return p
+}
+
+// view is the arena of rows [from, from+n) of p (capped: an append to it
+// reallocates).
+func (p *idPlace) view(from int64, n int) strArena {
+	lo, hi := int(from)*p.width, (int(from)+n)*p.width
+	return strArena{data: p.data[lo:hi:hi], n: n, width: p.width}
+}
+
+// holds reports whether the arena's strings are in p.
+func (p *idPlace) holds(a *strArena) bool {
+	return cap(a.data) > 0 && cap(p.data) > 0 && &a.data[:1][0] == &p.data[:1][0]
+}
+
+// enter makes the empty arena a the start of p, for batches in place.
+func (p *idPlace) enter(a *strArena) {
+	if a.len() == 0 && p.data != nil {
+		a.data, a.n, a.width = p.data[:0], 0, p.width
+	}
+}
+
+// settle readies the model's arena a for the loader's next batch: the
+// start of p if a is empty and the batch is in place; out of p if the
+// batch is not, whose ids, of other widths, could run past what is written
+// and reach the rows of batches the workers have already placed.
+func (p *idPlace) settle(a *strArena, batchInPlace bool) {
+	switch {
+	case batchInPlace && a.len() == 0 && p.data != nil:
+		a.data, a.n, a.width = p.data[:0], 0, p.width
+	case !batchInPlace && p.holds(a):
+		data := hugePages(make([]byte, len(a.data), cap(a.data)))
+		copy(data, a.data)
+		a.data = data
+	}
+}
+
+// placedIDs are a batch's ids of one column while a worker parses it:
+// in their place (pl) while each has the place's width, then, from the
+// first that has not, in the batch's own arena.
+type placedIDs struct {
+	pl  *idPlace
+	ord int64
+}
+
+// add adds id, row i of the batch: own is the batch's arena, and pooled
+// gives it a buffer.
+func (w *placedIDs) add(i int, id []byte, own *strArena, pooled func()) {
+	if w.pl != nil && len(id) != w.pl.width {
+		pooled()
+		for j := range i { // the batch's ids so far, from the place
+			own.add(w.pl.view(w.ord+int64(j), 1).data)
+		}
+		w.pl = nil
+	}
+	if w.pl != nil {
+		copy(w.pl.data[(int(w.ord)+i)*w.pl.width:], id)
+	} else {
+		own.add(id)
+	}
 }
 
 func (o *visitBatch) lineOf(i int) int64 {
@@ -354,12 +450,28 @@ func (m *model) parseVisits(b *batch, place *visitPlace, strs *freeList[visitStr
 	} else {
 		o.vis = make([]visit, b.n)
 	}
-	mdSize, psnSize := 0, 0
-	for i := 0; i < b.n; i++ {
-		mdSize += len(b.cols[0].at(i))
-		psnSize += len(b.cols[1].at(i))
+	// The ids go to their place when the first of the batch has the
+	// place's width; from the first that has not, to pooled arenas.
+	mdIDs, psnIDs := placedIDs{ord: b.ord}, placedIDs{ord: b.ord}
+	if o.inPlace && b.n > 0 {
+		mdIDs.pl, psnIDs.pl = place.md.take(len(b.cols[0].at(0))), place.psn.take(len(b.cols[1].at(0)))
 	}
-	o.md, o.psn = takeVisitStrs(strs, mdSize, psnSize, b.n)
+	pooled := false
+	takePooled := func() {
+		if pooled {
+			return
+		}
+		pooled = true
+		mdSize, psnSize := 0, 0
+		for i := 0; i < b.n; i++ {
+			mdSize += len(b.cols[0].at(i))
+			psnSize += len(b.cols[1].at(i))
+		}
+		o.md, o.psn = takeVisitStrs(strs, mdSize, psnSize, b.n)
+	}
+	if mdIDs.pl == nil || psnIDs.pl == nil {
+		takePooled()
+	}
 	var z normalizer
 	var times dateTimes // begntime and endtime: one date, or the previous row's
 	lastInst := int32(-1)
@@ -372,8 +484,8 @@ func (m *model) parseVisits(b *batch, place *visitPlace, strs *freeList[visitStr
 			psn = normCodeIfDirty(&z, false, psn, &nm, 1)
 			code = normCodeIfDirty(&z, false, code, &nm, 2)
 		}
-		o.md.add(md)
-		o.psn.add(psn)
+		mdIDs.add(i, md, &o.md, takePooled)
+		psnIDs.add(i, psn, &o.psn, takePooled)
 		v := &o.vis[i] // zero: fresh, in place too (each row is parsed once)
 		med := b.cols[3].at(i)
 		if !strict && endsDirty(med) {
@@ -459,6 +571,12 @@ func (m *model) parseVisits(b *batch, place *visitPlace, strs *freeList[visitStr
 			v.inScope = v.inWindow && m.insts[v.inst].inScope
 		}
 	}
+	if mdIDs.pl != nil {
+		o.spare.md, o.md, o.mdInPlace = o.md, mdIDs.pl.view(b.ord, b.n), true
+	}
+	if psnIDs.pl != nil {
+		o.spare.psn, o.psn, o.psnInPlace = o.psn, psnIDs.pl.view(b.ord, b.n), true
+	}
 	o.mdRuns = runsOf(&o.md)
 	return o
 }
@@ -504,7 +622,7 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, need vi
 	if !m.partial && exactRows(src) && int64(n) == src.rows() {
 		// Parsed into place: m.visits grows over what the workers wrote.
 		// It must never be reallocated during the scan.
-		place = &visitPlace{vis: hugePages(make([]visit, n))}
+		place = &visitPlace{vis: hugePages(make([]visit, n)), md: idPlace{rows: n}, psn: idPlace{rows: n}}
 		m.visits = place.vis[:0]
 	} else {
 		m.visits = hugePages(make([]visit, 0, n))
@@ -512,7 +630,23 @@ func (m *model) loadVisits(ctx context.Context, src source, workers int, need vi
 	file := src.file()
 	strs := &freeList[visitStrs]{budget: 32 << 20, size: visitStrsBytes}
 	err := scan(ctx, src, workers, func(_ int, b *batch) *visitBatch { return m.parseVisits(b, place, strs) }, func(o *visitBatch) error {
-		defer strs.put(&visitStrs{o.md, o.psn}) // copied below, row by row or at once
+		// The model's arenas stay in the places while every batch is.
+		if place != nil {
+			place.md.settle(&m.mdtrt.strArena, o.mdInPlace)
+			place.psn.settle(&psnArena, o.psnInPlace)
+		}
+		defer func() { // the pooled arenas back, once copied below
+			s := visitStrs{o.md, o.psn}
+			if o.mdInPlace {
+				s.md = o.spare.md
+			}
+			if o.psnInPlace {
+				s.psn = o.spare.psn
+			}
+			if cap(s.md.data) > 0 || cap(s.psn.data) > 0 {
+				strs.put(&s)
+			}
+		}()
 		m.syntaxRejects(tVisits.name, o.rejects)
 		n := len(o.vis)
 		m.rowsRead[tVisits.name] += int64(n)
