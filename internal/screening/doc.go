@@ -161,8 +161,10 @@
 //     in the in-order consumer as they arrive (loadDiagnoses). With two
 //     cores, a single-threaded pass over the 4 M visits left one idle for
 //     its whole length.
-//   - Buffers a batch would leave as garbage are handed back and reused
-//     (the visits' id arenas, freeList): fresh memory costs a page fault
+//   - The visits' ids of one width are written by the workers where the
+//     model keeps them (idPlace), not copied there by the loader; other
+//     buffers a batch would leave as garbage are handed back and reused
+//     (the line batches, freeList): fresh memory costs a page fault
 //     per 4 KiB, microseconds each on the measured machines. The model's
 //     large arrays, written once, are advised to huge pages instead
 //     (hugePages: 512 times fewer faults), the per-visit amounts are
