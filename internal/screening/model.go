@@ -329,13 +329,6 @@ func (p *idPlace) holds(a *strArena) bool {
 	return cap(a.data) > 0 && cap(p.data) > 0 && &a.data[:1][0] == &p.data[:1][0]
 }
 
-// enter makes the empty arena a the start of p, for batches in place.
-func (p *idPlace) enter(a *strArena) {
-	if a.len() == 0 && p.data != nil {
-		a.data, a.n, a.width = p.data[:0], 0, p.width
-	}
-}
-
 // settle readies the model's arena a for the loader's next batch: the
 // start of p if a is empty and the batch is in place; out of p if the
 // batch is not, whose ids, of other widths, could run past what is written
