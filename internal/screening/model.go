@@ -238,7 +238,7 @@ func (m *model) syntaxRejects(table string, rs []reject) {
 // loader keeps it as long as no earlier row was dropped, and then it
 // copies nothing of it.
 type visitBatch struct {
-	vis     []visit   // per row; inst -1 when unknown, psn and dup set by the loader
+	vis     []visit   // per row; inst -1 when unknown, dup set by the loader
 	md, psn strArena  // mdtrt_id and psn_no of each row (normalised)
 	mdRuns  batchRuns // the runs of increasing mdtrt_id in md (idIndex)
 	ord     int64     // ordinal of row 0 (batch.ord)
@@ -357,9 +357,8 @@ type placedIDs struct {
 func (w *placedIDs) add(i int, id []byte, own *strArena, pooled func()) {
 	if w.pl != nil && len(id) != w.pl.width {
 		pooled()
-		for j := range i { // the batch's ids so far, from the place
-			own.add(w.pl.view(w.ord+int64(j), 1).data)
-		}
+		so := w.pl.view(w.ord, i) // the batch's ids so far, from the place
+		own.addAll(&so)
 		w.pl = nil
 	}
 	if w.pl != nil {
